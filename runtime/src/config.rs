@@ -1,0 +1,325 @@
+//! Set-up: [`init`] from the standard `OTEL_*` environment, or
+//! [`Telemetry::builder`] in code. Installing registers the tracer spanwright's
+//! macros use (and the OpenTelemetry global provider, for hand-written code).
+
+use crate::export::{ConsoleExporter, ExporterChoice};
+use crate::switch::Recorder;
+use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, TracerProviderBuilder};
+use std::fmt;
+use std::time::Duration;
+
+/// Why telemetry could not be set up. Its `Display` names the variable, the value
+/// and what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitError {
+    /// An environment variable holds a value spanwright does not accept.
+    InvalidVariable {
+        /// The variable, such as `OTEL_TRACES_SAMPLER`.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+        /// What would be accepted.
+        accepted: String,
+    },
+    /// Telemetry is already installed by another live [`Telemetry`].
+    AlreadyInstalled,
+}
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InitError::InvalidVariable { variable, value, accepted } => {
+                write!(f, "{variable}={value:?} is not valid: {accepted}")
+            }
+            InitError::AlreadyInstalled => {
+                f.write_str("telemetry is already installed; drop the first `Telemetry` before installing again")
+            }
+        }
+    }
+}
+
+impl std::error::Error for InitError {}
+
+/// Installs telemetry configured from the `OTEL_*` environment.
+///
+/// `OTEL_SDK_DISABLED=true` or `OTEL_ENABLED=false` leave everything off (the
+/// returned `Telemetry` does nothing). Keep the `Telemetry` alive for as long as
+/// spans should be exported: dropping it flushes and shuts down.
+///
+/// ```
+/// // With OTEL_TRACES_EXPORTER=none nothing leaves the process.
+/// # unsafe { std::env::set_var("OTEL_TRACES_EXPORTER", "none") };
+/// let telemetry = spanwright::init().expect("valid OTEL_* settings");
+/// assert!(spanwright::enabled());
+/// drop(telemetry);
+/// assert!(!spanwright::enabled());
+/// ```
+pub fn init() -> Result<Telemetry, InitError> {
+    Telemetry::builder().install()
+}
+
+/// Installed telemetry. Dropping it flushes pending spans and shuts the exporter
+/// down, waiting at most the shutdown timeout (5 s unless configured).
+pub struct Telemetry {
+    installed: Option<Installed>,
+    settings: Vec<Setting>,
+}
+
+struct Installed {
+    provider: SdkTracerProvider,
+    shutdown_timeout: Duration,
+    _recorder: Recorder,
+}
+
+/// One resolved setting and where it came from, for [`Telemetry::describe`].
+#[derive(Debug, Clone)]
+struct Setting {
+    name: &'static str,
+    value: String,
+    source: String,
+}
+
+impl fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Telemetry").field("enabled", &self.installed.is_some()).finish()
+    }
+}
+
+impl Telemetry {
+    /// Configures telemetry in code; settings made here win over the environment.
+    pub fn builder() -> TelemetryBuilder {
+        TelemetryBuilder::default()
+    }
+
+    /// Whether this `Telemetry` records spans (false when disabled by the
+    /// environment).
+    pub fn is_enabled(&self) -> bool {
+        self.installed.is_some()
+    }
+
+    /// One line per setting: its value and where it came from.
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder().no_export().install().unwrap();
+    /// assert!(telemetry.describe().contains("exporter = none (code)"));
+    /// ```
+    pub fn describe(&self) -> String {
+        self.settings.iter().map(|s| format!("{} = {} ({})\n", s.name, s.value, s.source)).collect()
+    }
+
+    /// Exports every finished span now, waiting at most the exporter's flush bound.
+    pub fn flush(&self) {
+        if let Some(installed) = &self.installed {
+            let _ = installed.provider.force_flush();
+        }
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(installed) = self.installed.take() {
+            crate::tracer::install(None);
+            let _ = installed.provider.shutdown_with_timeout(installed.shutdown_timeout);
+        }
+    }
+}
+
+/// Builds a [`Telemetry`]: `Telemetry::builder().service_name("api").install()`.
+#[must_use = "call `.install()` to install telemetry"]
+#[derive(Default)]
+pub struct TelemetryBuilder {
+    service_name: Option<String>,
+    exporter: Option<ExporterChoice>,
+    sampler: Option<Sampler>,
+    shutdown_timeout: Option<Duration>,
+}
+
+impl fmt::Debug for TelemetryBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemetryBuilder").field("service_name", &self.service_name).finish_non_exhaustive()
+    }
+}
+
+impl TelemetryBuilder {
+    /// `service.name` (over `OTEL_SERVICE_NAME`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Export to the terminal, each finished trace drawn as a tree.
+    pub fn console(mut self) -> Self {
+        self.exporter = Some(ExporterChoice::Console);
+        self
+    }
+
+    /// Record spans but export nothing.
+    pub fn no_export(mut self) -> Self {
+        self.exporter = Some(ExporterChoice::None);
+        self
+    }
+
+    /// Export through `exporter`, batched.
+    pub fn exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
+        let add = move |builder: TracerProviderBuilder| builder.with_batch_exporter(exporter);
+        self.exporter = Some(ExporterChoice::Custom(Box::new(add)));
+        self
+    }
+
+    /// The sampler (over `OTEL_TRACES_SAMPLER`).
+    pub fn sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// How long dropping [`Telemetry`] may wait for the last export (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Installs telemetry: the environment fills in what was not set in code.
+    pub fn install(self) -> Result<Telemetry, InitError> {
+        let mut settings = Vec::new();
+        if disabled_by_env()? {
+            settings.push(Setting { name: "enabled", value: "false".into(), source: "environment".into() });
+            return Ok(Telemetry { installed: None, settings });
+        }
+        let exporter = match self.exporter {
+            Some(choice) => {
+                settings.push(Setting { name: "exporter", value: choice.name().into(), source: "code".into() });
+                choice
+            }
+            None => {
+                let (choice, source) = ExporterChoice::from_env()?;
+                settings.push(Setting { name: "exporter", value: choice.name().into(), source });
+                choice
+            }
+        };
+        let sampler = match self.sampler {
+            Some(sampler) => {
+                settings.push(Setting { name: "sampler", value: format!("{sampler:?}"), source: "code".into() });
+                sampler
+            }
+            None => {
+                let (sampler, source) = sampler_from_env()?;
+                settings.push(Setting { name: "sampler", value: format!("{sampler:?}"), source });
+                sampler
+            }
+        };
+        let propagator = propagator_from_env(&mut settings)?;
+        let mut resource = opentelemetry_sdk::Resource::builder();
+        if let Some(name) = &self.service_name {
+            resource = resource.with_service_name(name.clone());
+        }
+        let resource = resource.build();
+        let service = resource
+            .get(&opentelemetry::Key::from_static_str("service.name"))
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let source = if self.service_name.is_some() { "code" } else { "environment or default" };
+        settings.push(Setting { name: "service.name", value: service, source: source.into() });
+        let shutdown_timeout = self.shutdown_timeout.unwrap_or(Duration::from_secs(5));
+
+        let mut builder = SdkTracerProvider::builder().with_sampler(sampler).with_resource(resource);
+        builder = match exporter {
+            ExporterChoice::Console => builder.with_batch_exporter(ConsoleExporter::stdout()),
+            ExporterChoice::None => builder,
+            ExporterChoice::Custom(add) => add(builder),
+        };
+        let provider = builder.build();
+        if !crate::tracer::install_if_empty(provider.tracer("spanwright"), provider.clone()) {
+            return Err(InitError::AlreadyInstalled);
+        }
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        crate::propagation::set_propagator(propagator);
+        let installed = Installed { provider, shutdown_timeout, _recorder: Recorder::register() };
+        Ok(Telemetry { installed: Some(installed), settings })
+    }
+}
+
+/// An environment variable's value; empty counts as unset.
+pub(crate) fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn env_bool(variable: &'static str) -> Result<Option<bool>, InitError> {
+    match env_var(variable) {
+        None => Ok(None),
+        Some(value) => match value.to_ascii_lowercase().as_str() {
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            _ => Err(InitError::InvalidVariable { variable, value, accepted: "true or false".into() }),
+        },
+    }
+}
+
+fn disabled_by_env() -> Result<bool, InitError> {
+    let sdk_disabled = env_bool("OTEL_SDK_DISABLED")?;
+    let enabled = env_bool("OTEL_ENABLED")?;
+    Ok(sdk_disabled == Some(true) || enabled == Some(false))
+}
+
+fn sampler_from_env() -> Result<(Sampler, String), InitError> {
+    let Some(name) = env_var("OTEL_TRACES_SAMPLER") else {
+        return Ok((Sampler::ParentBased(Box::new(Sampler::AlwaysOn)), "default".into()));
+    };
+    let ratio = || -> Result<f64, InitError> {
+        match env_var("OTEL_TRACES_SAMPLER_ARG") {
+            None => Ok(1.0),
+            Some(value) => match value.parse::<f64>() {
+                Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+                _ => Err(InitError::InvalidVariable {
+                    variable: "OTEL_TRACES_SAMPLER_ARG",
+                    value,
+                    accepted: "a ratio from 0.0 to 1.0".into(),
+                }),
+            },
+        }
+    };
+    let sampler = match name.as_str() {
+        "always_on" => Sampler::AlwaysOn,
+        "always_off" => Sampler::AlwaysOff,
+        "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
+        "parentbased_always_on" => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        "parentbased_always_off" => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        "parentbased_traceidratio" => Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio()?))),
+        _ => {
+            return Err(InitError::InvalidVariable {
+                variable: "OTEL_TRACES_SAMPLER",
+                value: name,
+                accepted: "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio".into(),
+            });
+        }
+    };
+    Ok((sampler, "OTEL_TRACES_SAMPLER".into()))
+}
+
+type Propagator = Box<dyn TextMapPropagator + Send + Sync>;
+
+fn propagator_from_env(settings: &mut Vec<Setting>) -> Result<Option<Propagator>, InitError> {
+    let Some(value) = env_var("OTEL_PROPAGATORS") else {
+        settings.push(Setting { name: "propagators", value: "tracecontext,baggage".into(), source: "default".into() });
+        return Ok(None);
+    };
+    let mut propagators: Vec<Propagator> = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name {
+            "tracecontext" => propagators.push(Box::new(TraceContextPropagator::new())),
+            "baggage" => propagators.push(Box::new(BaggagePropagator::new())),
+            "none" => propagators.clear(),
+            _ => {
+                return Err(InitError::InvalidVariable {
+                    variable: "OTEL_PROPAGATORS",
+                    value,
+                    accepted: "a comma-separated list of tracecontext, baggage, none".into(),
+                });
+            }
+        }
+    }
+    settings.push(Setting { name: "propagators", value: value.clone(), source: "OTEL_PROPAGATORS".into() });
+    Ok(Some(Box::new(TextMapCompositePropagator::new(propagators))))
+}

@@ -1,0 +1,58 @@
+//! The future of an annotated async function: its span is current during each
+//! poll and only then; ended on completion, panic or drop.
+
+use crate::recording::{EndOnUnwind, Outcome, Recording};
+use pin_project_lite::pin_project;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pin_project! {
+    /// Wraps the body future of an annotated async function.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Instrumented<F, C> {
+        #[pin]
+        body: F,
+        recording: Option<Recording>,
+        classify: C,
+    }
+}
+
+impl<F, C> Instrumented<F, C>
+where
+    F: Future,
+    C: Fn(&F::Output) -> Outcome,
+{
+    /// `recording` is `None` on the disabled path: then polling is a plain poll.
+    #[inline(always)]
+    pub fn new(recording: Option<Recording>, body: F, classify: C) -> Self {
+        Instrumented { body, recording, classify }
+    }
+}
+
+impl<F, C> Future for Instrumented<F, C>
+where
+    F: Future,
+    C: Fn(&F::Output) -> Outcome,
+{
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let Some(recording) = this.recording.as_ref() else {
+            return this.body.poll(task);
+        };
+        let current = recording.attach();
+        let on_unwind = EndOnUnwind(this.recording);
+        let poll = this.body.poll(task);
+        std::mem::forget(on_unwind);
+        drop(current);
+        if let Poll::Ready(value) = &poll {
+            if let Some(recording) = this.recording.take() {
+                recording.finish(value, this.classify);
+            }
+        }
+        poll
+    }
+}

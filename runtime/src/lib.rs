@@ -1,0 +1,124 @@
+//! # spanwright
+//!
+//! OpenTelemetry tracing in one line: `#[spanwright::span]` on a function (sync or
+//! async) creates a span for every call, makes it the current OpenTelemetry
+//! context while the body runs, records the attributes you name, records an
+//! `Err` or a panic as an exception with status Error, and ends the span.
+//! `#[spanwright::traced_job]` does the same for job entrypoints, continuing the
+//! producer's trace from a message's headers.
+//!
+//! ```
+//! use spanwright::testing::{capture, SpanDataExt};
+//! use spanwright::opentelemetry::{trace::Status, Value};
+//!
+//! #[derive(Debug)]
+//! struct NotFound;
+//! impl std::fmt::Display for NotFound {
+//!     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+//!         f.write_str("no such object")
+//!     }
+//! }
+//!
+//! #[spanwright::span(name = "storage.download", kind = client, attrs(bucket, object.size = size))]
+//! fn download(bucket: &str, size: u64) -> Result<Vec<u8>, NotFound> {
+//!     if size == 0 { Err(NotFound) } else { Ok(vec![0; size as usize]) }
+//! }
+//!
+//! let (result, spans) = capture(|| download("models", 0));
+//! assert!(result.is_err());
+//! let span = spans.named("storage.download");
+//! assert_eq!(span.attr("bucket"), Some(&Value::from("models")));
+//! assert_eq!(span.attr("object.size"), Some(&Value::I64(0)));
+//! assert_eq!(span.status, Status::error("no such object"));
+//! ```
+//!
+//! ## Choices where the contract is silent
+//!
+//! - **When an async span starts.** An `async fn`'s span starts at the first poll
+//!   of its future (nothing of the body runs before), and is current during each
+//!   poll and only then.
+//! - **What the sampler sees.** The span name (a name template unfilled), kind,
+//!   parent, links and the `code.*` attributes. The attributes you name are
+//!   evaluated after the sampler has kept the span, so a dropped span costs no
+//!   attribute work; a template name is filled in at the same point.
+//! - **Wide integers.** `u64`, `usize`, `i128` and `u128` values record as Int when
+//!   they fit in an `i64`, as a decimal string when they do not.
+//! - **`ret`.** Records the (`Ok`) value typed when it is an attribute value type,
+//!   otherwise its `Debug`.
+//! - **Error description.** `Display` of the error; `Debug` when it has no
+//!   `Display`; the type name when it has neither. `error.type` and
+//!   `exception.type` are `std::any::type_name` of the error type.
+//! - **`code.function.name`** is `module_path!()` and the function name (a method's
+//!   `impl` type is not visible to an attribute macro).
+//! - **Instrumentation scope.** Spans are recorded under the tracer `spanwright`.
+//! - **Panic location.** The `exception` event of a panic carries
+//!   `code.file.path`, `code.line.number` and `code.column.number` of the panic.
+//!
+//! ## The disabled path
+//!
+//! Until [`init`] installs telemetry, an annotated function does one relaxed
+//! atomic load ([`enabled`]) and a branch, then runs its body: no clock, no
+//! allocation, no attribute evaluation, no thread-local access. With the cargo
+//! feature `off`, the macros emit the function unchanged.
+#![doc(html_root_url = "https://docs.rs/spanwright/0.1.0")]
+
+extern crate self as spanwright;
+
+mod config;
+mod current;
+mod export;
+mod instrumented;
+mod panic;
+mod probe;
+mod propagation;
+mod recording;
+mod start;
+mod switch;
+mod tracer;
+mod value;
+
+pub mod testing;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use config::{InitError, Telemetry, TelemetryBuilder, init};
+pub use current::{CurrentSpan, current};
+pub use propagation::{extract, inject};
+pub use switch::enabled;
+pub use value::{ArrayElement, AttrValue};
+
+/// Instruments a function with an OpenTelemetry span. See the crate docs and
+/// `SPEC.md` for the options.
+///
+/// ```
+/// #[spanwright::span(name = "job.{kind}", kind = consumer, attrs(job.id = id, ?kind))]
+/// fn handle(kind: &str, id: u64) {}
+///
+/// let ((), spans) = spanwright::testing::capture(|| handle("resize", 9));
+/// assert_eq!(spans[0].name, "job.resize");
+/// ```
+pub use spanwright_macros::span;
+
+/// Instruments a job entrypoint: a consumer span that starts a new trace (or
+/// continues the one in `parent = carrier`) and records `job.status` and
+/// `job.duration_ms`.
+///
+/// ```
+/// use spanwright::testing::SpanDataExt;
+/// use spanwright::opentelemetry::Value;
+///
+/// #[spanwright::traced_job(id = job_id)]
+/// fn run(job_id: u64) {}
+///
+/// let ((), spans) = spanwright::testing::capture(|| run(5));
+/// assert_eq!(spans[0].attr("job.id"), Some(&Value::I64(5)));
+/// assert_eq!(spans[0].attr("job.status"), Some(&Value::from("completed")));
+/// ```
+pub use spanwright_macros::traced_job;
+
+/// The OpenTelemetry API crate spanwright is built on.
+pub use opentelemetry;
+/// The OpenTelemetry SDK crate spanwright is built on.
+pub use opentelemetry_sdk;

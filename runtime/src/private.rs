@@ -1,0 +1,43 @@
+//! What the macros' generated code calls. Not public API: it may change in any
+//! release without notice; the macros and the runtime are released together.
+#![allow(missing_docs)]
+
+pub use crate::instrumented::Instrumented;
+/// Return-value classification (see the `probe` module of the runtime).
+pub mod probe {
+    pub use crate::probe::{
+        FailureDebug, FailureDisplay, FailureNone, FailureOpaque, Probe, RetDebug, RetOkDebug,
+        RetOkValue, RetValue,
+    };
+}
+pub use crate::recording::{Outcome, Recording, run_sync};
+pub use crate::start::{Site, SpanAttrs, Start};
+pub use crate::switch::enabled;
+pub use crate::value::{debug_value, display_value, to_value};
+pub use opentelemetry::Key;
+pub use opentelemetry::trace::SpanKind;
+pub use std::format;
+
+/// Pins an async body's output type to the function's declared return type, so
+/// `?` and `.into()` in the body infer as they would without the macro.
+#[inline(always)]
+pub fn expect_output<T, F: core::future::Future<Output = T>>(body: F) -> F {
+    body
+}
+
+/// `#[traced_job(init)]`: installs telemetry; a failure is reported on stderr and
+/// the job runs without it.
+pub fn init_for_main() -> Option<crate::Telemetry> {
+    match crate::init() {
+        Ok(telemetry) => Some(telemetry),
+        Err(error) => {
+            eprintln!("spanwright: telemetry not started: {error}");
+            None
+        }
+    }
+}
+
+/// `#[traced_job(flush)]`: exports the finished spans now (bounded in time).
+pub fn flush() {
+    crate::tracer::flush_installed();
+}

@@ -1,0 +1,180 @@
+//! A started span until its end: outcome recording (error, panic, cancellation)
+//! and the sync runner that keeps the span current around the body.
+
+use crate::panic;
+use crate::start::Site;
+use opentelemetry::trace::{SpanRef, Status, TraceContextExt};
+use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
+use std::borrow::Cow;
+use std::time::Instant;
+
+const RETURN_VALUE: Key = Key::from_static_str("return.value");
+const ERROR_TYPE: Key = Key::from_static_str("error.type");
+const EXCEPTION_TYPE: Key = Key::from_static_str("exception.type");
+const EXCEPTION_MESSAGE: Key = Key::from_static_str("exception.message");
+const CANCELLED: Key = Key::from_static_str("cancelled");
+const JOB_STATUS: Key = Key::from_static_str("job.status");
+const JOB_DURATION: Key = Key::from_static_str("job.duration_ms");
+
+/// How an annotated function's call ended, as the generated code classifies its
+/// return value.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The returned `Err`, if any.
+    pub failure: Option<Failure>,
+    /// The value for `return.value` (with `ret`).
+    pub ret: Option<Value>,
+}
+
+/// A returned error.
+#[derive(Debug)]
+pub struct Failure {
+    /// `error.type` and `exception.type`: the error's type name.
+    pub type_name: Cow<'static, str>,
+    /// The status description and `exception.message`.
+    pub message: String,
+}
+
+/// A started span (possibly not sampled) that ends exactly once: by
+/// [`Recording::finish`], or when dropped unfinished (a cancelled future).
+#[derive(Debug)]
+pub struct Recording {
+    cx: Option<Context>,
+    site: &'static Site,
+    started: Option<Instant>,
+}
+
+impl Recording {
+    pub(crate) fn new(cx: Context, site: &'static Site, started: Option<Instant>) -> Self {
+        Recording { cx: Some(cx), site, started }
+    }
+
+    /// Makes the span the current context on this thread.
+    #[inline]
+    pub(crate) fn attach(&self) -> Option<ContextGuard> {
+        self.cx.as_ref().map(|cx| cx.clone().attach())
+    }
+
+    /// Records the function's outcome and ends the span. `classify` runs only when
+    /// the span is recording.
+    pub fn finish<T>(mut self, value: &T, classify: impl FnOnce(&T) -> Outcome) {
+        let Some(cx) = self.cx.take() else { return };
+        let span = cx.span();
+        if !span.is_recording() {
+            return;
+        }
+        let outcome = classify(value);
+        if let Some(ret) = outcome.ret {
+            span.set_attribute(KeyValue::new(RETURN_VALUE, ret));
+        }
+        let job_status = match outcome.failure {
+            Some(failure) => {
+                record_exception(&span, failure.type_name, failure.message, Vec::new());
+                "failed"
+            }
+            None => {
+                if self.site.status_ok {
+                    span.set_status(Status::Ok);
+                }
+                "completed"
+            }
+        };
+        self.end(&span, job_status);
+    }
+
+    /// Ends the span as panicked, with the panic's message and location.
+    pub(crate) fn end_panicked(mut self) {
+        let Some(cx) = self.cx.take() else { return };
+        let span = cx.span();
+        if span.is_recording() {
+            let panic = panic::last_panic();
+            let mut location = Vec::with_capacity(3);
+            if let Some(file) = panic.file {
+                location.push(KeyValue::new("code.file.path", file));
+            }
+            if let Some(line) = panic.line {
+                location.push(KeyValue::new("code.line.number", i64::from(line)));
+            }
+            if let Some(column) = panic.column {
+                location.push(KeyValue::new("code.column.number", i64::from(column)));
+            }
+            record_exception(&span, Cow::Borrowed("panic"), panic.message, location);
+        }
+        self.end(&span, "panicked");
+    }
+
+    fn end(&self, span: &SpanRef<'_>, job_status: &'static str) {
+        if self.site.job && span.is_recording() {
+            span.set_attribute(KeyValue::new(JOB_STATUS, job_status));
+            if let Some(started) = self.started {
+                let millis = started.elapsed().as_secs_f64() * 1000.0;
+                span.set_attribute(KeyValue::new(JOB_DURATION, millis));
+            }
+        }
+        span.end();
+    }
+}
+
+impl Drop for Recording {
+    /// Unfinished at drop: the future was dropped before completing.
+    fn drop(&mut self) {
+        if let Some(cx) = self.cx.take() {
+            let span = cx.span();
+            span.set_attribute(KeyValue::new(CANCELLED, true));
+            self.end(&span, "cancelled");
+        }
+    }
+}
+
+/// Records an error the OpenTelemetry way: status Error with the message,
+/// `error.type`, and an `exception` event.
+pub(crate) fn record_exception(
+    span: &SpanRef<'_>,
+    type_name: Cow<'static, str>,
+    message: String,
+    mut event_attributes: Vec<KeyValue>,
+) {
+    span.set_attribute(KeyValue::new(ERROR_TYPE, type_name.clone()));
+    event_attributes.push(KeyValue::new(EXCEPTION_TYPE, type_name));
+    event_attributes.push(KeyValue::new(EXCEPTION_MESSAGE, message.clone()));
+    span.add_event("exception", event_attributes);
+    span.set_status(Status::error(message));
+}
+
+/// Ends the span as panicked if dropped while armed: only unwinding drops it,
+/// the normal path forgets it.
+pub(crate) struct EndOnUnwind<'a>(pub(crate) &'a mut Option<Recording>);
+
+impl Drop for EndOnUnwind<'_> {
+    fn drop(&mut self) {
+        if let Some(recording) = self.0.take() {
+            recording.end_panicked();
+        }
+    }
+}
+
+/// Runs a sync function body, inside its span when there is one.
+#[inline(always)]
+pub fn run_sync<R>(
+    recording: Option<Recording>,
+    body: impl FnOnce() -> R,
+    classify: impl FnOnce(&R) -> Outcome,
+) -> R {
+    match recording {
+        None => body(),
+        Some(recording) => run_recorded(recording, body, classify),
+    }
+}
+
+fn run_recorded<R>(recording: Recording, body: impl FnOnce() -> R, classify: impl FnOnce(&R) -> Outcome) -> R {
+    let current = recording.attach();
+    let mut slot = Some(recording);
+    let on_unwind = EndOnUnwind(&mut slot);
+    let value = body();
+    std::mem::forget(on_unwind);
+    drop(current);
+    if let Some(recording) = slot {
+        recording.finish(&value, classify);
+    }
+    value
+}

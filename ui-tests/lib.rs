@@ -1,0 +1,1 @@
+//! trybuild UI cases live in pass/ and fail/.
