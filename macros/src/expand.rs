@@ -21,15 +21,14 @@ pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
             wrap_job(plan, run, false)
         }
         Shape::Async => {
-            let run = async_body(plan, true, stmts_tokens(&function.block.stmts));
+            let run = async_body(plan, stmts_tokens(&function.block.stmts));
             wrap_job(plan, run, true)
         }
         Shape::AsyncBlock => {
             let mut block = function.block.clone();
             let inner = single_async_block_mut(&mut block).expect("shape checked by ast");
-            let moves = inner.capture.is_some();
             let stmts = stmts_tokens(&inner.block.stmts);
-            let run = wrap_job(plan, async_body(plan, moves, stmts), true);
+            let run = wrap_job(plan, async_body(plan, stmts), true);
             inner.block = syn::parse_quote!({ #run });
             stmts_tokens(&block.stmts)
         }
@@ -153,12 +152,14 @@ fn sync_body(plan: &Plan<'_>) -> TokenStream {
     }
 }
 
-fn async_body(plan: &Plan<'_>, moves: bool, stmts: TokenStream) -> TokenStream {
+/// The body as an inner future. It does not `move`: it borrows the parameters the
+/// outer future already holds (taking by value only what the body moves), so they
+/// are not stored twice.
+fn async_body(plan: &Plan<'_>, stmts: TokenStream) -> TokenStream {
     let start = start(plan);
     let classify = classify(plan);
     let rebinds = rebinds(plan);
-    let capture = moves.then(|| quote!(move));
-    let body = quote!(async #capture { #rebinds #stmts });
+    let body = quote!(async { #rebinds #stmts });
     let body = match plan.function.body_output() {
         Some(ty) => quote!(::spanwright::__private::expect_output::<#ty, _>(#body)),
         None => body,

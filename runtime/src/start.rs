@@ -2,7 +2,7 @@
 //! is true. Attribute expressions run only once the sampler has kept the span.
 
 use crate::propagation;
-use crate::recording::Recording;
+use crate::recording::{JobStarted, Recording};
 use crate::tracer;
 use opentelemetry::trace::{Link, Span as _, SpanBuilder, SpanContext, SpanKind, TraceContextExt, Tracer as _};
 use opentelemetry::propagation::Extractor;
@@ -117,8 +117,8 @@ impl Start {
         if span.is_recording() {
             record(&mut SpanAttrs { span: &mut span });
         }
-        let started = if site.job { Some(Instant::now()) } else { None };
-        Some(Recording::new(base.with_span(span), site, started))
+        let base = if site.job { base.with_value(JobStarted(Instant::now())) } else { base };
+        Some(Recording::new(base.with_span(span), site))
     }
 }
 
