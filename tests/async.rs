@@ -45,7 +45,13 @@ fn async_outcomes_and_nesting() {
     assert_eq!(infers.len(), 2);
     assert_eq!(infers[0].status, Status::Unset);
     assert_eq!(infers[1].status, Status::error("model server timed out"));
-    assert_eq!(infers[1].event("exception").unwrap().attr("exception.message"), Some(&s("model server timed out")));
+    assert_eq!(
+        infers[1]
+            .event("exception")
+            .unwrap()
+            .attr("exception.message"),
+        Some(&s("model server timed out"))
+    );
     assert_eq!(infers[0].attr("model"), Some(&s("llama")));
     let steps: Vec<&SpanData> = spans.all_named("step").collect();
     assert_eq!(steps[0].parent_span_id, infers[0].span_context.span_id());
@@ -96,10 +102,8 @@ fn panic_inside_poll_is_recorded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panic_in_a_spawned_task_is_recorded_not_cancelled() {
-    let (joined, spans) = capture_async(async {
-        tokio::spawn(async_panics().with_current_context()).await
-    })
-    .await;
+    let (joined, spans) =
+        capture_async(async { tokio::spawn(async_panics().with_current_context()).await }).await;
     assert!(joined.unwrap_err().is_panic());
     let span = spans.named("async_panics");
     assert_eq!(span.status, Status::error("worker exploded"));
@@ -134,7 +138,10 @@ fn interleaved_futures_on_one_thread_each_see_their_own_span() {
     let parents: Vec<&SpanData> = spans.all_named("interleaved").collect();
     for parent in parents {
         let tag = parent.attr("tag").unwrap();
-        let child = spans.all_named("tagged_child").find(|c| c.attr("tag") == Some(tag)).unwrap();
+        let child = spans
+            .all_named("tagged_child")
+            .find(|c| c.attr("tag") == Some(tag))
+            .unwrap();
         assert_eq!(child.parent_span_id, parent.span_context.span_id(), "{tag}");
     }
 }
@@ -164,7 +171,11 @@ impl Store {
         async move {
             yield_once().await;
             self.calls += 1;
-            if key.is_empty() { Err(Timeout) } else { Ok(self.calls) }
+            if key.is_empty() {
+                Err(Timeout)
+            } else {
+                Ok(self.calls)
+            }
         }
     }
 
@@ -173,7 +184,11 @@ impl Store {
         Box::pin(async move {
             yield_once().await;
             let inner = Context::current().span().span_context().span_id();
-            assert_ne!(inner, SpanId::INVALID, "the span is current while the future runs");
+            assert_ne!(
+                inner,
+                SpanId::INVALID,
+                "the span is current while the future runs"
+            );
             value + self.calls
         })
     }
@@ -205,7 +220,10 @@ async fn async_ret(x: u32) -> Result<u32, Timeout> {
 #[test]
 fn async_ret_records_the_ok_value() {
     let (_, spans) = block_on(capture_async(async_ret(21)));
-    assert_eq!(spans.named("async_ret").attr("return.value"), Some(&Value::I64(42)));
+    assert_eq!(
+        spans.named("async_ret").attr("return.value"),
+        Some(&Value::I64(42))
+    );
 }
 
 #[test]
@@ -222,5 +240,8 @@ fn future_sizes_stay_small() {
     let plain = std::mem::size_of_val(&plain_async(1, "x"));
     let spanned = std::mem::size_of_val(&spanned_async(1, "x"));
     println!("future sizes: plain {plain} B, #[span] {spanned} B");
-    assert!(spanned <= plain + 64, "plain {plain} B, spanned {spanned} B");
+    assert!(
+        spanned <= plain + 64,
+        "plain {plain} B, spanned {spanned} B"
+    );
 }

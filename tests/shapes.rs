@@ -1,0 +1,219 @@
+//! Every function shape the contract lists compiles under `#[span]` in a crate
+//! that forbids unsafe code and denies warnings, and each call makes its span.
+#![forbid(unsafe_code)]
+#![deny(warnings)]
+#![deny(clippy::all)]
+
+use spanwright::span;
+use spanwright::testing::capture;
+use spanwright_tests::block_on;
+use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+
+/// Doc comments stay on the function.
+#[span]
+#[must_use]
+pub fn free_function(x: i32) -> i32 {
+    x + 1
+}
+
+#[derive(Default)]
+pub struct Counter {
+    n: u32,
+}
+
+impl Counter {
+    #[span]
+    fn by_ref(&self) -> u32 {
+        self.n
+    }
+
+    #[span]
+    fn by_mut(&mut self) -> u32 {
+        self.n += 1;
+        self.n
+    }
+
+    #[span]
+    fn by_value(self) -> u32 {
+        self.n
+    }
+
+    #[span]
+    fn pinned(self: Pin<&mut Self>) -> u32 {
+        self.get_mut().n
+    }
+
+    #[span]
+    async fn async_by_mut(&mut self) -> u32 {
+        self.n += 10;
+        self.n
+    }
+
+    #[span]
+    fn returns_ref(&self) -> &u32 {
+        &self.n
+    }
+}
+
+pub trait Named {
+    fn name(&self) -> String;
+    #[span]
+    fn default_method(&self) -> usize {
+        self.name().len()
+    }
+}
+
+impl Named for Counter {
+    #[span(name = "Counter::name")]
+    fn name(&self) -> String {
+        format!("counter{}", self.n)
+    }
+}
+
+#[span]
+fn generic<'a, T, const N: usize>(items: &'a [&'a T; N]) -> Vec<String>
+where
+    T: Display + ?Sized + 'a,
+{
+    items.iter().map(|t| t.to_string()).collect()
+}
+
+#[span(attrs(shown = %shown))]
+fn impl_trait_arg(shown: impl Display, mut iter: impl Iterator<Item = u8>) -> Option<u8> {
+    let _ = shown;
+    iter.next()
+}
+
+#[span]
+fn destructured((a, b): (u8, u8), Counter { n }: Counter, [x, y]: [u8; 2]) -> u32 {
+    u32::from(a + b + x + y) + n
+}
+
+#[span]
+fn returns_impl_trait(n: u8) -> impl Iterator<Item = u8> {
+    0..n
+}
+
+#[span]
+async fn async_fn(s: &str) -> usize {
+    s.len()
+}
+
+#[span]
+async fn async_impl_trait(n: u8) -> impl Display {
+    n
+}
+
+#[span]
+fn impl_future(n: u8) -> impl Future<Output = u8> {
+    async move { n * 2 }
+}
+
+#[span]
+fn boxed_future<'a>(s: &'a str) -> Pin<Box<dyn Future<Output = usize> + Send + 'a>> {
+    Box::pin(async move { s.len() })
+}
+
+#[span]
+extern "C" fn extern_c(x: u32) -> u32 {
+    x * 3
+}
+
+#[span]
+fn never_returns_normally(fail: bool) -> Result<u8, String> {
+    if fail {
+        return Err("early".into());
+    }
+    Ok(1)
+}
+
+macro_rules! define {
+    ($name:ident, $arg:ident) => {
+        #[span(attrs($arg))]
+        fn $name($arg: u32) -> u32 {
+            $arg + 1
+        }
+    };
+}
+define!(from_macro_rules, value);
+
+#[span]
+fn with_inner_attribute() -> u8 {
+    #![allow(clippy::let_and_return)]
+    let x = 1;
+    x
+}
+
+#[test]
+fn every_shape_makes_its_span() {
+    let ((), spans) = capture(|| {
+        let _ = free_function(1);
+        let mut c = Counter::default();
+        assert_eq!(c.by_ref(), 0);
+        assert_eq!(c.by_mut(), 1);
+        assert_eq!(*c.returns_ref(), 1);
+        assert_eq!(std::pin::Pin::new(&mut c).pinned(), 1);
+        assert_eq!(block_on(c.async_by_mut()), 11);
+        assert_eq!(c.default_method(), "counter11".len());
+        assert_eq!(Counter { n: 2 }.by_value(), 2);
+        assert_eq!(generic(&[&1, &2]), ["1", "2"]);
+        assert_eq!(impl_trait_arg("s", [4u8].into_iter()), Some(4));
+        assert_eq!(destructured((1, 2), Counter { n: 3 }, [4, 5]), 15);
+        assert_eq!(returns_impl_trait(3).count(), 3);
+        assert_eq!(block_on(async_fn("abc")), 3);
+        assert_eq!(block_on(async_impl_trait(5)).to_string(), "5");
+        assert_eq!(block_on(impl_future(4)), 8);
+        assert_eq!(block_on(boxed_future("four")), 4);
+        assert_eq!(extern_c(2), 6);
+        assert!(never_returns_normally(true).is_err());
+        assert_eq!(from_macro_rules(1), 2);
+        assert_eq!(with_inner_attribute(), 1);
+    });
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
+    for expected in [
+        "free_function",
+        "by_ref",
+        "by_mut",
+        "returns_ref",
+        "pinned",
+        "async_by_mut",
+        "default_method",
+        "Counter::name",
+        "by_value",
+        "generic",
+        "impl_trait_arg",
+        "destructured",
+        "returns_impl_trait",
+        "async_fn",
+        "async_impl_trait",
+        "impl_future",
+        "boxed_future",
+        "extern_c",
+        "never_returns_normally",
+        "from_macro_rules",
+        "with_inner_attribute",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    assert_eq!(
+        spans.named("never_returns_normally").status,
+        spanwright::opentelemetry::trace::Status::error("early")
+    );
+    let from_macro = spans.named("from_macro_rules");
+    assert!(
+        from_macro
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "value")
+    );
+    // The Named::name call happens inside default_method.
+    assert_eq!(
+        spans.named("Counter::name").parent_span_id,
+        spans.named("default_method").span_context.span_id()
+    );
+}

@@ -15,7 +15,10 @@ fn s(v: &str) -> Value {
 }
 
 fn user_attrs(span: &SpanData) -> Vec<&KeyValue> {
-    span.attributes.iter().filter(|kv| !kv.key.as_str().starts_with("code.")).collect()
+    span.attributes
+        .iter()
+        .filter(|kv| !kv.key.as_str().starts_with("code."))
+        .collect()
 }
 
 #[spanwright::span]
@@ -41,7 +44,15 @@ fn names_default_fixed_and_templates() {
         escaped();
     });
     let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
-    assert_eq!(names, ["plain", "storage.download", "process_job.resize.3", "literal.{braces}"]);
+    assert_eq!(
+        names,
+        [
+            "plain",
+            "storage.download",
+            "process_job.resize.3",
+            "literal.{braces}"
+        ]
+    );
 }
 
 #[spanwright::span(kind = internal)]
@@ -124,7 +135,9 @@ fn every_form(
     model: Model,
     shape: Shape,
 ) {
-    let _ = (count, ratio, flag, label, owned, cow, some, none, model, shape);
+    let _ = (
+        count, ratio, flag, label, owned, cow, some, none, model, shape,
+    );
 }
 
 #[test]
@@ -153,12 +166,19 @@ fn attributes_of_every_form_keep_their_type() {
     assert_eq!(span.attr("quoted.key"), Some(&Value::I64(5)));
     assert_eq!(span.attr("maybe.some"), Some(&Value::I64(-3)));
     assert_eq!(span.attr("maybe.none"), None, "None records nothing");
-    assert_eq!(span.attr("list"), Some(&Value::Array(Array::I64(vec![1, 2]))));
+    assert_eq!(
+        span.attr("list"),
+        Some(&Value::Array(Array::I64(vec![1, 2])))
+    );
     assert_eq!(
         span.attr("names"),
         Some(&Value::Array(Array::String(vec!["a".into(), "b".into()])))
     );
-    assert_eq!(span.attr("big"), Some(&s("18446744073709551615")), "u64 beyond i64 as decimal");
+    assert_eq!(
+        span.attr("big"),
+        Some(&s("18446744073709551615")),
+        "u64 beyond i64 as decimal"
+    );
     assert_eq!(span.attr("model.display"), Some(&s("model:m1")));
     assert_eq!(span.attr("shape.debug"), Some(&s("Shape { w: 4 }")));
     assert_eq!(span.attr("model"), Some(&s("model:m1")));
@@ -180,12 +200,19 @@ fn nothing_recorded_by_default_but_the_location() {
     assert_eq!(span.attributes.len(), 3);
     assert_eq!(span.attr("code.function.name"), Some(&s("span::secretive")));
     assert_eq!(span.attr("code.file.path"), Some(&s(file!())));
-    let Some(Value::I64(line)) = span.attr("code.line.number") else { panic!("no line") };
+    let Some(Value::I64(line)) = span.attr("code.line.number") else {
+        panic!("no line")
+    };
     assert!(*line > 100 && *line < 200, "line {line}");
 }
 
 #[spanwright::span]
-fn annotated(#[attr] job_id: u64, #[attr("model.name")] model: &str, plain: u8, #[attr("pair")] [a, b]: [i64; 2]) -> i64 {
+fn annotated(
+    #[attr] job_id: u64,
+    #[attr("model.name")] model: &str,
+    plain: u8,
+    #[attr("pair")] [a, b]: [i64; 2],
+) -> i64 {
     job_id as i64 + model.len() as i64 + i64::from(plain) + a + b
 }
 
@@ -196,7 +223,10 @@ fn parameter_annotations() {
     let span = spans.named("annotated");
     assert_eq!(span.attr("job_id"), Some(&Value::I64(10)));
     assert_eq!(span.attr("model.name"), Some(&s("gpt")));
-    assert_eq!(span.attr("pair"), Some(&Value::Array(Array::I64(vec![2, 3]))));
+    assert_eq!(
+        span.attr("pair"),
+        Some(&Value::Array(Array::I64(vec![2, 3])))
+    );
     assert_eq!(span.attr("plain"), None);
     assert_eq!(user_attrs(span).len(), 3);
 }
@@ -264,11 +294,18 @@ fn err_sets_status_error_type_and_exception_event() {
     assert_eq!(span.events.len(), 1);
 
     let span = spans.named("fails_debug");
-    assert_eq!(span.status, Status::error("DebugOnly { code: 4 }"), "Debug when no Display");
+    assert_eq!(
+        span.status,
+        Status::error("DebugOnly { code: 4 }"),
+        "Debug when no Display"
+    );
 
     let span = spans.named("fails_with_question_mark");
     assert_eq!(span.status, Status::error("invalid digit found in string"));
-    assert_eq!(span.attr("error.type"), Some(&s("alloc::boxed::Box<dyn core::error::Error>")));
+    assert_eq!(
+        span.attr("error.type"),
+        Some(&s("alloc::boxed::Box<dyn core::error::Error>"))
+    );
 }
 
 #[test]
@@ -302,9 +339,12 @@ fn outer_of_panic() -> u8 {
 
 #[test]
 fn panic_is_recorded_and_keeps_unwinding() {
-    let (result, spans) = capture(|| std::panic::catch_unwind(|| outer_of_panic()));
+    let (result, spans) = capture(|| std::panic::catch_unwind(outer_of_panic));
     let payload = result.expect_err("the panic continues to unwind");
-    assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("boom: deep"));
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("boom: deep")
+    );
     for name in ["panics", "outer_of_panic"] {
         let span = spans.named(name);
         assert_eq!(span.status, Status::error("boom: deep"), "{name}");
@@ -313,14 +353,20 @@ fn panic_is_recorded_and_keeps_unwinding() {
         assert_eq!(event.attr("exception.type"), Some(&s("panic")));
         assert_eq!(event.attr("exception.message"), Some(&s("boom: deep")));
         assert_eq!(event.attr("code.file.path"), Some(&s(file!())));
-        assert!(matches!(event.attr("code.line.number"), Some(Value::I64(_))));
+        assert!(matches!(
+            event.attr("code.line.number"),
+            Some(Value::I64(_))
+        ));
     }
     let inner = spans.named("panics");
     let outer = spans.named("outer_of_panic");
     assert_eq!(inner.parent_span_id, outer.span_context.span_id());
     // The context stack is restored: a span after the panic is a root again.
     let (_, after) = capture(plain);
-    assert_eq!(after.named("plain").parent_span_id, spanwright::opentelemetry::trace::SpanId::INVALID);
+    assert_eq!(
+        after.named("plain").parent_span_id,
+        spanwright::opentelemetry::trace::SpanId::INVALID
+    );
 }
 
 #[spanwright::span(ret)]
@@ -348,10 +394,16 @@ fn ret_records_the_return_value() {
         let _ = ret_err();
         ret_debug();
     });
-    assert_eq!(spans.named("ret_int").attr("return.value"), Some(&Value::I64(42)));
+    assert_eq!(
+        spans.named("ret_int").attr("return.value"),
+        Some(&Value::I64(42))
+    );
     assert_eq!(spans.named("ret_ok").attr("return.value"), Some(&s("done")));
     assert_eq!(spans.named("ret_err").attr("return.value"), None);
-    assert_eq!(spans.named("ret_debug").attr("return.value"), Some(&s("Shape { w: 9 }")));
+    assert_eq!(
+        spans.named("ret_debug").attr("return.value"),
+        Some(&s("Shape { w: 9 }"))
+    );
 }
 
 #[spanwright::span]
@@ -371,15 +423,24 @@ fn nesting_and_current_context() {
     let ((otel_id, current_id), spans) = capture(parent_fn);
     let parent = spans.named("parent_fn");
     let id = parent.span_context.span_id().to_string();
-    assert_eq!(otel_id, id, "Context::current() inside the body is the span");
+    assert_eq!(
+        otel_id, id,
+        "Context::current() inside the body is the span"
+    );
     assert_eq!(current_id, id);
     let children: Vec<&SpanData> = spans.all_named("child_fn").collect();
     assert_eq!(children.len(), 2);
     for child in children {
         assert_eq!(child.parent_span_id, parent.span_context.span_id());
-        assert_eq!(child.span_context.trace_id(), parent.span_context.trace_id());
+        assert_eq!(
+            child.span_context.trace_id(),
+            parent.span_context.trace_id()
+        );
     }
-    assert_eq!(spans.tree(), "parent_fn (internal)\n  child_fn (internal)\n  child_fn (internal)\n");
+    assert_eq!(
+        spans.tree(),
+        "parent_fn (internal)\n  child_fn (internal)\n  child_fn (internal)\n"
+    );
     // Outside the body the span is no longer current.
     assert!(!Context::current().has_active_span());
 }
@@ -401,7 +462,10 @@ fn parent_from_a_valid_carrier() {
     let carrier = traceparent("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
     let (_, spans) = capture(|| wraps(&carrier));
     let span = spans.named("continue_from");
-    assert_eq!(span.span_context.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(
+        span.span_context.trace_id().to_string(),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
     assert_eq!(span.parent_span_id.to_string(), "00f067aa0ba902b7");
     assert!(span.parent_span_is_remote);
 }
@@ -409,14 +473,21 @@ fn parent_from_a_valid_carrier() {
 #[test]
 fn malformed_or_missing_carrier_starts_a_new_trace() {
     for carrier in [
-        HashMap::from([("traceparent".to_string(), "00-zzzz-00f067aa0ba902b7-01".to_string())]),
+        HashMap::from([(
+            "traceparent".to_string(),
+            "00-zzzz-00f067aa0ba902b7-01".to_string(),
+        )]),
         traceparent("00000000000000000000000000000000", "00f067aa0ba902b7"),
         HashMap::new(),
     ] {
         let (_, spans) = capture(|| wraps(&carrier));
         let outer = spans.named("wraps");
         let span = spans.named("continue_from");
-        assert_eq!(span.parent_span_id, spanwright::opentelemetry::trace::SpanId::INVALID, "{carrier:?}");
+        assert_eq!(
+            span.parent_span_id,
+            spanwright::opentelemetry::trace::SpanId::INVALID,
+            "{carrier:?}"
+        );
         assert_ne!(span.span_context.trace_id(), outer.span_context.trace_id());
         assert!(span.span_context.is_valid());
     }
@@ -427,7 +498,10 @@ fn root_starts_a_new_trace_inside_another_span() {
     let (_, spans) = capture(|| wraps(&HashMap::new()));
     let outer = spans.named("wraps");
     let root = spans.named("always_root");
-    assert_eq!(root.parent_span_id, spanwright::opentelemetry::trace::SpanId::INVALID);
+    assert_eq!(
+        root.parent_span_id,
+        spanwright::opentelemetry::trace::SpanId::INVALID
+    );
     assert_ne!(root.span_context.trace_id(), outer.span_context.trace_id());
 }
 
@@ -450,13 +524,29 @@ fn links_to_carrier_contexts() {
     let all: Vec<&SpanData> = spans.all_named("linked").collect();
     let one = &all[0].links.links;
     assert_eq!(one.len(), 1);
-    assert_eq!(one[0].span_context.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
-    assert_eq!(one[0].span_context.span_id().to_string(), "00f067aa0ba902b7");
-    assert_eq!(all[0].parent_span_id, spanwright::opentelemetry::trace::SpanId::INVALID, "a link is not a parent");
-    assert!(all[1].links.links.is_empty(), "a malformed carrier adds no link");
+    assert_eq!(
+        one[0].span_context.trace_id().to_string(),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert_eq!(
+        one[0].span_context.span_id().to_string(),
+        "00f067aa0ba902b7"
+    );
+    assert_eq!(
+        all[0].parent_span_id,
+        spanwright::opentelemetry::trace::SpanId::INVALID,
+        "a link is not a parent"
+    );
+    assert!(
+        all[1].links.links.is_empty(),
+        "a malformed carrier adds no link"
+    );
     let two = &spans.named("linked_twice").links.links;
     assert_eq!(two.len(), 2);
-    assert_eq!(two[1].span_context.trace_id().to_string(), "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(
+        two[1].span_context.trace_id().to_string(),
+        "0af7651916cd43dd8448eb211c80319c"
+    );
 }
 
 static EVALUATED: AtomicUsize = AtomicUsize::new(0);
@@ -481,7 +571,10 @@ fn attribute_expressions_run_once_when_recorded_and_never_when_dropped() {
     // Recorded: each expression exactly once.
     let (_, spans) = capture(|| with_side_effects(4));
     assert_eq!(EVALUATED.load(Ordering::SeqCst), 2);
-    assert_eq!(spans.named("counted.4").attr("x.counted"), Some(&Value::I64(4)));
+    assert_eq!(
+        spans.named("counted.4").attr("x.counted"),
+        Some(&Value::I64(4))
+    );
 }
 
 #[spanwright::span]
@@ -494,7 +587,11 @@ fn uses_current() -> (Option<String>, Option<String>) {
     let mut headers = HashMap::new();
     spanwright::inject(&mut headers);
     let traceparent = headers.get("traceparent").cloned().unwrap();
-    let expected = format!("00-{}-{}-01", current.trace_id().unwrap(), current.span_id().unwrap());
+    let expected = format!(
+        "00-{}-{}-01",
+        current.trace_id().unwrap(),
+        current.span_id().unwrap()
+    );
     assert_eq!(traceparent, expected);
     (current.trace_id(), current.span_id())
 }
@@ -506,9 +603,15 @@ fn current_span_api() {
     assert_eq!(trace_id, Some(span.span_context.trace_id().to_string()));
     assert_eq!(span_id, Some(span.span_context.span_id().to_string()));
     assert_eq!(span.attr("rows"), Some(&Value::I64(12)));
-    assert_eq!(span.event("cache.miss").unwrap().attr("cache.key"), Some(&s("k1")));
+    assert_eq!(
+        span.event("cache.miss").unwrap().attr("cache.key"),
+        Some(&s("k1"))
+    );
     assert_eq!(span.status, Status::error("disk full"));
-    assert_eq!(span.event("exception").unwrap().attr("exception.message"), Some(&s("disk full")));
+    assert_eq!(
+        span.event("exception").unwrap().attr("exception.message"),
+        Some(&s("disk full"))
+    );
     // Outside any span the handle is inert.
     assert_eq!(spanwright::current().trace_id(), None);
 }
@@ -537,4 +640,21 @@ fn concurrent_captures_see_only_their_own_spans() {
         let prefix = format!("process_job.t{t}.");
         assert!(spans.iter().all(|s| s.name.starts_with(&prefix)));
     }
+}
+
+/// # Safety
+/// `p` must point to a readable byte.
+#[spanwright::span]
+unsafe fn unsafe_function(p: *const u8) -> u8 {
+    // SAFETY: the caller guarantees `p` is readable.
+    unsafe { *p }
+}
+
+#[test]
+fn unsafe_fn_is_spanned() {
+    let byte = 9_u8;
+    // SAFETY: `byte` is a live local.
+    let (value, spans) = capture(|| unsafe { unsafe_function(&byte) });
+    assert_eq!(value, 9);
+    assert_eq!(spans.named("unsafe_function").name, "unsafe_function");
 }

@@ -61,8 +61,10 @@ impl Function {
                 ),
             ));
         };
-        let (inner_attrs, outer_attrs) =
-            item.attrs.into_iter().partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
+        let (inner_attrs, outer_attrs) = item
+            .attrs
+            .into_iter()
+            .partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
         let mut sig = item.sig;
         let mut errors = Vec::new();
         let mut params = Vec::new();
@@ -110,7 +112,9 @@ impl Function {
     }
 
     pub(crate) fn param_named(&self, name: &str) -> Option<&Param> {
-        self.params.iter().find(|p| p.name.as_ref().is_some_and(|n| n == name))
+        self.params
+            .iter()
+            .find(|p| p.name.as_ref().is_some_and(|n| n == name))
     }
 }
 
@@ -119,8 +123,9 @@ fn take_param(index: usize, input: &mut FnArg, errors: &mut Vec<syn::Error>) -> 
         FnArg::Receiver(receiver) => &mut receiver.attrs,
         FnArg::Typed(typed) => &mut typed.attrs,
     };
-    let (ours, theirs): (Vec<_>, Vec<_>) =
-        std::mem::take(attrs).into_iter().partition(|a| a.path().is_ident("attr"));
+    let (ours, theirs): (Vec<_>, Vec<_>) = std::mem::take(attrs)
+        .into_iter()
+        .partition(|a| a.path().is_ident("attr"));
     *attrs = theirs;
     let annotations: Vec<Annotation> = ours
         .into_iter()
@@ -139,15 +144,25 @@ fn take_param(index: usize, input: &mut FnArg, errors: &mut Vec<syn::Error>) -> 
             rebind: None,
         },
         FnArg::Typed(typed) => match &*typed.pat {
-            Pat::Ident(pat) if pat.subpat.is_none() => {
-                Param { name: Some(pat.ident.clone()), annotations, rebind: None }
-            }
+            Pat::Ident(pat) if pat.subpat.is_none() => Param {
+                name: Some(pat.ident.clone()),
+                annotations,
+                rebind: None,
+            },
             _ if annotations.iter().any(|a| a.key.is_some()) => {
                 let whole = format_ident!("__spanwright_arg{}", index, span = typed.pat.span());
                 let pattern = std::mem::replace(&mut *typed.pat, syn::parse_quote!(#whole));
-                Param { name: None, annotations, rebind: Some((whole, pattern)) }
+                Param {
+                    name: None,
+                    annotations,
+                    rebind: Some((whole, pattern)),
+                }
             }
-            _ => Param { name: None, annotations, rebind: None },
+            _ => Param {
+                name: None,
+                annotations,
+                rebind: None,
+            },
         },
     }
 }
@@ -191,11 +206,15 @@ fn item_keyword_span(item: &Item) -> Span {
 /// The async block a future-returning body consists of: `async {..}` or
 /// `Box::pin(async {..})`.
 pub(crate) fn single_async_block(block: &Block) -> Option<&syn::ExprAsync> {
-    let [Stmt::Expr(expr, None)] = block.stmts.as_slice() else { return None };
+    let [Stmt::Expr(expr, None)] = block.stmts.as_slice() else {
+        return None;
+    };
     match expr {
         Expr::Async(block) => Some(block),
         Expr::Call(call) => {
-            let Expr::Path(func) = &*call.func else { return None };
+            let Expr::Path(func) = &*call.func else {
+                return None;
+            };
             let last = func.path.segments.last()?;
             match (last.ident == "pin", call.args.len(), call.args.first()) {
                 (true, 1, Some(Expr::Async(block))) => Some(block),
@@ -207,7 +226,9 @@ pub(crate) fn single_async_block(block: &Block) -> Option<&syn::ExprAsync> {
 }
 
 pub(crate) fn single_async_block_mut(block: &mut Block) -> Option<&mut syn::ExprAsync> {
-    let [Stmt::Expr(expr, None)] = block.stmts.as_mut_slice() else { return None };
+    let [Stmt::Expr(expr, None)] = block.stmts.as_mut_slice() else {
+        return None;
+    };
     match expr {
         Expr::Async(block) => Some(block),
         Expr::Call(call) if call.args.len() == 1 => match call.args.first_mut() {
@@ -234,7 +255,9 @@ fn future_output(ty: &Type) -> Option<Type> {
         Type::Group(t) => return future_output(&t.elem),
         Type::Path(p) => {
             let last = p.path.segments.last()?;
-            let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+            let PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
             return args.args.iter().find_map(|arg| match arg {
                 GenericArgument::Type(inner) => future_output(inner),
                 _ => None,
@@ -243,12 +266,16 @@ fn future_output(ty: &Type) -> Option<Type> {
         _ => return None,
     };
     bounds.iter().find_map(|bound| {
-        let TypeParamBound::Trait(trait_bound) = bound else { return None };
+        let TypeParamBound::Trait(trait_bound) = bound else {
+            return None;
+        };
         let last = trait_bound.path.segments.last()?;
         if last.ident != "Future" {
             return None;
         }
-        let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+        let PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
         args.args.iter().find_map(|arg| match arg {
             GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(assoc.ty.clone()),
             _ => None,

@@ -132,10 +132,10 @@ fn skip_past_comma(input: ParseStream<'_>) {
         let mut rest = *cursor;
         while let Some((token, next)) = rest.token_tree() {
             rest = next;
-            if let proc_macro2::TokenTree::Punct(p) = &token {
-                if p.as_char() == ',' {
-                    break;
-                }
+            if let proc_macro2::TokenTree::Punct(p) = &token
+                && p.as_char() == ','
+            {
+                break;
             }
         }
         Ok(((), rest))
@@ -151,7 +151,8 @@ fn parse_option(
     let key = Ident::parse_any(input)?;
     let name = key.to_string();
     let allowed = |option: &str| {
-        SPAN_OPTIONS.contains(&option) || (which == Macro::TracedJob && JOB_OPTIONS.contains(&option))
+        SPAN_OPTIONS.contains(&option)
+            || (which == Macro::TracedJob && JOB_OPTIONS.contains(&option))
     };
     if !allowed(&name) {
         // Consume the value too, so the error stays on the key alone.
@@ -159,7 +160,10 @@ fn parse_option(
         return Err(unknown_option(which, &key, &allowed));
     }
     let duplicate = || {
-        syn::Error::new(key.span(), format!("duplicate option `{name}`: each option may be given once"))
+        syn::Error::new(
+            key.span(),
+            format!("duplicate option `{name}`: each option may be given once"),
+        )
     };
     macro_rules! once {
         ($slot:expr, $value:expr) => {{
@@ -171,11 +175,23 @@ fn parse_option(
         }};
     }
     match name.as_str() {
-        "name" => once!(options.name, assigned(input, &key, "name = \"storage.download\"")?),
+        "name" => once!(
+            options.name,
+            assigned(input, &key, "name = \"storage.download\"")?
+        ),
         "kind" => once!(options.kind, assigned(input, &key, "kind = client")?),
-        "parent" => once!(options.parent, (key.clone(), assigned(input, &key, "parent = &message.headers")?)),
+        "parent" => once!(
+            options.parent,
+            (
+                key.clone(),
+                assigned(input, &key, "parent = &message.headers")?
+            )
+        ),
         "id" => once!(options.id, assigned(input, &key, "id = job.id")?),
-        "attempt" => once!(options.attempt, assigned(input, &key, "attempt = delivery_count")?),
+        "attempt" => once!(
+            options.attempt,
+            assigned(input, &key, "attempt = delivery_count")?
+        ),
         "ret" => once!(options.ret, flag(input, &key)?),
         "status_ok" => once!(options.status_ok, flag(input, &key)?),
         "root" => once!(options.root, flag(input, &key)?),
@@ -229,13 +245,20 @@ fn unknown_option(which: Macro, key: &Ident, allowed: &dyn Fn(&str) -> bool) -> 
             format!("`{name}` is an option of #[traced_job], not of #[span]"),
         );
     }
-    let candidates: Vec<&str> =
-        SPAN_OPTIONS.iter().chain(JOB_OPTIONS).copied().filter(|o| allowed(o)).collect();
+    let candidates: Vec<&str> = SPAN_OPTIONS
+        .iter()
+        .chain(JOB_OPTIONS)
+        .copied()
+        .filter(|o| allowed(o))
+        .collect();
     let hint = match did_you_mean(&name, &candidates) {
         Some(close) => format!("; did you mean `{close}`?"),
         None => format!("; expected one of: {}", candidates.join(", ")),
     };
-    syn::Error::new(key.span(), format!("unknown option `{name}` for #[{}]{hint}", which.name()))
+    syn::Error::new(
+        key.span(),
+        format!("unknown option `{name}` for #[{}]{hint}", which.name()),
+    )
 }
 
 fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
@@ -304,12 +327,22 @@ fn parse_attr_spec(input: ParseStream<'_>) -> syn::Result<AttrSpec> {
                 "`%` and `?` go before the value, not the key: `key = %expr` or `key = ?expr`",
             ));
         }
-        return Ok(AttrSpec { key, key_tokens, quoted, value: AttrExpr::Bare(leading) });
+        return Ok(AttrSpec {
+            key,
+            key_tokens,
+            quoted,
+            value: AttrExpr::Bare(leading),
+        });
     }
     input.parse::<Token![=]>()?;
     let format = sigil(input)?;
     let value: Expr = input.parse()?;
-    Ok(AttrSpec { key, key_tokens, quoted, value: AttrExpr::Expr(format, value) })
+    Ok(AttrSpec {
+        key,
+        key_tokens,
+        quoted,
+        value: AttrExpr::Expr(format, value),
+    })
 }
 
 fn sigil(input: ParseStream<'_>) -> syn::Result<Format> {
@@ -339,7 +372,11 @@ fn dotted_key(input: ParseStream<'_>) -> syn::Result<(String, TokenStream, bool)
             text.push_str(&segment.unraw().to_string());
             segment.to_tokens(&mut tokens);
         } else {
-            let span = if tokens.is_empty() { input.span() } else { last_span(&tokens) };
+            let span = if tokens.is_empty() {
+                input.span()
+            } else {
+                last_span(&tokens)
+            };
             return Err(syn::Error::new(
                 span,
                 "expected an attribute key: `job.id`, `http.status_code` or \"any.key\"",
@@ -361,5 +398,9 @@ fn dotted_key(input: ParseStream<'_>) -> syn::Result<(String, TokenStream, bool)
 }
 
 fn last_span(tokens: &TokenStream) -> Span {
-    tokens.clone().into_iter().last().map_or_else(Span::call_site, |t| t.span())
+    tokens
+        .clone()
+        .into_iter()
+        .last()
+        .map_or_else(Span::call_site, |t| t.span())
 }

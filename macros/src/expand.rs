@@ -57,7 +57,10 @@ fn start(plan: &Plan<'_>) -> TokenStream {
         Parent::Root => quote!(.root()),
         Parent::Carrier(carrier) => quote_spanned!(carrier.span()=> .parent(#carrier)),
     };
-    let links = plan.links.iter().map(|link| quote_spanned!(link.span()=> .link(#link)));
+    let links = plan
+        .links
+        .iter()
+        .map(|link| quote_spanned!(link.span()=> .link(#link)));
     let span = quote!(__spanwright_span);
     let rename = match &plan.name {
         SpanName::Fixed(_) => quote!(),
@@ -69,9 +72,15 @@ fn start(plan: &Plan<'_>) -> TokenStream {
         let key = &attr.key;
         let value = &attr.value;
         let convert = match attr.format {
-            Format::Typed => quote_spanned!(value.span()=> ::spanwright::__private::to_value(&(#value))),
-            Format::Display => quote_spanned!(value.span()=> ::spanwright::__private::display_value(&(#value))),
-            Format::Debug => quote_spanned!(value.span()=> ::spanwright::__private::debug_value(&(#value))),
+            Format::Typed => {
+                quote_spanned!(value.span()=> ::spanwright::__private::to_value(&(#value)))
+            }
+            Format::Display => {
+                quote_spanned!(value.span()=> ::spanwright::__private::display_value(&(#value)))
+            }
+            Format::Debug => {
+                quote_spanned!(value.span()=> ::spanwright::__private::debug_value(&(#value)))
+            }
         };
         let _ = attr.span;
         quote! { #span.attr(::spanwright::__private::Key::from_static_str(#key), #convert); }
@@ -131,9 +140,12 @@ fn classify(plan: &Plan<'_>) -> TokenStream {
 
 /// Statements that destructure again the parameters recorded whole.
 fn rebinds(plan: &Plan<'_>) -> TokenStream {
-    let lets = plan.function.params.iter().filter_map(|p| p.rebind.as_ref()).map(|(whole, pattern)| {
-        quote!(let #pattern = #whole;)
-    });
+    let lets = plan
+        .function
+        .params
+        .iter()
+        .filter_map(|p| p.rebind.as_ref())
+        .map(|(whole, pattern)| quote!(let #pattern = #whole;));
     quote!(#(#lets)*)
 }
 
@@ -174,9 +186,15 @@ fn wrap_job(plan: &Plan<'_>, run: TokenStream, _is_async: bool) -> TokenStream {
     if !plan.init && !plan.flush {
         return run;
     }
-    let init = plan.init.then(|| quote!(let __spanwright_telemetry = ::spanwright::__private::init_for_main();));
-    let flush = plan.flush.then(|| quote!(::spanwright::__private::flush();));
-    let shutdown = plan.init.then(|| quote!(::core::mem::drop(__spanwright_telemetry);));
+    let init = plan
+        .init
+        .then(|| quote!(let __spanwright_telemetry = ::spanwright::__private::init_for_main();));
+    let flush = plan
+        .flush
+        .then(|| quote!(::spanwright::__private::flush();));
+    let shutdown = plan
+        .init
+        .then(|| quote!(::core::mem::drop(__spanwright_telemetry);));
     quote! {
         #init
         let __spanwright_result = #run;

@@ -21,7 +21,14 @@ pub(crate) fn function(error: syn::Error, function: &Function) -> TokenStream {
 
 /// The function as written, `#[attr]` annotations removed.
 pub(crate) fn plain(function: &Function) -> TokenStream {
-    let Function { outer_attrs, inner_attrs, vis, plain_sig, block, .. } = function;
+    let Function {
+        outer_attrs,
+        inner_attrs,
+        vis,
+        plain_sig,
+        block,
+        ..
+    } = function;
     let stmts = &block.stmts;
     quote! {
         #(#outer_attrs)*

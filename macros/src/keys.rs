@@ -1,7 +1,8 @@
 //! Attribute keys: syntax, sensitive names, and "did you mean" suggestions.
 
 /// Keys spanwright sets itself on every span.
-pub(crate) const LOCATION_KEYS: &[&str] = &["code.function.name", "code.file.path", "code.line.number"];
+pub(crate) const LOCATION_KEYS: &[&str] =
+    &["code.function.name", "code.file.path", "code.line.number"];
 /// Keys spanwright sets when the outcome calls for it.
 pub(crate) const OUTCOME_KEYS: &[&str] = &["error.type", "return.value", "cancelled"];
 /// Keys `#[traced_job]` sets at the end of every job.
@@ -33,10 +34,15 @@ pub(crate) fn syntax_problem(key: &str) -> Option<String> {
     if key.contains("..") {
         return Some(format!("attribute key `{key}` has an empty segment (`..`)"));
     }
-    if let Some(bad) = key.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_' | '.')) {
+    if let Some(bad) = key
+        .chars()
+        .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_' | '.'))
+    {
         let lower = key.to_ascii_lowercase();
         let hint = if bad.is_ascii_uppercase()
-            && lower.chars().all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.'))
+            && lower
+                .chars()
+                .all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.'))
         {
             format!("; attribute keys are lower case: write `{lower}`")
         } else {
@@ -49,8 +55,12 @@ pub(crate) fn syntax_problem(key: &str) -> Option<String> {
 
 /// The segment of `key` that names sensitive data, if any.
 pub(crate) fn sensitive_segment(key: &str) -> Option<&'static str> {
-    key.split('.')
-        .find_map(|segment| SENSITIVE.iter().find(|s| segment.eq_ignore_ascii_case(s)).copied())
+    key.split('.').find_map(|segment| {
+        SENSITIVE
+            .iter()
+            .find(|s| segment.eq_ignore_ascii_case(s))
+            .copied()
+    })
 }
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
@@ -64,18 +74,31 @@ pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a
         .map(|(_, c)| c)
 }
 
+/// Edit distance counting an insertion, deletion, substitution or swap of two
+/// neighbouring characters as one edit (optimal string alignment).
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[b.len()]
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -105,5 +128,11 @@ mod tests {
         assert_eq!(did_you_mean("nmae", &["name", "kind"]), Some("name"));
         assert_eq!(did_you_mean("atrs", &["attrs", "ret"]), Some("attrs"));
         assert_eq!(did_you_mean("colour", &["name", "kind"]), None);
+        assert_eq!(
+            did_you_mean("status_okk", &["status_ok", "ret"]),
+            Some("status_ok")
+        );
+        assert_eq!(edit_distance("kind", "kind"), 0);
+        assert_eq!(edit_distance("abc", "acb"), 1);
     }
 }

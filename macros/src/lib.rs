@@ -2,10 +2,10 @@
 //! `#[traced_job]`. Use them through the `spanwright` crate, which re-exports them
 //! and holds the runtime their expansion calls.
 //!
-//! Each macro runs in stages, one module each: [`attr`] parses the arguments into
-//! a plain structure, [`ast`] reads the function, [`valid`] checks both and
-//! collects every mistake, [`expand`] writes the instrumented function, and
-//! [`fallback`] emits the function unchanged beside the errors when there are any.
+//! Each macro runs in stages, one module each: `attr` parses the arguments into
+//! a plain structure, `ast` reads the function, `valid` checks both and
+//! collects every mistake, `expand` writes the instrumented function, and
+//! `fallback` emits the function unchanged beside the errors when there are any.
 
 mod ast;
 mod attr;
@@ -55,7 +55,7 @@ fn instrument(
     };
     let (options, parse_errors) = attr::parse(which, args);
     match valid::check(which, options, &function, parse_errors) {
-        Ok(plan) if cfg!(feature = "off") => fallback::plain(&plan.function),
+        Ok(plan) if cfg!(feature = "off") => fallback::plain(plan.function),
         Ok(plan) => expand::expand(&plan),
         Err(errors) => fallback::function(errors, &function),
     }

@@ -30,7 +30,11 @@ pub(crate) enum SpanName {
     Fixed(String),
     /// `"process_job.{job_type}"`: the pattern (what the sampler sees), and the
     /// `format!` string and arguments that fill it in.
-    Template { pattern: String, format: String, args: Vec<Ident> },
+    Template {
+        pattern: String,
+        format: String,
+        args: Vec<Ident>,
+    },
 }
 
 impl SpanName {
@@ -110,7 +114,10 @@ pub(crate) fn check(
             AttrExpr::Bare(format) => match function.param_named(&spec.key) {
                 Some(param) if !spec.quoted => {
                     let name = param.name.as_ref().expect("named parameter");
-                    (*format, Ident::new(&name.to_string(), span).to_token_stream())
+                    (
+                        *format,
+                        Ident::new(&name.to_string(), span).to_token_stream(),
+                    )
                 }
                 _ => {
                     errors.push(syn::Error::new_spanned(
@@ -124,7 +131,12 @@ pub(crate) fn check(
                 }
             },
         };
-        attrs.push(Recorded { key: spec.key.clone(), format: value.0, value: value.1, span });
+        attrs.push(Recorded {
+            key: spec.key.clone(),
+            format: value.0,
+            value: value.1,
+            span,
+        });
     }
     for param in &function.params {
         for annotation in &param.annotations {
@@ -148,13 +160,23 @@ pub(crate) fn check(
                 (None, None) => continue,
             };
             let span = first_span(&key_tokens);
-            attrs.push(Recorded { key, format: Format::Typed, value, span });
+            attrs.push(Recorded {
+                key,
+                format: Format::Typed,
+                value,
+                span,
+            });
         }
     }
     for (key, expr) in [("job.id", &options.id), ("job.attempt", &options.attempt)] {
         if let Some(expr) = expr {
             let span = expr.span();
-            attrs.push(Recorded { key: key.into(), format: Format::Typed, value: expr.to_token_stream(), span });
+            attrs.push(Recorded {
+                key: key.into(),
+                format: Format::Typed,
+                value: expr.to_token_stream(),
+                span,
+            });
         }
     }
 
@@ -171,8 +193,10 @@ pub(crate) fn check(
         (None, None) if which == Macro::TracedJob => Parent::Root,
         (None, None) => Parent::Current,
     };
-    if let Some(init) = &options.init {
-        if function.sig.ident != "main" {
+    if let Some(init) = &options.init
+        && function.sig.ident != "main"
+    {
+        {
             errors.push(syn::Error::new(
                 init.span(),
                 format!(
@@ -212,12 +236,24 @@ impl UnrawString for Ident {
 }
 
 fn first_span(tokens: &TokenStream) -> Span {
-    tokens.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span())
+    tokens
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |t| t.span())
 }
 
-fn span_name(expr: &Expr, function: &Function, allow_sensitive: bool, errors: &mut Errors) -> SpanName {
+fn span_name(
+    expr: &Expr,
+    function: &Function,
+    allow_sensitive: bool,
+    errors: &mut Errors,
+) -> SpanName {
     let fallback = SpanName::Fixed(function.sig.ident.unraw_string());
-    let Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. }) = expr else {
+    let Expr::Lit(syn::ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = expr
+    else {
         errors.push(syn::Error::new_spanned(
             expr,
             "`name` must be a string literal: `name = \"storage.download\"`",
@@ -234,19 +270,24 @@ fn span_name(expr: &Expr, function: &Function, allow_sensitive: bool, errors: &m
     }
     match parse_template(&text) {
         Err(problem) => {
-            errors.push(syn::Error::new(lit.span(), format!("in the name template: {problem}")));
+            errors.push(syn::Error::new(
+                lit.span(),
+                format!("in the name template: {problem}"),
+            ));
             fallback
         }
-        Ok((_, args)) if args.is_empty() => SpanName::Fixed(text.replace("{{", "{").replace("}}", "}")),
+        Ok((_, args)) if args.is_empty() => {
+            SpanName::Fixed(text.replace("{{", "{").replace("}}", "}"))
+        }
         Ok((format, args)) => {
             let mut idents = Vec::new();
             for arg in args {
                 match function.param_named(&arg) {
                     Some(_) => {
-                        if !allow_sensitive {
-                            if let Some(segment) = keys::sensitive_segment(&arg) {
-                                errors.push(sensitive_error(lit.span(), &arg, segment));
-                            }
+                        if let (false, Some(segment)) =
+                            (allow_sensitive, keys::sensitive_segment(&arg))
+                        {
+                            errors.push(sensitive_error(lit.span(), &arg, segment));
                         }
                         idents.push(Ident::new(&arg, lit.span()));
                     }
@@ -269,7 +310,11 @@ fn span_name(expr: &Expr, function: &Function, allow_sensitive: bool, errors: &m
                     }
                 }
             }
-            SpanName::Template { pattern: text, format, args: idents }
+            SpanName::Template {
+                pattern: text,
+                format,
+                args: idents,
+            }
         }
     }
 }
@@ -291,13 +336,22 @@ fn parse_template(text: &str) -> Result<(String, Vec<String>), String> {
                     match chars.next() {
                         Some('}') => break,
                         Some(c) => name.push(c),
-                        None => return Err(format!("`{{{name}` is not closed; write `{{{name}}}`, or `{{{{` for a literal brace")),
+                        None => {
+                            return Err(format!(
+                                "`{{{name}` is not closed; write `{{{name}}}`, or `{{{{` for a literal brace"
+                            ));
+                        }
                     }
                 }
-                let valid = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                let valid = name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
                     && name.chars().all(|c| c.is_alphanumeric() || c == '_');
                 if !valid {
-                    return Err(format!("`{{{name}}}` must name a parameter, like `{{job_type}}`"));
+                    return Err(format!(
+                        "`{{{name}}}` must name a parameter, like `{{job_type}}`"
+                    ));
                 }
                 format.push_str("{}");
                 args.push(name);
@@ -317,19 +371,27 @@ fn span_kind(expr: &Expr, errors: &mut Errors) -> Ident {
     let valid: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
     let written = match expr {
         Expr::Path(path) => path.path.get_ident().map(ToString::to_string),
-        Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. }) => {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => {
             let text = lit.value();
             let hint = if valid.contains(&text.as_str()) {
                 format!("write it without quotes: `kind = {text}`")
             } else {
                 format!("expected one of: {}", valid.join(", "))
             };
-            errors.push(syn::Error::new(lit.span(), format!("`kind` is not a string; {hint}")));
+            errors.push(syn::Error::new(
+                lit.span(),
+                format!("`kind` is not a string; {hint}"),
+            ));
             return Ident::new("Internal", lit.span());
         }
         _ => None,
     };
-    match written.as_deref().and_then(|w| KINDS.iter().find(|(k, _)| *k == w)) {
+    match written
+        .as_deref()
+        .and_then(|w| KINDS.iter().find(|(k, _)| *k == w))
+    {
         Some((_, variant)) => Ident::new(variant, expr.span()),
         None => {
             let shown = written.unwrap_or_else(|| expr.to_token_stream().to_string());
@@ -339,7 +401,10 @@ fn span_kind(expr: &Expr, errors: &mut Errors) -> Ident {
             };
             errors.push(syn::Error::new_spanned(
                 expr,
-                format!("unknown span kind `{shown}`: expected one of {}{hint}", valid.join(", ")),
+                format!(
+                    "unknown span kind `{shown}`: expected one of {}{hint}",
+                    valid.join(", ")
+                ),
             ));
             Ident::new("Internal", expr.span())
         }
@@ -366,10 +431,18 @@ impl KeyRegistry {
         let mut reserved: Vec<(&str, &str)> = LOCATION_KEYS
             .iter()
             .map(|k| (*k, "spanwright sets it on every span"))
-            .chain(OUTCOME_KEYS.iter().map(|k| (*k, "spanwright sets it from the function's outcome")))
+            .chain(
+                OUTCOME_KEYS
+                    .iter()
+                    .map(|k| (*k, "spanwright sets it from the function's outcome")),
+            )
             .collect();
         if which == Macro::TracedJob {
-            reserved.extend(JOB_END_KEYS.iter().map(|k| (*k, "#[traced_job] sets it when the job ends")));
+            reserved.extend(
+                JOB_END_KEYS
+                    .iter()
+                    .map(|k| (*k, "#[traced_job] sets it when the job ends")),
+            );
         }
         if options.id.is_some() {
             reserved.push(("job.id", "the `id` option sets it"));
@@ -377,11 +450,20 @@ impl KeyRegistry {
         if options.attempt.is_some() {
             reserved.push(("job.attempt", "the `attempt` option sets it"));
         }
-        KeyRegistry { seen: Vec::new(), reserved }
+        KeyRegistry {
+            seen: Vec::new(),
+            reserved,
+        }
     }
 
     /// Reports what is wrong with `key`; returns true when it must be skipped.
-    fn check(&mut self, key: &str, tokens: &TokenStream, allow_sensitive: bool, errors: &mut Errors) -> bool {
+    fn check(
+        &mut self,
+        key: &str,
+        tokens: &TokenStream,
+        allow_sensitive: bool,
+        errors: &mut Errors,
+    ) -> bool {
         let error = |message: String| syn::Error::new_spanned(tokens, message);
         if let Some(problem) = keys::syntax_problem(key) {
             errors.push(error(problem));
@@ -392,17 +474,16 @@ impl KeyRegistry {
             return true;
         }
         if self.seen.iter().any(|k| k == key) {
-            errors.push(error(format!("duplicate attribute key `{key}`: each key may be recorded once per span")));
+            errors.push(error(format!(
+                "duplicate attribute key `{key}`: each key may be recorded once per span"
+            )));
             return true;
         }
         self.seen.push(key.to_owned());
-        if !allow_sensitive {
-            if let Some(segment) = keys::sensitive_segment(key) {
-                let mut sensitive = sensitive_error(Span::call_site(), key, segment);
-                sensitive = syn::Error::new_spanned(tokens, sensitive.to_string());
-                errors.push(sensitive);
-                return true;
-            }
+        if let (false, Some(segment)) = (allow_sensitive, keys::sensitive_segment(key)) {
+            let message = sensitive_error(Span::call_site(), key, segment).to_string();
+            errors.push(syn::Error::new_spanned(tokens, message));
+            return true;
         }
         false
     }

@@ -84,7 +84,9 @@ struct Setting {
 
 impl fmt::Debug for Telemetry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Telemetry").field("enabled", &self.installed.is_some()).finish()
+        f.debug_struct("Telemetry")
+            .field("enabled", &self.installed.is_some())
+            .finish()
     }
 }
 
@@ -107,7 +109,10 @@ impl Telemetry {
     /// assert!(telemetry.describe().contains("exporter = none (code)"));
     /// ```
     pub fn describe(&self) -> String {
-        self.settings.iter().map(|s| format!("{} = {} ({})\n", s.name, s.value, s.source)).collect()
+        self.settings
+            .iter()
+            .map(|s| format!("{} = {} ({})\n", s.name, s.value, s.source))
+            .collect()
     }
 
     /// Exports every finished span now, waiting at most the exporter's flush bound.
@@ -122,7 +127,9 @@ impl Drop for Telemetry {
     fn drop(&mut self) {
         if let Some(installed) = self.installed.take() {
             crate::tracer::install(None);
-            let _ = installed.provider.shutdown_with_timeout(installed.shutdown_timeout);
+            let _ = installed
+                .provider
+                .shutdown_with_timeout(installed.shutdown_timeout);
         }
     }
 }
@@ -139,7 +146,9 @@ pub struct TelemetryBuilder {
 
 impl fmt::Debug for TelemetryBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TelemetryBuilder").field("service_name", &self.service_name).finish_non_exhaustive()
+        f.debug_struct("TelemetryBuilder")
+            .field("service_name", &self.service_name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -185,28 +194,51 @@ impl TelemetryBuilder {
     pub fn install(self) -> Result<Telemetry, InitError> {
         let mut settings = Vec::new();
         if disabled_by_env()? {
-            settings.push(Setting { name: "enabled", value: "false".into(), source: "environment".into() });
-            return Ok(Telemetry { installed: None, settings });
+            settings.push(Setting {
+                name: "enabled",
+                value: "false".into(),
+                source: "environment".into(),
+            });
+            return Ok(Telemetry {
+                installed: None,
+                settings,
+            });
         }
         let exporter = match self.exporter {
             Some(choice) => {
-                settings.push(Setting { name: "exporter", value: choice.name().into(), source: "code".into() });
+                settings.push(Setting {
+                    name: "exporter",
+                    value: choice.name().into(),
+                    source: "code".into(),
+                });
                 choice
             }
             None => {
                 let (choice, source) = ExporterChoice::from_env()?;
-                settings.push(Setting { name: "exporter", value: choice.name().into(), source });
+                settings.push(Setting {
+                    name: "exporter",
+                    value: choice.name().into(),
+                    source,
+                });
                 choice
             }
         };
         let sampler = match self.sampler {
             Some(sampler) => {
-                settings.push(Setting { name: "sampler", value: format!("{sampler:?}"), source: "code".into() });
+                settings.push(Setting {
+                    name: "sampler",
+                    value: format!("{sampler:?}"),
+                    source: "code".into(),
+                });
                 sampler
             }
             None => {
                 let (sampler, source) = sampler_from_env()?;
-                settings.push(Setting { name: "sampler", value: format!("{sampler:?}"), source });
+                settings.push(Setting {
+                    name: "sampler",
+                    value: format!("{sampler:?}"),
+                    source,
+                });
                 sampler
             }
         };
@@ -220,11 +252,21 @@ impl TelemetryBuilder {
             .get(&opentelemetry::Key::from_static_str("service.name"))
             .map(|v| v.to_string())
             .unwrap_or_default();
-        let source = if self.service_name.is_some() { "code" } else { "environment or default" };
-        settings.push(Setting { name: "service.name", value: service, source: source.into() });
+        let source = if self.service_name.is_some() {
+            "code"
+        } else {
+            "environment or default"
+        };
+        settings.push(Setting {
+            name: "service.name",
+            value: service,
+            source: source.into(),
+        });
         let shutdown_timeout = self.shutdown_timeout.unwrap_or(Duration::from_secs(5));
 
-        let mut builder = SdkTracerProvider::builder().with_sampler(sampler).with_resource(resource);
+        let mut builder = SdkTracerProvider::builder()
+            .with_sampler(sampler)
+            .with_resource(resource);
         builder = match exporter {
             ExporterChoice::Console => builder.with_batch_exporter(ConsoleExporter::stdout()),
             ExporterChoice::None => builder,
@@ -236,14 +278,24 @@ impl TelemetryBuilder {
         }
         opentelemetry::global::set_tracer_provider(provider.clone());
         crate::propagation::set_propagator(propagator);
-        let installed = Installed { provider, shutdown_timeout, _recorder: Recorder::register() };
-        Ok(Telemetry { installed: Some(installed), settings })
+        let installed = Installed {
+            provider,
+            shutdown_timeout,
+            _recorder: Recorder::register(),
+        };
+        Ok(Telemetry {
+            installed: Some(installed),
+            settings,
+        })
     }
 }
 
 /// An environment variable's value; empty counts as unset.
 pub(crate) fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 fn env_bool(variable: &'static str) -> Result<Option<bool>, InitError> {
@@ -252,7 +304,11 @@ fn env_bool(variable: &'static str) -> Result<Option<bool>, InitError> {
         Some(value) => match value.to_ascii_lowercase().as_str() {
             "true" => Ok(Some(true)),
             "false" => Ok(Some(false)),
-            _ => Err(InitError::InvalidVariable { variable, value, accepted: "true or false".into() }),
+            _ => Err(InitError::InvalidVariable {
+                variable,
+                value,
+                accepted: "true or false".into(),
+            }),
         },
     }
 }
@@ -265,7 +321,10 @@ fn disabled_by_env() -> Result<bool, InitError> {
 
 fn sampler_from_env() -> Result<(Sampler, String), InitError> {
     let Some(name) = env_var("OTEL_TRACES_SAMPLER") else {
-        return Ok((Sampler::ParentBased(Box::new(Sampler::AlwaysOn)), "default".into()));
+        return Ok((
+            Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+            "default".into(),
+        ));
     };
     let ratio = || -> Result<f64, InitError> {
         match env_var("OTEL_TRACES_SAMPLER_ARG") {
@@ -286,7 +345,9 @@ fn sampler_from_env() -> Result<(Sampler, String), InitError> {
         "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
         "parentbased_always_on" => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
         "parentbased_always_off" => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
-        "parentbased_traceidratio" => Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio()?))),
+        "parentbased_traceidratio" => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio()?)))
+        }
         _ => {
             return Err(InitError::InvalidVariable {
                 variable: "OTEL_TRACES_SAMPLER",
@@ -302,7 +363,11 @@ type Propagator = Box<dyn TextMapPropagator + Send + Sync>;
 
 fn propagator_from_env(settings: &mut Vec<Setting>) -> Result<Option<Propagator>, InitError> {
     let Some(value) = env_var("OTEL_PROPAGATORS") else {
-        settings.push(Setting { name: "propagators", value: "tracecontext,baggage".into(), source: "default".into() });
+        settings.push(Setting {
+            name: "propagators",
+            value: "tracecontext,baggage".into(),
+            source: "default".into(),
+        });
         return Ok(None);
     };
     let mut propagators: Vec<Propagator> = Vec::new();
@@ -320,6 +385,10 @@ fn propagator_from_env(settings: &mut Vec<Setting>) -> Result<Option<Propagator>
             }
         }
     }
-    settings.push(Setting { name: "propagators", value: value.clone(), source: "OTEL_PROPAGATORS".into() });
+    settings.push(Setting {
+        name: "propagators",
+        value: value.clone(),
+        source: "OTEL_PROPAGATORS".into(),
+    });
     Ok(Some(Box::new(TextMapCompositePropagator::new(propagators))))
 }

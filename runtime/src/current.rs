@@ -29,7 +29,9 @@ pub struct CurrentSpan {
 /// assert!(spans.named("resize").attributes.iter().any(|kv| kv.key.as_str() == "image.width"));
 /// ```
 pub fn current() -> CurrentSpan {
-    CurrentSpan { cx: Context::current() }
+    CurrentSpan {
+        cx: Context::current(),
+    }
 }
 
 impl CurrentSpan {
@@ -45,7 +47,9 @@ impl CurrentSpan {
         name: impl Into<Cow<'static, str>>,
         attributes: impl IntoIterator<Item = KeyValue>,
     ) -> &Self {
-        self.cx.span().add_event(name, attributes.into_iter().collect());
+        self.cx
+            .span()
+            .add_event(name, attributes.into_iter().collect());
         self
     }
 
@@ -54,7 +58,12 @@ impl CurrentSpan {
     pub fn record_error<E: Display + ?Sized>(&self, error: &E) -> &Self {
         let span = self.cx.span();
         if span.is_recording() {
-            record_exception(&span, Cow::Borrowed(type_name::<E>()), error.to_string(), Vec::new());
+            record_exception(
+                &span,
+                Cow::Borrowed(type_name::<E>()),
+                error.to_string(),
+                Vec::new(),
+            );
         }
         self
     }

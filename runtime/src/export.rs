@@ -2,8 +2,8 @@
 //! which draws each finished trace as a waterfall in the terminal.
 
 use crate::config::{InitError, env_var};
-use opentelemetry::trace::{SpanId, Status, TraceId};
 use opentelemetry::Value;
+use opentelemetry::trace::{SpanId, Status, TraceId};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter, TracerProviderBuilder};
 use std::collections::HashMap;
@@ -58,7 +58,10 @@ pub(crate) struct ConsoleExporter {
 
 impl ConsoleExporter {
     pub(crate) fn stdout() -> Self {
-        ConsoleExporter { pending: Mutex::new(HashMap::new()), color: std::io::stdout().is_terminal() }
+        ConsoleExporter {
+            pending: Mutex::new(HashMap::new()),
+            color: std::io::stdout().is_terminal(),
+        }
     }
 
     fn print(&self, text: &str) {
@@ -94,7 +97,13 @@ impl SpanExporter for ConsoleExporter {
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        let rest: Vec<_> = self.pending.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, v)| v).collect();
+        let rest: Vec<_> = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, v)| v)
+            .collect();
         for spans in rest {
             self.print(&render_trace(&spans, 32, self.color));
         }
@@ -107,11 +116,19 @@ const NAME_WIDTH: usize = 44;
 /// Draws one trace. `bar_width` columns span the trace from its first start to its
 /// last end.
 pub(crate) fn render_trace(spans: &[SpanData], bar_width: usize, color: bool) -> String {
-    let Some(first) = spans.iter().map(|s| s.start_time).min() else { return String::new() };
+    let Some(first) = spans.iter().map(|s| s.start_time).min() else {
+        return String::new();
+    };
     let last = spans.iter().map(|s| s.end_time).max().unwrap_or(first);
     let total = last.duration_since(first).unwrap_or_default();
     let trace_id = spans[0].span_context.trace_id();
-    let paint = |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() };
+    let paint = |code: &str, text: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -123,7 +140,10 @@ pub(crate) fn render_trace(spans: &[SpanData], bar_width: usize, color: bool) ->
         duration(total)
     );
     let ids: Vec<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
-    let mut roots: Vec<&SpanData> = spans.iter().filter(|s| !ids.contains(&s.parent_span_id)).collect();
+    let mut roots: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| !ids.contains(&s.parent_span_id))
+        .collect();
     roots.sort_by_key(|s| s.start_time);
     let mut rows = Vec::new();
     for root in roots {
@@ -133,16 +153,25 @@ pub(crate) fn render_trace(spans: &[SpanData], bar_width: usize, color: bool) ->
         let indent = "  ".repeat(depth);
         let name = truncate(&format!("{indent}{}", span.name), NAME_WIDTH);
         let offset = span.start_time.duration_since(first).unwrap_or_default();
-        let length = span.end_time.duration_since(span.start_time).unwrap_or_default();
+        let length = span
+            .end_time
+            .duration_since(span.start_time)
+            .unwrap_or_default();
         let bar = bar(offset, length, total, bar_width);
         let failed = matches!(span.status, Status::Error { .. });
         let bar = paint(if failed { "31" } else { "36" }, &bar);
         let kind = format!("{:?}", span.span_kind).to_lowercase();
-        let mut line = format!("{name:<NAME_WIDTH$} {bar} {:>9} {kind:<8}", duration(length));
+        let mut line = format!(
+            "{name:<NAME_WIDTH$} {bar} {:>9} {kind:<8}",
+            duration(length)
+        );
         match &span.status {
             Status::Error { description } => {
                 line.push(' ');
-                line.push_str(&paint("31;1", &format!("ERROR {}", truncate(description, 60))));
+                line.push_str(&paint(
+                    "31;1",
+                    &format!("ERROR {}", truncate(description, 60)),
+                ));
             }
             Status::Ok => line.push_str(" ok"),
             Status::Unset => {}
@@ -157,10 +186,18 @@ pub(crate) fn render_trace(spans: &[SpanData], bar_width: usize, color: bool) ->
     out
 }
 
-fn walk<'a>(spans: &'a [SpanData], span: &'a SpanData, depth: usize, rows: &mut Vec<(usize, &'a SpanData)>) {
+fn walk<'a>(
+    spans: &'a [SpanData],
+    span: &'a SpanData,
+    depth: usize,
+    rows: &mut Vec<(usize, &'a SpanData)>,
+) {
     rows.push((depth, span));
     let id = span.span_context.span_id();
-    let mut children: Vec<&SpanData> = spans.iter().filter(|s| s.parent_span_id == id && s.span_context.span_id() != id).collect();
+    let mut children: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.parent_span_id == id && s.span_context.span_id() != id)
+        .collect();
     children.sort_by_key(|s| s.start_time);
     for child in children {
         walk(spans, child, depth + 1, rows);
@@ -173,11 +210,18 @@ fn bar(offset: Duration, length: Duration, total: Duration, width: usize) -> Str
         (0, width)
     } else {
         let start = ((offset.as_secs_f64() / total) * width as f64).floor() as usize;
-        let cells = ((length.as_secs_f64() / total) * width as f64).round().max(1.0) as usize;
+        let cells = ((length.as_secs_f64() / total) * width as f64)
+            .round()
+            .max(1.0) as usize;
         (start.min(width - 1), cells)
     };
     let cells = cells.min(width - start);
-    format!("{}{}{}", " ".repeat(start), "█".repeat(cells), " ".repeat(width - start - cells))
+    format!(
+        "{}{}{}",
+        " ".repeat(start),
+        "█".repeat(cells),
+        " ".repeat(width - start - cells)
+    )
 }
 
 fn duration(d: Duration) -> String {

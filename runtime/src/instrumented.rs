@@ -26,7 +26,11 @@ where
     /// `recording` is `None` on the disabled path: then polling is a plain poll.
     #[inline(always)]
     pub fn new(recording: Option<Recording>, body: F, classify: C) -> Self {
-        Instrumented { body, recording, classify }
+        Instrumented {
+            body,
+            recording,
+            classify,
+        }
     }
 }
 
@@ -48,10 +52,10 @@ where
         let poll = this.body.poll(task);
         std::mem::forget(on_unwind);
         drop(current);
-        if let Poll::Ready(value) = &poll {
-            if let Some(recording) = this.recording.take() {
-                recording.finish(value, this.classify);
-            }
+        if let Poll::Ready(value) = &poll
+            && let Some(recording) = this.recording.take()
+        {
+            recording.finish(value, this.classify);
         }
         poll
     }

@@ -36,9 +36,14 @@ pub(crate) fn install_hook() {
 }
 
 fn remember(info: &PanicHookInfo<'_>) {
-    let message = match info.payload_as_str() {
-        Some(text) => text.to_owned(),
-        None => String::from("Box<dyn Any>"),
+    let payload = info.payload();
+    let message = match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(text), _) => (*text).to_owned(),
+        (None, Some(text)) => text.clone(),
+        (None, None) => String::from("Box<dyn Any>"),
     };
     let location = info.location();
     let record = PanicRecord {

@@ -18,7 +18,10 @@ use std::fmt::{Debug, Display};
 pub struct Probe<'a, T>(pub &'a T);
 
 fn failure<E>(message: String) -> Option<Failure> {
-    Some(Failure { type_name: Cow::Borrowed(type_name::<E>()), message })
+    Some(Failure {
+        type_name: Cow::Borrowed(type_name::<E>()),
+        message,
+    })
 }
 
 pub trait FailureDisplay {
@@ -26,7 +29,10 @@ pub trait FailureDisplay {
 }
 impl<T, E: Display> FailureDisplay for &&&Probe<'_, Result<T, E>> {
     fn __spanwright_failure(&self) -> Option<Failure> {
-        self.0.as_ref().err().and_then(|e| failure::<E>(e.to_string()))
+        self.0
+            .as_ref()
+            .err()
+            .and_then(|e| failure::<E>(e.to_string()))
     }
 }
 
@@ -35,7 +41,10 @@ pub trait FailureDebug {
 }
 impl<T, E: Debug> FailureDebug for &&Probe<'_, Result<T, E>> {
     fn __spanwright_failure(&self) -> Option<Failure> {
-        self.0.as_ref().err().and_then(|e| failure::<E>(format!("{e:?}")))
+        self.0
+            .as_ref()
+            .err()
+            .and_then(|e| failure::<E>(format!("{e:?}")))
     }
 }
 
@@ -44,7 +53,10 @@ pub trait FailureOpaque {
 }
 impl<T, E> FailureOpaque for &Probe<'_, Result<T, E>> {
     fn __spanwright_failure(&self) -> Option<Failure> {
-        self.0.as_ref().err().and_then(|_| failure::<E>(type_name::<E>().to_owned()))
+        self.0
+            .as_ref()
+            .err()
+            .and_then(|_| failure::<E>(type_name::<E>().to_owned()))
     }
 }
 

@@ -2,7 +2,9 @@
 //! `baggage` by default, or whatever [`crate::init`] configured.
 
 use opentelemetry::Context;
-use opentelemetry::propagation::{Extractor, Injector, TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::propagation::{
+    Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
+};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use std::sync::{LazyLock, RwLock};
 
@@ -18,7 +20,9 @@ static DEFAULT: LazyLock<TextMapCompositePropagator> = LazyLock::new(|| {
 });
 
 fn with_propagator<R>(f: impl FnOnce(&dyn TextMapPropagator) -> R) -> R {
-    let configured = CONFIGURED.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let configured = CONFIGURED
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     match configured.as_deref() {
         Some(propagator) => f(propagator),
         None => f(&*DEFAULT),
@@ -27,7 +31,9 @@ fn with_propagator<R>(f: impl FnOnce(&dyn TextMapPropagator) -> R) -> R {
 
 /// Replaces the propagator (`None`: back to W3C trace context + baggage).
 pub(crate) fn set_propagator(propagator: Option<Propagator>) {
-    *CONFIGURED.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = propagator;
+    *CONFIGURED
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = propagator;
 }
 
 /// Writes the current trace context into `carrier` (W3C `traceparent`,

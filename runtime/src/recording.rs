@@ -170,7 +170,11 @@ pub fn run_sync<R>(
     }
 }
 
-fn run_recorded<R>(recording: Recording, body: impl FnOnce() -> R, classify: impl FnOnce(&R) -> Outcome) -> R {
+fn run_recorded<R>(
+    recording: Recording,
+    body: impl FnOnce() -> R,
+    classify: impl FnOnce(&R) -> Outcome,
+) -> R {
     let current = recording.attach();
     let mut slot = Some(recording);
     let on_unwind = EndOnUnwind(&mut slot);

@@ -4,8 +4,10 @@
 use crate::propagation;
 use crate::recording::{JobStarted, Recording};
 use crate::tracer;
-use opentelemetry::trace::{Link, Span as _, SpanBuilder, SpanContext, SpanKind, TraceContextExt, Tracer as _};
 use opentelemetry::propagation::Extractor;
+use opentelemetry::trace::{
+    Link, Span as _, SpanBuilder, SpanContext, SpanKind, TraceContextExt, Tracer as _,
+};
 use opentelemetry::{Context, Key, KeyValue, Value};
 use opentelemetry_sdk::trace::Span as SdkSpan;
 use std::borrow::Cow;
@@ -58,7 +60,11 @@ impl Start {
     /// A span for `site`, child of the current span.
     #[inline]
     pub fn new(site: &'static Site) -> Self {
-        Start { site, parent: Parent::Current, links: Vec::new() }
+        Start {
+            site,
+            parent: Parent::Current,
+            links: Vec::new(),
+        }
     }
 
     /// Starts a new trace.
@@ -104,7 +110,10 @@ impl Start {
             Parent::Remote(remote) => (remote.clone(), remote),
         };
         let mut attributes = Vec::with_capacity(LOCATION_ATTRS + site.attrs);
-        attributes.push(KeyValue::new(CODE_FUNCTION, Value::String(site.function.into())));
+        attributes.push(KeyValue::new(
+            CODE_FUNCTION,
+            Value::String(site.function.into()),
+        ));
         attributes.push(KeyValue::new(CODE_FILE, Value::String(site.file.into())));
         attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
         let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name))
@@ -113,11 +122,16 @@ impl Start {
         if !self.links.is_empty() {
             builder = builder.with_links(self.links);
         }
-        let mut span = tracer::with_tracer(&base, |tracer| tracer.build_with_context(builder, &parent))?;
+        let mut span =
+            tracer::with_tracer(&base, |tracer| tracer.build_with_context(builder, &parent))?;
         if span.is_recording() {
             record(&mut SpanAttrs { span: &mut span });
         }
-        let base = if site.job { base.with_value(JobStarted(Instant::now())) } else { base };
+        let base = if site.job {
+            base.with_value(JobStarted(Instant::now()))
+        } else {
+            base
+        };
         Some(Recording::new(base.with_span(span), site))
     }
 }
@@ -141,4 +155,3 @@ impl SpanAttrs<'_> {
         self.span.update_name(name);
     }
 }
-

@@ -13,7 +13,7 @@ use opentelemetry::trace::{FutureExt as _, SpanId, TracerProvider as _};
 use opentelemetry::{Context, Key, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    Sampler, SdkTracerProvider, Span, SpanData, SpanProcessor, ShouldSample,
+    Sampler, SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor,
 };
 use std::fmt::Write as _;
 use std::future::Future;
@@ -69,14 +69,18 @@ pub struct Capture {
 
 impl Default for Capture {
     fn default() -> Self {
-        Capture { sampler: Box::new(Sampler::AlwaysOn) }
+        Capture {
+            sampler: Box::new(Sampler::AlwaysOn),
+        }
     }
 }
 
 impl Capture {
     /// A capture whose spans go through `sampler` (default: always on).
     pub fn with_sampler(sampler: impl ShouldSample + 'static) -> Self {
-        Capture { sampler: Box::new(sampler) }
+        Capture {
+            sampler: Box::new(sampler),
+        }
     }
 
     /// Runs `f` inside the capture.
@@ -114,7 +118,12 @@ impl Session {
         let tracer = provider.tracer("spanwright");
         // Starts from an empty context: spans of an enclosing capture or span stay out.
         let context = Context::new().with_value(CaptureTracer(tracer));
-        Session { provider, spans, context, _recorder: Recorder::register() }
+        Session {
+            provider,
+            spans,
+            context,
+            _recorder: Recorder::register(),
+        }
     }
 
     fn finish(self) -> Captured {
@@ -167,7 +176,11 @@ impl Captured {
             (Some(span), None) => span,
             (first, _) => {
                 let names: Vec<&str> = self.spans.iter().map(|s| s.name.as_ref()).collect();
-                let problem = if first.is_some() { "more than one span" } else { "no span" };
+                let problem = if first.is_some() {
+                    "more than one span"
+                } else {
+                    "no span"
+                };
                 panic!("{problem} named {name:?}; captured spans: {names:?}")
             }
         }
@@ -191,9 +204,16 @@ impl Captured {
     /// assert_eq!(spans.tree(), "outer (internal)\n  inner (client)\n");
     /// ```
     pub fn tree(&self) -> String {
-        let ids: Vec<SpanId> = self.spans.iter().map(|s| s.span_context.span_id()).collect();
-        let mut roots: Vec<&SpanData> =
-            self.spans.iter().filter(|s| !ids.contains(&s.parent_span_id)).collect();
+        let ids: Vec<SpanId> = self
+            .spans
+            .iter()
+            .map(|s| s.span_context.span_id())
+            .collect();
+        let mut roots: Vec<&SpanData> = self
+            .spans
+            .iter()
+            .filter(|s| !ids.contains(&s.parent_span_id))
+            .collect();
         roots.sort_by_key(|s| s.start_time);
         let mut out = String::new();
         for root in roots {
@@ -204,7 +224,13 @@ impl Captured {
 
     fn draw(&self, span: &SpanData, depth: usize, out: &mut String) {
         let kind = format!("{:?}", span.span_kind).to_lowercase();
-        let _ = write!(out, "{:indent$}{} ({kind})", "", span.name, indent = depth * 2);
+        let _ = write!(
+            out,
+            "{:indent$}{} ({kind})",
+            "",
+            span.name,
+            indent = depth * 2
+        );
         match &span.status {
             opentelemetry::trace::Status::Unset => {}
             opentelemetry::trace::Status::Ok => out.push_str(" ok"),
@@ -214,8 +240,11 @@ impl Captured {
         }
         out.push('\n');
         let id = span.span_context.span_id();
-        let mut children: Vec<&SpanData> =
-            self.spans.iter().filter(|s| s.parent_span_id == id).collect();
+        let mut children: Vec<&SpanData> = self
+            .spans
+            .iter()
+            .filter(|s| s.parent_span_id == id)
+            .collect();
         children.sort_by_key(|s| s.start_time);
         for child in children {
             self.draw(child, depth + 1, out);
@@ -264,5 +293,8 @@ impl SpanDataExt for opentelemetry::trace::Event {
 
 fn find<'a>(attributes: &'a [opentelemetry::KeyValue], key: &str) -> Option<&'a Value> {
     let key = Key::from(key.to_owned());
-    attributes.iter().find(|kv| kv.key == key).map(|kv| &kv.value)
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .map(|kv| &kv.value)
 }

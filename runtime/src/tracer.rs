@@ -20,13 +20,17 @@ pub(crate) fn with_tracer<R>(cx: &Context, f: impl FnOnce(&SdkTracer) -> R) -> O
     if let Some(capture) = cx.get::<CaptureTracer>() {
         return Some(f(&capture.0));
     }
-    let installed = INSTALLED.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let installed = INSTALLED
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     installed.as_ref().map(|(tracer, _)| f(tracer))
 }
 
 /// Installs `tracer` unless one is installed already; false if one was.
 pub(crate) fn install_if_empty(tracer: SdkTracer, provider: SdkTracerProvider) -> bool {
-    let mut installed = INSTALLED.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut installed = INSTALLED
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if installed.is_some() {
         return false;
     }
@@ -35,7 +39,9 @@ pub(crate) fn install_if_empty(tracer: SdkTracer, provider: SdkTracerProvider) -
 }
 
 pub(crate) fn install(value: Option<(SdkTracer, SdkTracerProvider)>) {
-    *INSTALLED.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = value;
+    *INSTALLED
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = value;
 }
 
 /// Force-flushes the installed provider, if any (bounded by the processor's own
