@@ -171,11 +171,21 @@ fn async_body(plan: &Plan<'_>, stmts: TokenStream) -> TokenStream {
     let start = start(plan);
     let classify = classify(plan);
     let rebinds = rebinds(plan);
-    let body = quote!(async { #rebinds #stmts });
-    let body = match plan.function.body_output() {
-        Some(ty) => quote!(::spanwright::__private::expect_output::<#ty, _>(#body)),
-        None => body,
-    };
+    // A typed `return` that never runs gives the block the function's return type,
+    // so rustc checks the body against it and reports mismatches in the body itself.
+    let typed = plan.function.body_output().map(|ty| {
+        let typed_return = quote_spanned! {ty.span()=>
+            let __spanwright_typed: #ty = loop {};
+            return __spanwright_typed;
+        };
+        quote! {
+            #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
+            if false {
+                #typed_return
+            }
+        }
+    });
+    let body = quote!(async { #typed #rebinds #stmts });
     quote! {
         ::spanwright::__private::Instrumented::new(#start, #body, #classify).await
     }

@@ -370,6 +370,32 @@ fn parse_template(text: &str) -> Result<(String, Vec<String>), String> {
 fn span_kind(expr: &Expr, errors: &mut Errors) -> Ident {
     let valid: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
     let written = match expr {
+        Expr::Path(path) if path.path.segments.len() > 1 => {
+            let last = path
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
+            let shown: Vec<String> = path
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            let hint = match KINDS.iter().find(|(k, _)| last.eq_ignore_ascii_case(k)) {
+                Some((kind, _)) => format!("write the kind alone: `kind = {kind}`"),
+                None => format!("expected one of {}", valid.join(", ")),
+            };
+            errors.push(syn::Error::new_spanned(
+                expr,
+                format!(
+                    "`kind` takes a bare word, not the path `{}`; {hint}",
+                    shown.join("::")
+                ),
+            ));
+            return Ident::new("Internal", expr.span());
+        }
         Expr::Path(path) => path.path.get_ident().map(ToString::to_string),
         Expr::Lit(syn::ExprLit {
             lit: Lit::Str(lit), ..

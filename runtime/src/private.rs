@@ -18,13 +18,6 @@ pub use opentelemetry::Key;
 pub use opentelemetry::trace::SpanKind;
 pub use std::format;
 
-/// Pins an async body's output type to the function's declared return type, so
-/// `?` and `.into()` in the body infer as they would without the macro.
-#[inline(always)]
-pub fn expect_output<T, F: core::future::Future<Output = T>>(body: F) -> F {
-    body
-}
-
 /// `#[traced_job(init)]`: installs telemetry; a failure is reported on stderr and
 /// the job runs without it.
 pub fn init_for_main() -> Option<crate::Telemetry> {

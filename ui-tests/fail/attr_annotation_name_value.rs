@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span]
+fn fetch(#[attr = "model"] model: &str) {}
+
+fn main() {}

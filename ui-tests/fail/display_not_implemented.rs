@@ -1,0 +1,6 @@
+#![allow(unused)]
+struct Config;
+#[spanwright::span(attrs(config = %config))]
+fn start(config: Config) {}
+
+fn main() {}

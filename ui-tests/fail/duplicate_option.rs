@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(kind = client, kind = server)]
+fn fetch() {}
+
+fn main() {}

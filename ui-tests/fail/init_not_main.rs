@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::traced_job(init)]
+fn run() {}
+
+fn main() {}

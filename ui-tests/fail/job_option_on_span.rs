@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(flush)]
+fn fetch() {}
+
+fn main() {}

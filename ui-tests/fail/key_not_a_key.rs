@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(attrs(+ = id))]
+fn fetch(id: u64) {}
+
+fn main() {}

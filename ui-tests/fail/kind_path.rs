@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(kind = SpanKind::Client)]
+fn fetch() {}
+
+fn main() {}

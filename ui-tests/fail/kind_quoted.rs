@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(kind = "client")]
+fn fetch() {}
+
+fn main() {}

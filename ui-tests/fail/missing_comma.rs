@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(kind = client name = "x")]
+fn fetch() {}
+
+fn main() {}

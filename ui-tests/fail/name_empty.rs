@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(name = "")]
+fn fetch() {}
+
+fn main() {}

@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(name = storage)]
+fn fetch() {}
+
+fn main() {}

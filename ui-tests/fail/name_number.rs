@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(name = 5)]
+fn fetch() {}
+
+fn main() {}

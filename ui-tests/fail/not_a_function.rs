@@ -1,0 +1,7 @@
+#![allow(unused)]
+#[spanwright::span]
+struct Client {
+    url: String,
+}
+
+fn main() {}

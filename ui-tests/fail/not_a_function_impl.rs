@@ -1,0 +1,6 @@
+#![allow(unused)]
+struct Client;
+#[spanwright::span]
+impl Client {}
+
+fn main() {}

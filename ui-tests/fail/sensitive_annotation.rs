@@ -1,0 +1,4 @@
+#![allow(unused)]
+fn main() {}
+#[spanwright::span]
+fn call(#[attr] api_key: &str) {}

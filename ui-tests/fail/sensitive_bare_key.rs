@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(attrs(token))]
+fn call(token: &str) {}
+
+fn main() {}

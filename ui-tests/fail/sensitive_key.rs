@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(attrs(user.password = password))]
+fn login(password: &str) {}
+
+fn main() {}

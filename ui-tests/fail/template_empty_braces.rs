@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(name = "job.{}")]
+fn process(kind: &str) {}
+
+fn main() {}

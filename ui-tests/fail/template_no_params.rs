@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(name = "job.{id}")]
+fn process() {}
+
+fn main() {}

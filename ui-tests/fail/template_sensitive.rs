@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(name = "login.{password}")]
+fn login(password: &str) {}
+
+fn main() {}

@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(kind = clinet)]
+fn fetch() {}
+
+fn main() {}

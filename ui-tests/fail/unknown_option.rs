@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(nmae = "fetch")]
+fn fetch() {}
+
+fn main() {}

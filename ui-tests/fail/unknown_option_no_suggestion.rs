@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(colour = red)]
+fn fetch() {}
+
+fn main() {}
