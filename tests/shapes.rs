@@ -102,6 +102,9 @@ async fn async_fn(s: &str) -> usize {
 }
 
 #[span]
+async fn async_unit() {}
+
+#[span]
 async fn async_impl_trait(n: u8) -> impl Display {
     n
 }
@@ -164,6 +167,7 @@ fn every_shape_makes_its_span() {
         assert_eq!(returns_impl_trait(3).count(), 3);
         assert_eq!(block_on(async_fn("abc")), 3);
         assert_eq!(block_on(async_impl_trait(5)).to_string(), "5");
+        block_on(async_unit());
         assert_eq!(block_on(impl_future(4)), 8);
         assert_eq!(block_on(boxed_future("four")), 4);
         assert_eq!(extern_c(2), 6);
@@ -188,6 +192,7 @@ fn every_shape_makes_its_span() {
         "returns_impl_trait",
         "async_fn",
         "async_impl_trait",
+        "async_unit",
         "impl_future",
         "boxed_future",
         "extern_c",

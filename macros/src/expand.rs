@@ -179,7 +179,13 @@ fn async_body(plan: &Plan<'_>, stmts: TokenStream) -> TokenStream {
             return __spanwright_typed;
         };
         quote! {
-            #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
+            #[allow(
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::needless_return
+            )]
             if false {
                 #typed_return
             }
