@@ -7,7 +7,10 @@ use crate::switch::Recorder;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, TracerProviderBuilder};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
+    TracerProviderBuilder,
+};
 use std::fmt;
 use std::time::Duration;
 
@@ -268,7 +271,7 @@ impl TelemetryBuilder {
             .with_sampler(sampler)
             .with_resource(resource);
         builder = match exporter {
-            ExporterChoice::Console => builder.with_batch_exporter(ConsoleExporter::stdout()),
+            ExporterChoice::Console => builder.with_span_processor(console_processor()),
             ExporterChoice::None => builder,
             ExporterChoice::Custom(add) => add(builder),
         };
@@ -288,6 +291,18 @@ impl TelemetryBuilder {
             settings,
         })
     }
+}
+
+/// The console is read by a person: batches go out every 100 ms (unless
+/// `OTEL_BSP_SCHEDULE_DELAY` says otherwise), not every 5 s.
+fn console_processor() -> BatchSpanProcessor {
+    let mut config = BatchConfigBuilder::default();
+    if env_var("OTEL_BSP_SCHEDULE_DELAY").is_none() {
+        config = config.with_scheduled_delay(Duration::from_millis(100));
+    }
+    BatchSpanProcessor::builder(ConsoleExporter::stdout())
+        .with_batch_config(config.build())
+        .build()
 }
 
 /// An environment variable's value; empty counts as unset.

@@ -9,8 +9,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter, TracerProviderBuilder};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 pub(crate) enum ExporterChoice {
     Console,
@@ -48,27 +48,90 @@ impl ExporterChoice {
     }
 }
 
-/// Prints each trace when its local root span ends: a tree of its spans, each
-/// with a bar placed by its start and sized by its duration.
+/// Prints each trace as a waterfall once it is complete in this process: its local
+/// root has ended and no span of it has arrived for [`LINGER`] (spans of jobs that
+/// run after the request that queued them still join its tree). Whatever is
+/// pending is printed at shutdown.
 #[derive(Debug)]
 pub(crate) struct ConsoleExporter {
-    pending: Mutex<HashMap<TraceId, Vec<SpanData>>>,
+    state: Arc<Mutex<Pending>>,
+    stop: Option<mpsc::Sender<()>>,
+}
+
+/// How long a finished trace waits for late spans before it is printed.
+pub(crate) const LINGER: Duration = Duration::from_millis(300);
+
+#[derive(Debug, Default)]
+struct Pending {
+    traces: HashMap<TraceId, PendingTrace>,
     color: bool,
+}
+
+#[derive(Debug)]
+struct PendingTrace {
+    spans: Vec<SpanData>,
+    last_arrival: Instant,
+    root_ended: bool,
 }
 
 impl ConsoleExporter {
     pub(crate) fn stdout() -> Self {
-        ConsoleExporter {
-            pending: Mutex::new(HashMap::new()),
+        let state = Arc::new(Mutex::new(Pending {
+            traces: HashMap::new(),
             color: std::io::stdout().is_terminal(),
+        }));
+        let (stop, stopped) = mpsc::channel::<()>();
+        let printer = Arc::clone(&state);
+        // The batch processor calls `export` only when spans arrive; this thread
+        // prints traces whose linger has run out in between.
+        let spawned = std::thread::Builder::new()
+            .name("spanwright-console".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(LINGER / 3) {
+                    print_due(&printer, false);
+                }
+            });
+        ConsoleExporter {
+            state,
+            stop: spawned.ok().map(|_| stop),
         }
     }
+}
 
-    fn print(&self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+impl Drop for ConsoleExporter {
+    fn drop(&mut self) {
+        self.stop.take();
+        print_due(&self.state, true);
     }
+}
+
+fn print_due(state: &Mutex<Pending>, everything: bool) {
+    let (due, color) = {
+        let mut pending = state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let due: Vec<TraceId> = pending
+            .traces
+            .iter()
+            .filter(|(_, t)| everything || (t.root_ended && now - t.last_arrival >= LINGER))
+            .map(|(id, _)| *id)
+            .collect();
+        let mut traces: Vec<PendingTrace> = due
+            .iter()
+            .filter_map(|id| pending.traces.remove(id))
+            .collect();
+        traces.sort_by_key(|t| t.spans.iter().map(|s| s.start_time).min());
+        (traces, pending.color)
+    };
+    if due.is_empty() {
+        return;
+    }
+    let text: String = due
+        .iter()
+        .map(|t| render_trace(&t.spans, 32, color))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }
 
 /// A span whose parent is not in this process: its end completes the local trace.
@@ -78,35 +141,27 @@ fn is_local_root(span: &SpanData) -> bool {
 
 impl SpanExporter for ConsoleExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let mut finished = Vec::new();
-        {
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            for span in batch {
-                let trace_id = span.span_context.trace_id();
-                let root = is_local_root(&span);
-                pending.entry(trace_id).or_default().push(span);
-                if root {
-                    finished.extend(pending.remove(&trace_id));
-                }
-            }
-        }
-        for spans in finished {
-            self.print(&render_trace(&spans, 32, self.color));
+        let mut pending = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        for span in batch {
+            let root = is_local_root(&span);
+            let trace = pending
+                .traces
+                .entry(span.span_context.trace_id())
+                .or_insert_with(|| PendingTrace {
+                    spans: Vec::new(),
+                    last_arrival: now,
+                    root_ended: false,
+                });
+            trace.last_arrival = now;
+            trace.root_ended |= root;
+            trace.spans.push(span);
         }
         Ok(())
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        let rest: Vec<_> = self
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain()
-            .map(|(_, v)| v)
-            .collect();
-        for spans in rest {
-            self.print(&render_trace(&spans, 32, self.color));
-        }
+        print_due(&self.state, true);
         Ok(())
     }
 }
@@ -244,17 +299,31 @@ fn truncate(text: &str, width: usize) -> String {
     cut
 }
 
-/// The attributes a person wants first: everything but the source location.
+/// The attributes a person wants first: the job's, then the rest, without the
+/// source location; as many as fit in about 100 columns.
 fn key_attributes(span: &SpanData) -> String {
-    let shown: Vec<String> = span
+    const FIRST: &[&str] = &["job.status", "job.id", "job.attempt", "error.type"];
+    let rank = |key: &str| FIRST.iter().position(|k| *k == key).unwrap_or(FIRST.len());
+    let mut shown: Vec<&opentelemetry::KeyValue> = span
         .attributes
         .iter()
-        .filter(|kv| !kv.key.as_str().starts_with("code."))
-        .take(4)
-        .map(|kv| match &kv.value {
+        .filter(|kv| !kv.key.as_str().starts_with("code.") && kv.key.as_str() != "job.duration_ms")
+        .collect();
+    shown.sort_by_key(|kv| rank(kv.key.as_str()));
+    let mut line = String::new();
+    for kv in shown {
+        let item = match &kv.value {
             Value::String(s) => format!("{}={}", kv.key, truncate(s.as_str(), 40)),
             other => format!("{}={other}", kv.key),
-        })
-        .collect();
-    shown.join(" ")
+        };
+        if !line.is_empty() && line.chars().count() + item.chars().count() > 100 {
+            line.push_str(" …");
+            break;
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&item);
+    }
+    line
 }
