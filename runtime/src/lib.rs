@@ -51,6 +51,10 @@
 //! - **`code.function.name`** is `module_path!()` and the function name (a method's
 //!   `impl` type is not visible to an attribute macro).
 //! - **Instrumentation scope.** Spans are recorded under the tracer `spanwright`.
+//! - **Messaging attributes.** `#[traced_job]` has no shortcut options for the
+//!   messaging conventions: name them like any attribute,
+//!   `attrs(messaging.system = "redis", messaging.destination.name = queue)`.
+//!   A shortcut would save a few characters and hide which keys are set.
 //! - **Panic location.** The `exception` event of a panic carries
 //!   `code.file.path`, `code.line.number` and `code.column.number` of the panic.
 //!
