@@ -3,13 +3,13 @@
 //! macros use (and the OpenTelemetry global provider, for hand-written code).
 
 use crate::export::{ConsoleExporter, ExporterChoice};
+use crate::limits::Truncating;
 use crate::switch::Recorder;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
-    TracerProviderBuilder,
 };
 use std::fmt;
 use std::time::Duration;
@@ -27,6 +27,15 @@ pub enum InitError {
         /// What would be accepted.
         accepted: String,
     },
+    /// The configuration asks for something this build does not contain.
+    Unsupported {
+        /// What was asked for, such as `OTLP over grpc`.
+        what: String,
+        /// The cargo feature of `spanwright` that provides it.
+        feature: &'static str,
+    },
+    /// The exporter could not be built (for example an endpoint that is not a URL).
+    Exporter(String),
     /// Telemetry is already installed by another live [`Telemetry`].
     AlreadyInstalled,
 }
@@ -37,6 +46,10 @@ impl fmt::Display for InitError {
             InitError::InvalidVariable { variable, value, accepted } => {
                 write!(f, "{variable}={value:?} is not valid: {accepted}")
             }
+            InitError::Unsupported { what, feature } => {
+                write!(f, "{what} needs the `{feature}` feature of spanwright")
+            }
+            InitError::Exporter(reason) => write!(f, "the exporter cannot start: {reason}"),
             InitError::AlreadyInstalled => {
                 f.write_str("telemetry is already installed; drop the first `Telemetry` before installing again")
             }
@@ -176,8 +189,35 @@ impl TelemetryBuilder {
 
     /// Export through `exporter`, batched.
     pub fn exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
-        let add = move |builder: TracerProviderBuilder| builder.with_batch_exporter(exporter);
-        self.exporter = Some(ExporterChoice::Custom(Box::new(add)));
+        let processor = move |value_length: Option<usize>| {
+            BatchSpanProcessor::builder(Truncating {
+                inner: exporter,
+                limit: value_length,
+            })
+            .build()
+        };
+        self.exporter = Some(ExporterChoice::Custom(Box::new(processor)));
+        self
+    }
+
+    /// Export over OTLP to `endpoint` (over the `OTEL_EXPORTER_OTLP_*ENDPOINT`
+    /// variables). For HTTP, a base URL gets the `/v1/traces` path.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "otlp-grpc")] {
+    /// use spanwright::{OtlpProtocol, Telemetry};
+    /// let telemetry = Telemetry::builder()
+    ///     .otlp(OtlpProtocol::Grpc, "http://127.0.0.1:4317")
+    ///     .install()
+    ///     .unwrap();
+    /// # }
+    /// ```
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    pub fn otlp(mut self, protocol: crate::OtlpProtocol, endpoint: impl Into<String>) -> Self {
+        self.exporter = Some(ExporterChoice::Otlp {
+            protocol: Some(protocol),
+            endpoint: Some(endpoint.into()),
+        });
         self
     }
 
@@ -246,6 +286,14 @@ impl TelemetryBuilder {
             }
         };
         let propagator = propagator_from_env(&mut settings)?;
+        let limits = crate::limits::from_env()?;
+        for (name, value, source) in &limits.sources {
+            settings.push(Setting {
+                name,
+                value: value.clone(),
+                source: (*source).into(),
+            });
+        }
         let mut resource = opentelemetry_sdk::Resource::builder();
         if let Some(name) = &self.service_name {
             resource = resource.with_service_name(name.clone());
@@ -269,11 +317,37 @@ impl TelemetryBuilder {
 
         let mut builder = SdkTracerProvider::builder()
             .with_sampler(sampler)
-            .with_resource(resource);
+            .with_resource(resource)
+            .with_span_limits(limits.span);
+        let value_length = limits.value_length;
         builder = match exporter {
-            ExporterChoice::Console => builder.with_span_processor(console_processor()),
+            ExporterChoice::Console => builder.with_span_processor(console_processor(value_length)),
             ExporterChoice::None => builder,
-            ExporterChoice::Custom(add) => add(builder),
+            ExporterChoice::Custom(processor) => {
+                builder.with_span_processor(processor(value_length))
+            }
+            #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+            ExporterChoice::Otlp { protocol, endpoint } => {
+                let protocol = match protocol {
+                    Some(protocol) => protocol,
+                    None => crate::otlp::OtlpProtocol::from_env()?.0,
+                };
+                settings.push(Setting {
+                    name: "otlp.endpoint",
+                    value: crate::otlp::describe_endpoint(protocol, endpoint.as_deref()),
+                    source: if endpoint.is_some() {
+                        "code"
+                    } else {
+                        "environment or default"
+                    }
+                    .into(),
+                });
+                let exporter = Truncating {
+                    inner: crate::otlp::exporter(protocol, endpoint)?,
+                    limit: value_length,
+                };
+                builder.with_span_processor(BatchSpanProcessor::builder(exporter).build())
+            }
         };
         let provider = builder.build();
         if !crate::tracer::install_if_empty(provider.tracer("spanwright"), provider.clone()) {
@@ -295,12 +369,16 @@ impl TelemetryBuilder {
 
 /// The console is read by a person: batches go out every 100 ms (unless
 /// `OTEL_BSP_SCHEDULE_DELAY` says otherwise), not every 5 s.
-fn console_processor() -> BatchSpanProcessor {
+fn console_processor(value_length: Option<usize>) -> BatchSpanProcessor {
     let mut config = BatchConfigBuilder::default();
     if env_var("OTEL_BSP_SCHEDULE_DELAY").is_none() {
         config = config.with_scheduled_delay(Duration::from_millis(100));
     }
-    BatchSpanProcessor::builder(ConsoleExporter::stdout())
+    let exporter = Truncating {
+        inner: ConsoleExporter::stdout(),
+        limit: value_length,
+    };
+    BatchSpanProcessor::builder(exporter)
         .with_batch_config(config.build())
         .build()
 }

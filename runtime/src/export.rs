@@ -5,7 +5,7 @@ use crate::config::{InitError, env_var};
 use opentelemetry::Value;
 use opentelemetry::trace::{SpanId, Status, TraceId};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter, TracerProviderBuilder};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SpanData, SpanExporter};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
@@ -15,7 +15,14 @@ use std::time::{Duration, Instant};
 pub(crate) enum ExporterChoice {
     Console,
     None,
-    Custom(Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder>),
+    /// A user's exporter: makes its batch processor given the value length limit.
+    Custom(Box<dyn FnOnce(Option<usize>) -> BatchSpanProcessor>),
+    /// OTLP; `None` fields are resolved from the environment.
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    Otlp {
+        protocol: Option<crate::OtlpProtocol>,
+        endpoint: Option<String>,
+    },
 }
 
 impl ExporterChoice {
@@ -24,27 +31,60 @@ impl ExporterChoice {
             ExporterChoice::Console => "console",
             ExporterChoice::None => "none",
             ExporterChoice::Custom(_) => "custom",
+            #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+            ExporterChoice::Otlp { .. } => "otlp",
         }
     }
 
-    /// `OTEL_TRACES_EXPORTER`; unset means console (OTLP arrives with the `otlp`
-    /// features).
+    /// `OTEL_TRACES_EXPORTER` (the first of a list). Unset means `otlp` when this
+    /// build has an OTLP exporter, as the OpenTelemetry specification says, and
+    /// `console` when it does not.
     pub(crate) fn from_env() -> Result<(Self, String), InitError> {
         let Some(value) = env_var("OTEL_TRACES_EXPORTER") else {
-            return Ok((ExporterChoice::Console, "default".into()));
+            return Ok((Self::default_choice(), "default".into()));
         };
         let choice = match value.split(',').next().unwrap_or("").trim() {
             "console" => ExporterChoice::Console,
             "none" => ExporterChoice::None,
+            "otlp" => Self::otlp_from_env()?,
             _ => {
                 return Err(InitError::InvalidVariable {
                     variable: "OTEL_TRACES_EXPORTER",
                     value,
-                    accepted: "console or none (this build has no OTLP exporter)".into(),
+                    accepted: "otlp, console or none".into(),
                 });
             }
         };
         Ok((choice, "OTEL_TRACES_EXPORTER".into()))
+    }
+
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    fn default_choice() -> Self {
+        ExporterChoice::Otlp {
+            protocol: None,
+            endpoint: None,
+        }
+    }
+
+    #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+    fn default_choice() -> Self {
+        ExporterChoice::Console
+    }
+
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    fn otlp_from_env() -> Result<Self, InitError> {
+        Ok(ExporterChoice::Otlp {
+            protocol: None,
+            endpoint: None,
+        })
+    }
+
+    #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+    fn otlp_from_env() -> Result<Self, InitError> {
+        Err(InitError::Unsupported {
+            what: "OTEL_TRACES_EXPORTER=otlp".into(),
+            feature: "otlp",
+        })
     }
 }
 

@@ -72,6 +72,9 @@ mod config;
 mod current;
 mod export;
 mod instrumented;
+mod limits;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod otlp;
 mod panic;
 mod probe;
 mod propagation;
@@ -89,6 +92,8 @@ pub mod __private;
 
 pub use config::{InitError, Telemetry, TelemetryBuilder, init};
 pub use current::{CurrentSpan, current};
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub use otlp::OtlpProtocol;
 pub use propagation::{extract, inject};
 pub use switch::enabled;
 pub use value::{ArrayElement, AttrValue};

@@ -1,0 +1,220 @@
+//! Export to real OTLP receivers, over gRPC and over HTTP/protobuf, read back and
+//! checked: names, parent/child ids, kinds, typed attributes, events, status and
+//! the resource's `service.name`. Also: a dead or hung collector neither slows the
+//! application nor holds up shutdown, and a collector that restarts receives the
+//! spans sent after it is back.
+
+mod receivers;
+
+use receivers::rotel::Rotel;
+use receivers::{Received, free_port};
+use spanwright::{OtlpProtocol, Telemetry};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Telemetry is process-wide: the tests of this binary take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[derive(Debug)]
+struct Declined;
+impl std::fmt::Display for Declined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("card declined")
+    }
+}
+
+#[spanwright::span(
+    name = "POST /checkout",
+    kind = server,
+    attrs(order.items = items, order.total = total, order.express = express, customer.tier = tier)
+)]
+fn checkout(items: u32, total: f64, express: bool, tier: &str) -> String {
+    let _ = reserve(items);
+    let _ = charge(total);
+    spanwright::current().trace_id().expect("recording")
+}
+
+#[spanwright::span(name = "inventory.reserve", kind = client, attrs(items))]
+fn reserve(items: u32) -> Result<u32, Declined> {
+    Ok(items)
+}
+
+#[spanwright::span(name = "payments.charge", kind = client, attrs(amount = total))]
+fn charge(total: f64) -> Result<(), Declined> {
+    if total > 0.0 { Err(Declined) } else { Ok(()) }
+}
+
+/// Checks what a receiver reports for one `checkout` trace.
+fn check_trace(spans: &[Received], service: &str) {
+    let find = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name} missing: {spans:#?}"))
+    };
+    let root = find("POST /checkout");
+    let reserve = find("inventory.reserve");
+    let charge = find("payments.charge");
+    assert_eq!(root.kind, "server");
+    assert_eq!(reserve.kind, "client");
+    assert!(
+        root.parent_id.is_empty() || root.parent_id.chars().all(|c| c == '0'),
+        "root has no parent: {root:?}"
+    );
+    assert_eq!(reserve.parent_id, root.span_id);
+    assert_eq!(charge.parent_id, root.span_id);
+    assert_eq!(root.attr("order.items"), Some("Int(3)"));
+    assert_eq!(root.attr("order.total"), Some("Double(42.5)"));
+    assert_eq!(root.attr("order.express"), Some("Bool(true)"));
+    assert_eq!(root.attr("customer.tier"), Some("Str(gold)"));
+    assert_eq!(
+        root.attr("code.function.name"),
+        Some("Str(otlp_receivers::checkout)")
+    );
+    assert_eq!(root.status, "unset");
+    assert_eq!(charge.status, "error");
+    assert_eq!(charge.status_message, "card declined");
+    assert_eq!(
+        charge.attr("error.type"),
+        Some("Str(otlp_receivers::Declined)")
+    );
+    let (event, attributes) = &charge.events[0];
+    assert_eq!(event, "exception");
+    assert!(
+        attributes.contains(&("exception.message".into(), "Str(card declined)".into())),
+        "{attributes:?}"
+    );
+    assert!(spans.iter().all(|s| s.service_name == service), "{spans:?}");
+}
+
+fn export_checkout(protocol: OtlpProtocol, endpoint: String, service: &str) -> String {
+    let telemetry = Telemetry::builder()
+        .service_name(service)
+        .otlp(protocol, endpoint)
+        .install()
+        .unwrap();
+    let trace_id = checkout(3, 42.5, true, "gold");
+    drop(telemetry);
+    trace_id
+}
+
+#[test]
+fn rotel_receives_over_grpc_and_http() {
+    let _turn = serial();
+    let rotel = Rotel::start();
+    for (protocol, port, service) in [
+        (OtlpProtocol::Grpc, rotel.grpc_port, "e2e-rotel-grpc"),
+        (
+            OtlpProtocol::HttpProtobuf,
+            rotel.http_port,
+            "e2e-rotel-http",
+        ),
+    ] {
+        let trace_id = export_checkout(protocol, format!("http://127.0.0.1:{port}"), service);
+        let spans = rotel.wait_for_trace(&trace_id, 3);
+        check_trace(&spans, service);
+    }
+}
+
+#[spanwright::span(attrs(batch, i))]
+fn tick(batch: &str, i: u32) {}
+
+#[test]
+fn a_restarted_collector_receives_later_spans() {
+    let _turn = serial();
+    let (grpc, http) = (free_port(), free_port());
+    let rotel = Rotel::start_on(grpc, http);
+    let telemetry = Telemetry::builder()
+        .service_name("e2e-restart")
+        .otlp(OtlpProtocol::Grpc, format!("http://127.0.0.1:{grpc}"))
+        .shutdown_timeout(Duration::from_secs(3))
+        .install()
+        .unwrap();
+    let arrived = |rotel: &Rotel, batch: &str| {
+        rotel
+            .spans()
+            .iter()
+            .filter(|s| s.attr("batch") == Some(&format!("Str({batch})")))
+            .count()
+    };
+    (0..5).for_each(|i| tick("before", i));
+    telemetry.flush();
+    receivers::wait_for(Duration::from_secs(20), "the first batch", || {
+        (arrived(&rotel, "before") == 5).then_some(())
+    });
+
+    rotel.stop();
+    (0..5).for_each(|i| tick("during", i));
+    telemetry.flush();
+
+    let rotel = Rotel::start_on(grpc, http);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut round = 0;
+    // The exporter reconnects on its own; keep sending until a batch gets through.
+    while arrived(&rotel, "after") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no span arrived after the collector restarted"
+        );
+        (0..5).for_each(|i| tick("after", round * 5 + i));
+        telemetry.flush();
+        round += 1;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    println!(
+        "restart: spans sent before {}, after the restart {} batch(es) until one arrived",
+        5, round
+    );
+    drop(telemetry);
+}
+
+#[test]
+fn a_dead_or_hung_collector_does_not_block() {
+    let _turn = serial();
+    let dead = free_port();
+    // Accepts connections and never answers.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_port = hung.local_addr().unwrap().port();
+    let _accepting = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in hung.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    const CALLS: u32 = 20_000;
+    let timed = |telemetry: Telemetry| {
+        let start = Instant::now();
+        for i in 0..CALLS {
+            tick("load", i);
+        }
+        let calls = start.elapsed();
+        let start = Instant::now();
+        drop(telemetry);
+        (calls, start.elapsed())
+    };
+    let baseline = timed(Telemetry::builder().no_export().install().unwrap()).0;
+    for (what, protocol, port) in [
+        ("dead gRPC collector", OtlpProtocol::Grpc, dead),
+        ("dead HTTP collector", OtlpProtocol::HttpProtobuf, dead),
+        ("hung gRPC collector", OtlpProtocol::Grpc, hung_port),
+        ("hung HTTP collector", OtlpProtocol::HttpProtobuf, hung_port),
+    ] {
+        let telemetry = Telemetry::builder()
+            .otlp(protocol, format!("http://127.0.0.1:{port}"))
+            .shutdown_timeout(Duration::from_secs(2))
+            .install()
+            .unwrap();
+        let (calls, shutdown) = timed(telemetry);
+        println!(
+            "{what}: {CALLS} calls in {calls:?} (no exporter: {baseline:?}); shutdown took {shutdown:?} (bound 2 s)"
+        );
+        assert!(
+            shutdown < Duration::from_secs(4),
+            "{what}: shutdown took {shutdown:?}"
+        );
+    }
+}

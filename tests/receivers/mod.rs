@@ -1,0 +1,61 @@
+//! Real OTLP receivers that no one here wrote, started on free loopback ports:
+//! Rotel (prints every span it receives) and Otelite (stores them and answers
+//! queries). `scripts/test` installs both; a missing one fails the test loudly.
+
+pub mod otelite;
+pub mod rotel;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One received span, as a receiver reports it.
+#[derive(Debug, Clone, Default)]
+pub struct Received {
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_id: String,
+    pub name: String,
+    /// `server`, `client`, `internal`, `producer`, `consumer`.
+    pub kind: String,
+    /// `unset`, `ok`, `error`.
+    pub status: String,
+    pub status_message: String,
+    /// Attribute values with their wire type: `Int(7)`, `Str(x)`, `Bool(true)`, `Double(1.5)`.
+    pub attributes: Vec<(String, String)>,
+    /// Event names with their attributes.
+    pub events: Vec<(String, Vec<(String, String)>)>,
+    pub service_name: String,
+}
+
+impl Received {
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
