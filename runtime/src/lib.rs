@@ -86,6 +86,9 @@ mod value;
 
 pub mod testing;
 
+#[cfg(feature = "tracing")]
+pub mod logs;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
