@@ -367,3 +367,140 @@ fn key_attributes(span: &SpanData) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::render_trace;
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+    use opentelemetry::{InstrumentationScope, KeyValue};
+    use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+    use std::time::{Duration, SystemTime};
+
+    const TRACE: u128 = 0x4bf92f3577b34da6a3ce929d0e0e4736;
+
+    /// Compares with `testdata/<name>`; `BLESS=1` rewrites the file instead.
+    fn golden(actual: &str, name: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name);
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(actual, expected, "{} differs (BLESS=1 rewrites it)", path.display());
+    }
+
+    struct Spec<'a> {
+        id: u64,
+        parent: u64,
+        name: &'a str,
+        start_ms: u64,
+        duration_ms: u64,
+        kind: SpanKind,
+        status: Status,
+        attributes: Vec<KeyValue>,
+    }
+
+    fn span(spec: Spec<'_>) -> SpanData {
+        let epoch = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        let start = epoch + Duration::from_millis(spec.start_ms);
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(TRACE),
+                SpanId::from(spec.id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from(spec.parent),
+            parent_span_is_remote: false,
+            span_kind: spec.kind,
+            name: spec.name.to_owned().into(),
+            start_time: start,
+            end_time: start + Duration::from_millis(spec.duration_ms),
+            attributes: spec.attributes,
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: spec.status,
+            instrumentation_scope: InstrumentationScope::builder("spanwright").build(),
+        }
+    }
+
+    fn pipeline() -> Vec<SpanData> {
+        let internal = |id, parent, name, start_ms, duration_ms| Spec {
+            id,
+            parent,
+            name,
+            start_ms,
+            duration_ms,
+            kind: SpanKind::Client,
+            status: Status::Unset,
+            attributes: vec![KeyValue::new("code.line.number", 10)],
+        };
+        vec![
+            span(Spec {
+                kind: SpanKind::Server,
+                attributes: vec![KeyValue::new("http.route", "/jobs"), KeyValue::new("code.file.path", "x.rs")],
+                ..internal(1, 0, "POST /jobs", 0, 40)
+            }),
+            span(Spec {
+                kind: SpanKind::Consumer,
+                status: Status::error("model unknown is not served"),
+                attributes: vec![
+                    KeyValue::new("messaging.system", "redis"),
+                    KeyValue::new("job.status", "failed"),
+                    KeyValue::new("job.id", 5),
+                ],
+                ..internal(2, 1, "jobs process", 5, 30)
+            }),
+            span(internal(3, 2, "storage.download", 6, 8)),
+            span(Spec { status: Status::error("model unknown is not served"), ..internal(4, 2, "model.infer", 15, 19) }),
+        ]
+    }
+
+    #[test]
+    fn a_trace_as_a_waterfall() {
+        golden(&render_trace(&pipeline(), 32, false), "console_pipeline.txt");
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        assert!(!render_trace(&pipeline(), 32, false).contains('\u{1b}'));
+        let coloured = render_trace(&pipeline(), 32, true);
+        assert!(coloured.contains("\u{1b}[31;1mERROR model unknown is not served\u{1b}[0m"), "{coloured}");
+    }
+
+    #[test]
+    fn sixty_spans_with_long_names() {
+        let mut spans = vec![span(Spec {
+            id: 1,
+            parent: 0,
+            name: "batch.nightly_reindex_of_every_customer_document_in_the_archive_store",
+            start_ms: 0,
+            duration_ms: 6_000,
+            kind: SpanKind::Consumer,
+            status: Status::Unset,
+            attributes: vec![KeyValue::new("job.status", "completed")],
+        })];
+        let names: Vec<String> = (0..59)
+            .map(|i| format!("shard.{i}.reindex_documents_with_a_rather_long_operation_name_{}", "x".repeat(i % 7)))
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            let i = i as u64;
+            // Every tenth span is a child of the one before, to draw depth.
+            let parent = if i % 10 == 9 { i + 1 } else { 1 };
+            spans.push(span(Spec {
+                id: i + 2,
+                parent,
+                name,
+                start_ms: i * 100,
+                duration_ms: 90 + i % 3,
+                kind: SpanKind::Internal,
+                status: if i == 30 { Status::error("shard 30 is read-only") } else { Status::Unset },
+                attributes: vec![KeyValue::new("shard", i as i64)],
+            }));
+        }
+        let drawn = render_trace(&spans, 32, false);
+        assert_eq!(drawn.lines().count(), 61);
+        golden(&drawn, "console_sixty_spans.txt");
+    }
+}
