@@ -294,20 +294,22 @@ impl TelemetryBuilder {
                 source: (*source).into(),
             });
         }
+        // Code, then OTEL_SERVICE_NAME, then `service.name` in OTEL_RESOURCE_ATTRIBUTES,
+        // as the specification orders them (the SDK alone lets the last win).
+        let (service_name, source) = match (&self.service_name, env_var("OTEL_SERVICE_NAME")) {
+            (Some(name), _) => (Some(name.clone()), "code"),
+            (None, Some(name)) => (Some(name), "OTEL_SERVICE_NAME"),
+            (None, None) => (None, "OTEL_RESOURCE_ATTRIBUTES or default"),
+        };
         let mut resource = opentelemetry_sdk::Resource::builder();
-        if let Some(name) = &self.service_name {
-            resource = resource.with_service_name(name.clone());
+        if let Some(name) = service_name {
+            resource = resource.with_service_name(name);
         }
         let resource = resource.build();
         let service = resource
             .get(&opentelemetry::Key::from_static_str("service.name"))
             .map(|v| v.to_string())
             .unwrap_or_default();
-        let source = if self.service_name.is_some() {
-            "code"
-        } else {
-            "environment or default"
-        };
         settings.push(Setting {
             name: "service.name",
             value: service,

@@ -371,7 +371,9 @@ fn key_attributes(span: &SpanData) -> String {
 #[cfg(test)]
 mod tests {
     use super::render_trace;
-    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+    use opentelemetry::trace::{
+        SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+    };
     use opentelemetry::{InstrumentationScope, KeyValue};
     use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
     use std::time::{Duration, SystemTime};
@@ -380,12 +382,19 @@ mod tests {
 
     /// Compares with `testdata/<name>`; `BLESS=1` rewrites the file instead.
     fn golden(actual: &str, name: &str) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(name);
         if std::env::var_os("BLESS").is_some() {
             std::fs::write(&path, actual).unwrap();
         }
         let expected = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(actual, expected, "{} differs (BLESS=1 rewrites it)", path.display());
+        assert_eq!(
+            actual,
+            expected,
+            "{} differs (BLESS=1 rewrites it)",
+            path.display()
+        );
     }
 
     struct Spec<'a> {
@@ -439,7 +448,10 @@ mod tests {
         vec![
             span(Spec {
                 kind: SpanKind::Server,
-                attributes: vec![KeyValue::new("http.route", "/jobs"), KeyValue::new("code.file.path", "x.rs")],
+                attributes: vec![
+                    KeyValue::new("http.route", "/jobs"),
+                    KeyValue::new("code.file.path", "x.rs"),
+                ],
                 ..internal(1, 0, "POST /jobs", 0, 40)
             }),
             span(Spec {
@@ -453,20 +465,29 @@ mod tests {
                 ..internal(2, 1, "jobs process", 5, 30)
             }),
             span(internal(3, 2, "storage.download", 6, 8)),
-            span(Spec { status: Status::error("model unknown is not served"), ..internal(4, 2, "model.infer", 15, 19) }),
+            span(Spec {
+                status: Status::error("model unknown is not served"),
+                ..internal(4, 2, "model.infer", 15, 19)
+            }),
         ]
     }
 
     #[test]
     fn a_trace_as_a_waterfall() {
-        golden(&render_trace(&pipeline(), 32, false), "console_pipeline.txt");
+        golden(
+            &render_trace(&pipeline(), 32, false),
+            "console_pipeline.txt",
+        );
     }
 
     #[test]
     fn colour_only_when_asked() {
         assert!(!render_trace(&pipeline(), 32, false).contains('\u{1b}'));
         let coloured = render_trace(&pipeline(), 32, true);
-        assert!(coloured.contains("\u{1b}[31;1mERROR model unknown is not served\u{1b}[0m"), "{coloured}");
+        assert!(
+            coloured.contains("\u{1b}[31;1mERROR model unknown is not served\u{1b}[0m"),
+            "{coloured}"
+        );
     }
 
     #[test]
@@ -482,7 +503,12 @@ mod tests {
             attributes: vec![KeyValue::new("job.status", "completed")],
         })];
         let names: Vec<String> = (0..59)
-            .map(|i| format!("shard.{i}.reindex_documents_with_a_rather_long_operation_name_{}", "x".repeat(i % 7)))
+            .map(|i| {
+                format!(
+                    "shard.{i}.reindex_documents_with_a_rather_long_operation_name_{}",
+                    "x".repeat(i % 7)
+                )
+            })
             .collect();
         for (i, name) in names.iter().enumerate() {
             let i = i as u64;
@@ -495,7 +521,11 @@ mod tests {
                 start_ms: i * 100,
                 duration_ms: 90 + i % 3,
                 kind: SpanKind::Internal,
-                status: if i == 30 { Status::error("shard 30 is read-only") } else { Status::Unset },
+                status: if i == 30 {
+                    Status::error("shard 30 is read-only")
+                } else {
+                    Status::Unset
+                },
                 attributes: vec![KeyValue::new("shard", i as i64)],
             }));
         }

@@ -220,13 +220,13 @@ fn parse(text: &str) -> Vec<Received> {
                     _ => {}
                 }
             }
-        } else if section == Section::Resource {
-            if let Some(rest) = trimmed.strip_prefix("-> service.name: ") {
-                service = rest
-                    .trim_start_matches("Str(")
-                    .trim_end_matches(')')
-                    .to_owned();
-            }
+        } else if section == Section::Resource
+            && let Some(rest) = trimmed.strip_prefix("-> service.name: ")
+        {
+            service = rest
+                .trim_start_matches("Str(")
+                .trim_end_matches(')')
+                .to_owned();
         }
     }
     spans.extend(current);

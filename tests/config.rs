@@ -1,0 +1,420 @@
+//! `init()` from the OTEL_* environment: every variable, its precedence, and the
+//! error for a bad value, checked on `Telemetry::describe()` and on what reaches
+//! an exporter.
+
+use spanwright::opentelemetry::{Key, Value};
+use spanwright::opentelemetry_sdk::error::OTelSdkResult;
+use spanwright::opentelemetry_sdk::resource::Resource;
+use spanwright::opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use spanwright::testing::SpanDataExt;
+use spanwright::{InitError, Telemetry};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+const VARIABLES: &[&str] = &[
+    "OTEL_SDK_DISABLED",
+    "OTEL_ENABLED",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_PROPAGATORS",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    "OTEL_SPAN_EVENT_COUNT_LIMIT",
+];
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Holds the environment for one test: only `vars` set, everything else unset.
+struct Env(#[allow(dead_code)] MutexGuard<'static, ()>);
+
+fn env(vars: &[(&str, &str)]) -> Env {
+    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // SAFETY: every test of this binary changes the environment only while holding SERIAL.
+    unsafe {
+        for var in VARIABLES {
+            std::env::remove_var(var);
+        }
+        for (var, value) in vars {
+            std::env::set_var(var, value);
+        }
+    }
+    Env(guard)
+}
+
+/// An exporter keeping what it receives, and the resource it was given.
+#[derive(Debug, Clone, Default)]
+struct Kept {
+    spans: Arc<Mutex<Vec<SpanData>>>,
+    resource: Arc<Mutex<Option<Resource>>>,
+}
+
+impl SpanExporter for Kept {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.spans.lock().unwrap().extend(batch);
+        Ok(())
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        *self.resource.lock().unwrap() = Some(resource.clone());
+    }
+}
+
+impl Kept {
+    /// The resource attribute `key`; the batch processor hands the resource to its
+    /// exporter on its own thread, so this waits for it to arrive.
+    fn resource(&self, key: &'static str) -> Option<Value> {
+        let start = Instant::now();
+        while self.resource.lock().unwrap().is_none() && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.resource
+            .lock()
+            .unwrap()
+            .as_ref()
+            .and_then(|r| r.get(&Key::from_static_str(key)))
+    }
+    fn spans(&self) -> Vec<SpanData> {
+        self.spans.lock().unwrap().clone()
+    }
+}
+
+fn install_kept() -> (Telemetry, Kept) {
+    let kept = Kept::default();
+    (
+        Telemetry::builder()
+            .exporter(kept.clone())
+            .install()
+            .unwrap(),
+        kept,
+    )
+}
+
+#[spanwright::span(attrs(a = 1, b = 2, c = 3, text = "abcdefghij"))]
+fn work() {
+    spanwright::current()
+        .add_event("e1", [])
+        .add_event("e2", [])
+        .add_event("e3", []);
+}
+
+fn invalid(result: Result<Telemetry, InitError>) -> String {
+    result.expect_err("a bad value is an error").to_string()
+}
+
+#[test]
+fn service_name_and_resource_attributes() {
+    let _env = env(&[
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=from-attrs,deployment.environment=prod",
+        ),
+        ("OTEL_SERVICE_NAME", "from-service-name"),
+    ]);
+    let (telemetry, kept) = install_kept();
+    assert_eq!(
+        kept.resource("service.name"),
+        Some(Value::from("from-service-name")),
+        "OTEL_SERVICE_NAME wins"
+    );
+    assert_eq!(
+        kept.resource("deployment.environment"),
+        Some(Value::from("prod"))
+    );
+    drop(telemetry);
+
+    let kept = Kept::default();
+    let telemetry = Telemetry::builder()
+        .service_name("from-code")
+        .exporter(kept.clone())
+        .install()
+        .unwrap();
+    assert_eq!(
+        kept.resource("service.name"),
+        Some(Value::from("from-code")),
+        "code wins"
+    );
+    assert!(
+        telemetry
+            .describe()
+            .contains("service.name = from-code (code)")
+    );
+}
+
+#[test]
+fn traces_exporter() {
+    for (value, expected) in [
+        ("console", "exporter = console"),
+        ("none", "exporter = none"),
+        ("otlp", "exporter = otlp"),
+    ] {
+        let _env = env(&[("OTEL_TRACES_EXPORTER", value)]);
+        let telemetry = spanwright::init().unwrap();
+        assert!(
+            telemetry
+                .describe()
+                .contains(&format!("{expected} (OTEL_TRACES_EXPORTER)")),
+            "{}",
+            telemetry.describe()
+        );
+    }
+    let _env = env(&[]);
+    assert!(
+        spanwright::init()
+            .unwrap()
+            .describe()
+            .contains("exporter = otlp (default)")
+    );
+    drop(_env);
+    let _env = env(&[("OTEL_TRACES_EXPORTER", "zipkin")]);
+    assert_eq!(
+        invalid(spanwright::init()),
+        "OTEL_TRACES_EXPORTER=\"zipkin\" is not valid: otlp, console or none"
+    );
+    drop(_env);
+    let _env = env(&[("OTEL_TRACES_EXPORTER", "")]);
+    assert!(
+        spanwright::init()
+            .unwrap()
+            .describe()
+            .contains("exporter = otlp (default)"),
+        "empty is unset"
+    );
+}
+
+#[test]
+fn otlp_endpoint_and_protocol_precedence() {
+    let _env = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")]);
+    let described = spanwright::init().unwrap().describe();
+    assert!(
+        described.contains("otlp.endpoint = http://collector:4318/v1/traces"),
+        "{described}"
+    );
+    drop(_env);
+
+    let _env = env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://generic:4318"),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://specific:4318/v1/traces",
+        ),
+    ]);
+    assert!(
+        spanwright::init()
+            .unwrap()
+            .describe()
+            .contains("otlp.endpoint = http://specific:4318/v1/traces")
+    );
+    drop(_env);
+
+    let _env = env(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+    ]);
+    assert!(
+        spanwright::init()
+            .unwrap()
+            .describe()
+            .contains("otlp.endpoint = http://collector:4317 (")
+    );
+    drop(_env);
+
+    let _env = env(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+    ]);
+    assert!(
+        spanwright::init()
+            .unwrap()
+            .describe()
+            .contains("otlp.endpoint = http://localhost:4318/v1/traces"),
+        "signal-specific wins"
+    );
+    drop(_env);
+
+    let _env = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://generic:4318")]);
+    let described = Telemetry::builder()
+        .otlp(spanwright::OtlpProtocol::HttpProtobuf, "http://code:4318")
+        .install()
+        .unwrap()
+        .describe();
+    assert!(
+        described.contains("otlp.endpoint = http://code:4318/v1/traces (code)"),
+        "code wins: {described}"
+    );
+    drop(_env);
+
+    let _env = env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]);
+    assert_eq!(
+        invalid(spanwright::init()),
+        "OTEL_EXPORTER_OTLP_PROTOCOL=\"http/json\" is not valid: grpc or http/protobuf"
+    );
+    drop(_env);
+
+    let _env = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url")]);
+    let error = invalid(spanwright::init());
+    assert!(
+        error.starts_with("the exporter cannot start:")
+            && error.contains("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        "{error}"
+    );
+}
+
+#[test]
+fn sampler_and_its_argument() {
+    let samplers = [
+        ("always_on", None, true),
+        ("always_off", None, false),
+        ("traceidratio", Some("1.0"), true),
+        ("traceidratio", Some("0"), false),
+        ("parentbased_always_on", None, true),
+        ("parentbased_always_off", None, false),
+        ("parentbased_traceidratio", Some("0.0"), false),
+    ];
+    for (name, arg, records) in samplers {
+        let mut vars = vec![("OTEL_TRACES_SAMPLER", name)];
+        if let Some(arg) = arg {
+            vars.push(("OTEL_TRACES_SAMPLER_ARG", arg));
+        }
+        let _env = env(&vars);
+        let (telemetry, kept) = install_kept();
+        work();
+        telemetry.flush();
+        assert_eq!(kept.spans().len(), usize::from(records), "{name} {arg:?}");
+    }
+    let _env = env(&[("OTEL_TRACES_SAMPLER", "sometimes")]);
+    assert!(
+        invalid(spanwright::init())
+            .starts_with("OTEL_TRACES_SAMPLER=\"sometimes\" is not valid: always_on, always_off")
+    );
+    drop(_env);
+    let _env = env(&[
+        ("OTEL_TRACES_SAMPLER", "traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "2"),
+    ]);
+    assert_eq!(
+        invalid(spanwright::init()),
+        "OTEL_TRACES_SAMPLER_ARG=\"2\" is not valid: a ratio from 0.0 to 1.0"
+    );
+}
+
+#[spanwright::span]
+fn carry() -> HashMap<String, String> {
+    let mut headers = HashMap::new();
+    spanwright::inject(&mut headers);
+    headers
+}
+
+#[test]
+fn propagators() {
+    let cases: [(&str, &[&str]); 4] = [
+        ("tracecontext", &["traceparent", "tracestate"]),
+        ("tracecontext,baggage", &["traceparent", "tracestate"]),
+        ("baggage", &[]),
+        ("none", &[]),
+    ];
+    for (value, keys) in cases {
+        let _env = env(&[("OTEL_PROPAGATORS", value)]);
+        let telemetry = Telemetry::builder().no_export().install().unwrap();
+        let headers = carry();
+        let mut got: Vec<&str> = headers.keys().map(String::as_str).collect();
+        got.sort();
+        assert_eq!(got, keys, "OTEL_PROPAGATORS={value}");
+        drop(telemetry);
+    }
+    let _env = env(&[("OTEL_PROPAGATORS", "b3")]);
+    assert_eq!(
+        invalid(spanwright::init()),
+        "OTEL_PROPAGATORS=\"b3\" is not valid: a comma-separated list of tracecontext, baggage, none"
+    );
+}
+
+#[test]
+fn span_limits_and_value_length() {
+    let _env = env(&[
+        ("OTEL_ATTRIBUTE_COUNT_LIMIT", "5"),
+        ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4"),
+        ("OTEL_SPAN_EVENT_COUNT_LIMIT", "2"),
+    ]);
+    let (telemetry, kept) = install_kept();
+    work();
+    telemetry.flush();
+    let span = &kept.spans()[0];
+    assert_eq!(span.attributes.len(), 5, "3 location attributes + 2 of 4");
+    assert_eq!(span.dropped_attributes_count, 2);
+    assert_eq!(span.events.len(), 2);
+    assert_eq!(
+        span.attr("code.function.name"),
+        Some(&Value::from("conf")),
+        "truncated to 4 characters"
+    );
+    drop(telemetry);
+    drop(_env);
+
+    let _env = env(&[
+        ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "7"),
+        ("OTEL_ATTRIBUTE_COUNT_LIMIT", "1"),
+    ]);
+    let (telemetry, kept) = install_kept();
+    work();
+    telemetry.flush();
+    assert_eq!(
+        kept.spans()[0].attributes.len(),
+        7,
+        "the span-specific limit wins"
+    );
+    drop(telemetry);
+    drop(_env);
+
+    let _env = env(&[("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "-1")]);
+    assert_eq!(
+        invalid(spanwright::init()),
+        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT=\"-1\" is not valid: a whole number, 0 or more"
+    );
+}
+
+#[test]
+fn batch_processor_settings() {
+    let _env = env(&[("OTEL_BSP_SCHEDULE_DELAY", "50")]);
+    let (telemetry, kept) = install_kept();
+    work();
+    let start = Instant::now();
+    while kept.spans().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "with a 50 ms schedule the span leaves without a flush"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(telemetry);
+}
+
+#[test]
+fn describe_names_every_source() {
+    let _env = env(&[
+        ("OTEL_TRACES_SAMPLER", "always_on"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+    ]);
+    let described = spanwright::init().unwrap().describe();
+    for line in [
+        "exporter = none (OTEL_TRACES_EXPORTER)",
+        "sampler = AlwaysOn (OTEL_TRACES_SAMPLER)",
+        "propagators = tracecontext,baggage (default)",
+        "attributes per span = 128 (default)",
+        "attribute value length = unlimited (default)",
+    ] {
+        assert!(
+            described.contains(line),
+            "{line} missing from:\n{described}"
+        );
+    }
+}
