@@ -6,6 +6,7 @@
 
 mod receivers;
 
+use receivers::otelite::Otelite;
 use receivers::rotel::Rotel;
 use receivers::{Received, free_port};
 use spanwright::{OtlpProtocol, Telemetry};
@@ -48,8 +49,29 @@ fn charge(total: f64) -> Result<(), Declined> {
     if total > 0.0 { Err(Declined) } else { Ok(()) }
 }
 
+/// How a receiver shows attribute values: with their wire type, or as text.
+#[derive(Clone, Copy)]
+enum Values {
+    Typed,
+    Text,
+}
+
+impl Values {
+    fn show(self, typed: &str) -> String {
+        match self {
+            Values::Typed => typed.to_owned(),
+            // `Int(3)` -> `3`
+            Values::Text => typed
+                .split_once('(')
+                .map(|(_, v)| v.trim_end_matches(')').to_owned())
+                .unwrap(),
+        }
+    }
+}
+
 /// Checks what a receiver reports for one `checkout` trace.
-fn check_trace(spans: &[Received], service: &str) {
+fn check_trace(spans: &[Received], service: &str, values: Values) {
+    let value = |typed: &str| Some(values.show(typed));
     let find = |name: &str| {
         spans
             .iter()
@@ -67,27 +89,29 @@ fn check_trace(spans: &[Received], service: &str) {
     );
     assert_eq!(reserve.parent_id, root.span_id);
     assert_eq!(charge.parent_id, root.span_id);
-    assert_eq!(root.attr("order.items"), Some("Int(3)"));
-    assert_eq!(root.attr("order.total"), Some("Double(42.5)"));
-    assert_eq!(root.attr("order.express"), Some("Bool(true)"));
-    assert_eq!(root.attr("customer.tier"), Some("Str(gold)"));
+    let attr = |span: &Received, key: &str| span.attr(key).map(str::to_owned);
+    assert_eq!(attr(root, "order.items"), value("Int(3)"));
+    assert_eq!(attr(root, "order.total"), value("Double(42.5)"));
+    assert_eq!(attr(root, "order.express"), value("Bool(true)"));
+    assert_eq!(attr(root, "customer.tier"), value("Str(gold)"));
     assert_eq!(
-        root.attr("code.function.name"),
-        Some("Str(otlp_receivers::checkout)")
+        attr(root, "code.function.name"),
+        value("Str(otlp_receivers::checkout)")
     );
     assert_eq!(root.status, "unset");
     assert_eq!(charge.status, "error");
     assert_eq!(charge.status_message, "card declined");
     assert_eq!(
-        charge.attr("error.type"),
-        Some("Str(otlp_receivers::Declined)")
+        attr(charge, "error.type"),
+        value("Str(otlp_receivers::Declined)")
     );
     let (event, attributes) = &charge.events[0];
     assert_eq!(event, "exception");
-    assert!(
-        attributes.contains(&("exception.message".into(), "Str(card declined)".into())),
-        "{attributes:?}"
+    let message = (
+        "exception.message".to_owned(),
+        values.show("Str(card declined)"),
     );
+    assert!(attributes.contains(&message), "{attributes:?}");
     assert!(spans.iter().all(|s| s.service_name == service), "{spans:?}");
 }
 
@@ -116,7 +140,25 @@ fn rotel_receives_over_grpc_and_http() {
     ] {
         let trace_id = export_checkout(protocol, format!("http://127.0.0.1:{port}"), service);
         let spans = rotel.wait_for_trace(&trace_id, 3);
-        check_trace(&spans, service);
+        check_trace(&spans, service, Values::Typed);
+    }
+}
+
+#[test]
+fn otelite_stores_what_arrives_over_grpc_and_http() {
+    let _turn = serial();
+    let otelite = Otelite::start();
+    for (protocol, port, service) in [
+        (OtlpProtocol::Grpc, otelite.grpc_port, "e2e-otelite-grpc"),
+        (
+            OtlpProtocol::HttpProtobuf,
+            otelite.http_port,
+            "e2e-otelite-http",
+        ),
+    ] {
+        let trace_id = export_checkout(protocol, format!("http://127.0.0.1:{port}"), service);
+        let spans = otelite.wait_for_trace(&trace_id, 3);
+        check_trace(&spans, service, Values::Text);
     }
 }
 
