@@ -1,0 +1,23 @@
+//! Runs one case `n` times, for `instructions.sh` to count instructions under
+//! callgrind: `instructions <case> <n>`.
+
+use spanwright_benches::{block_on, plain, plain_async, spanwright_async, spanwright_span};
+use std::hint::black_box;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let case = args.next().expect("case");
+    let n: u64 = args.next().expect("n").parse().expect("a number");
+    let mut sum = 0usize;
+    match case.as_str() {
+        "plain" => (0..n).for_each(|i| sum += plain(black_box(i), black_box("resize"))),
+        "span" => (0..n).for_each(|i| sum += spanwright_span(black_box(i), black_box("resize"))),
+        "plain_async" => {
+            (0..n).for_each(|i| sum += block_on(plain_async(black_box(i), black_box("resize"))))
+        }
+        "span_async" => (0..n)
+            .for_each(|i| sum += block_on(spanwright_async(black_box(i), black_box("resize")))),
+        other => panic!("unknown case {other}"),
+    }
+    black_box(sum);
+}

@@ -1,0 +1,245 @@
+//! The functions the benchmarks compare: one function of an integer and a string
+//! argument that records both, written each way a user might write it.
+#![allow(missing_docs)]
+
+use spanwright::opentelemetry::trace::{
+    FutureExt as _, SpanKind, TraceContextExt, Tracer as _, TracerProvider as _,
+};
+use spanwright::opentelemetry::{Context, Key, KeyValue, global};
+use spanwright::opentelemetry_sdk::error::OTelSdkResult;
+use spanwright::opentelemetry_sdk::trace::{
+    Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanExporter,
+};
+use std::borrow::Cow;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context as TaskContext, Poll, Waker};
+
+/// An exporter that discards: what is measured is the instrumentation, not I/O.
+#[derive(Debug)]
+pub struct Discard;
+
+impl SpanExporter for Discard {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        black_box(batch);
+        Ok(())
+    }
+}
+
+/// An SDK provider as the enabled cases use it: batch processor, discarding exporter.
+pub fn provider(sampler: Sampler) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_batch_exporter(Discard)
+        .build()
+}
+
+#[inline(never)]
+fn body(a: u64, b: &str) -> usize {
+    black_box(a as usize + b.len())
+}
+
+// ---- sync -----------------------------------------------------------------
+
+#[inline(never)]
+pub fn plain(a: u64, b: &str) -> usize {
+    body(a, b)
+}
+
+#[inline(never)]
+#[spanwright::span(attrs(a, b))]
+pub fn spanwright_span(a: u64, b: &str) -> usize {
+    body(a, b)
+}
+
+/// What most hand-written OpenTelemetry code looks like.
+#[inline(never)]
+pub fn otel_idiomatic(a: u64, b: &str) -> usize {
+    global::tracer("bench").in_span("otel_idiomatic", |cx| {
+        let span = cx.span();
+        span.set_attribute(KeyValue::new("a", a as i64));
+        span.set_attribute(KeyValue::new("b", b.to_owned()));
+        body(a, b)
+    })
+}
+
+const A: Key = Key::from_static_str("a");
+const B: Key = Key::from_static_str("b");
+const FUNCTION: Key = Key::from_static_str("code.function.name");
+const FILE: Key = Key::from_static_str("code.file.path");
+const LINE: Key = Key::from_static_str("code.line.number");
+
+/// The fastest hand-written SDK code doing the same work as `#[span]`: a cached
+/// concrete tracer, static keys, attributes (the user's two and the source
+/// location) given at build time, the span made current around the body.
+pub struct Tuned {
+    pub tracer: SdkTracer,
+}
+
+impl Tuned {
+    pub fn new(provider: &SdkTracerProvider) -> Self {
+        Tuned {
+            tracer: provider.tracer("bench"),
+        }
+    }
+
+    #[inline(never)]
+    pub fn call(&self, a: u64, b: &str) -> usize {
+        let span = self
+            .tracer
+            .span_builder(Cow::Borrowed("otel_tuned"))
+            .with_kind(SpanKind::Internal)
+            .with_attributes(vec![
+                KeyValue::new(FUNCTION, "benches::otel_tuned"),
+                KeyValue::new(FILE, "benches/lib.rs"),
+                KeyValue::new(LINE, 90_i64),
+                KeyValue::new(A, a as i64),
+                KeyValue::new(B, b.to_owned()),
+            ])
+            .start(&self.tracer);
+        let cx = Context::current_with_span(span);
+        let guard = cx.clone().attach();
+        let value = body(a, b);
+        drop(guard);
+        cx.span().end();
+        value
+    }
+
+    pub async fn call_async(&self, a: u64, b: &str) -> usize {
+        let span = self
+            .tracer
+            .span_builder(Cow::Borrowed("otel_tuned_async"))
+            .with_attributes(vec![
+                KeyValue::new(FUNCTION, "benches::otel_tuned_async"),
+                KeyValue::new(FILE, "benches/lib.rs"),
+                KeyValue::new(LINE, 120_i64),
+                KeyValue::new(A, a as i64),
+                KeyValue::new(B, b.to_owned()),
+            ])
+            .start(&self.tracer);
+        let cx = Context::current_with_span(span);
+        let value = async {
+            yield_once().await;
+            body(a, b)
+        }
+        .with_context(cx.clone())
+        .await;
+        cx.span().end();
+        value
+    }
+}
+
+#[inline(never)]
+#[tracing::instrument]
+pub fn tracing_instrument(a: u64, b: &str) -> usize {
+    body(a, b)
+}
+
+#[inline(never)]
+#[fastrace::trace(properties = { "a": "{a}", "b": "{b}" })]
+pub fn fastrace_trace(a: u64, b: &str) -> usize {
+    body(a, b)
+}
+
+// ---- nested, depth 5 ------------------------------------------------------
+
+#[inline(never)]
+pub fn plain_nested(a: u64, b: &str) -> usize {
+    (0..5).fold(0, |acc, i| acc + body(a + i, b))
+}
+
+#[spanwright::span]
+fn span_level(depth: u32, a: u64, b: &str) -> usize {
+    if depth == 0 {
+        body(a, b)
+    } else {
+        span_level(depth - 1, a, b)
+    }
+}
+
+#[inline(never)]
+pub fn spanwright_nested(a: u64, b: &str) -> usize {
+    span_level(4, a, b)
+}
+
+#[tracing::instrument(skip(b))]
+fn tracing_level(depth: u32, a: u64, b: &str) -> usize {
+    if depth == 0 {
+        body(a, b)
+    } else {
+        tracing_level(depth - 1, a, b)
+    }
+}
+
+#[inline(never)]
+pub fn tracing_nested(a: u64, b: &str) -> usize {
+    tracing_level(4, a, b)
+}
+
+// ---- async ----------------------------------------------------------------
+
+/// Pending once: makes every future a real state machine with a suspension.
+pub fn yield_once() -> impl Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+}
+
+pub async fn plain_async(a: u64, b: &str) -> usize {
+    yield_once().await;
+    body(a, b)
+}
+
+#[spanwright::span(attrs(a, b))]
+pub async fn spanwright_async(a: u64, b: &str) -> usize {
+    yield_once().await;
+    body(a, b)
+}
+
+#[tracing::instrument]
+pub async fn tracing_async(a: u64, b: &str) -> usize {
+    yield_once().await;
+    body(a, b)
+}
+
+#[fastrace::trace(properties = { "a": "{a}", "b": "{b}" })]
+pub async fn fastrace_async(a: u64, b: &str) -> usize {
+    yield_once().await;
+    body(a, b)
+}
+
+/// Polls `future` to completion on this thread with a no-op waker.
+#[inline]
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
+/// The sizes of each variant's future, in bytes.
+pub fn future_sizes() -> Vec<(&'static str, usize)> {
+    let provider = provider(Sampler::AlwaysOn);
+    let tuned = Tuned::new(&provider);
+    vec![
+        ("plain", size_of_val(&plain_async(1, "x"))),
+        ("#[span]", size_of_val(&spanwright_async(1, "x"))),
+        ("tuned OTel SDK", size_of_val(&tuned.call_async(1, "x"))),
+        (
+            "#[tracing::instrument]",
+            size_of_val(&tracing_async(1, "x")),
+        ),
+        ("fastrace #[trace]", size_of_val(&fastrace_async(1, "x"))),
+    ]
+}
