@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Instructions per call under callgrind (deterministic, unlike wall time), taken as
-# (Ir at 2N calls - Ir at N calls) / N, which cancels start-up. Compares the
+# Instructions per call under callgrind (deterministic, unlike wall time), counted
+# only inside the measured loop of the calling thread, and taken as
+# (Ir at 2N calls - Ir at N calls) / N, which cancels the loop's set-up. Compares the
 # disabled path of #[span] with the plain function, sync and async, and the
 # compile-time off switch (`--features off`) with the plain function.
 set -euo pipefail
@@ -9,7 +10,8 @@ N=${N:-100000}
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)"; exit 1; }
 
 count() { # binary case calls -> Ir
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" "$2" "$3" 2>&1 |
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect='instructions::measured*' \
+    "$1" "$2" "$3" 2>&1 |
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 per_call() { # binary case

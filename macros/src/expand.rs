@@ -43,7 +43,7 @@ pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
 }
 
 /// The static call site and the expression that starts the span (or not).
-fn start(plan: &Plan<'_>) -> TokenStream {
+fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
     let function = plan.function;
     let name = plan.name.pattern();
     let kind = &plan.kind;
@@ -102,7 +102,7 @@ fn start(plan: &Plan<'_>) -> TokenStream {
                 status_ok: #status_ok,
                 job: #job,
             };
-            if ::spanwright::__private::enabled() {
+            if #on {
                 ::spanwright::__private::Start::new(&__SPANWRIGHT_SITE)
                     #parent
                     #(#links)*
@@ -149,18 +149,23 @@ fn rebinds(plan: &Plan<'_>) -> TokenStream {
     quote!(#(#lets)*)
 }
 
+/// The sync body. Everything lives in one closure of an `on` flag, called with a
+/// constant on each side of the enabled check, so that the disabled call folds
+/// down to the plain body: no frame, no spilled arguments, no span code.
 fn sync_body(plan: &Plan<'_>) -> TokenStream {
-    let start = start(plan);
+    let start = start(plan, quote!(__spanwright_on));
     let classify = classify(plan);
     let rebinds = rebinds(plan);
     let stmts = &plan.function.block.stmts;
     let output = plan.function.body_output().map(|ty| quote!(-> #ty));
     quote! {
-        ::spanwright::__private::run_sync(
-            #start,
-            move || #output { #rebinds #(#stmts)* },
-            #classify,
-        )
+        ::spanwright::__private::dispatch(move |__spanwright_on: bool| #output {
+            ::spanwright::__private::run_sync(
+                #start,
+                move || #output { #rebinds #(#stmts)* },
+                #classify,
+            )
+        })
     }
 }
 
@@ -168,7 +173,7 @@ fn sync_body(plan: &Plan<'_>) -> TokenStream {
 /// outer future already holds (taking by value only what the body moves), so they
 /// are not stored twice.
 fn async_body(plan: &Plan<'_>, stmts: TokenStream) -> TokenStream {
-    let start = start(plan);
+    let start = start(plan, quote!(::spanwright::__private::enabled()));
     let classify = classify(plan);
     let rebinds = rebinds(plan);
     // A typed `return` that never runs gives the block the function's return type,

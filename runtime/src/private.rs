@@ -10,7 +10,7 @@ pub mod probe {
         RetOkValue, RetValue,
     };
 }
-pub use crate::recording::{Outcome, Recording, run_sync};
+pub use crate::recording::{Outcome, Recording, dispatch, run_sync};
 pub use crate::start::{Site, SpanAttrs, Start};
 pub use crate::switch::enabled;
 pub use crate::value::{debug_value, display_value, to_value};

@@ -157,6 +157,23 @@ impl Drop for EndOnUnwind<'_> {
     }
 }
 
+/// Calls an annotated sync function's instrumented body: `call(false)` when
+/// recording is off, so that the inlined call folds down to the plain body, and
+/// `call(true)` out of line when it is on.
+#[inline(always)]
+pub fn dispatch<R>(call: impl FnOnce(bool) -> R) -> R {
+    if crate::switch::enabled() {
+        dispatch_enabled(call)
+    } else {
+        call(false)
+    }
+}
+
+#[inline(never)]
+fn dispatch_enabled<R>(call: impl FnOnce(bool) -> R) -> R {
+    call(true)
+}
+
 /// Runs a sync function body, inside its span when there is one.
 #[inline(always)]
 pub fn run_sync<R>(
