@@ -4,6 +4,7 @@
 use crate::recording::{EndOnUnwind, Outcome, Recording};
 use pin_project_lite::pin_project;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -13,8 +14,21 @@ pin_project! {
     pub struct Instrumented<F, C> {
         #[pin]
         body: F,
-        recording: Option<Recording>,
+        // Ended by the inlined drop below: the compiler's own drop glue for an
+        // `Option<Recording>` is an out-of-line call on every completed future.
+        recording: ManuallyDrop<Option<Recording>>,
         classify: C,
+    }
+
+    impl<F, C> PinnedDrop for Instrumented<F, C> {
+        #[inline]
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if this.recording.is_some() {
+                // Dropped before completing: the recording ends as cancelled.
+                drop(this.recording.take());
+            }
+        }
     }
 }
 
@@ -28,7 +42,7 @@ where
     pub fn new(recording: Option<Recording>, body: F, classify: C) -> Self {
         Instrumented {
             body,
-            recording,
+            recording: ManuallyDrop::new(recording),
             classify,
         }
     }
@@ -48,7 +62,7 @@ where
             return this.body.poll(task);
         };
         let current = recording.attach();
-        let on_unwind = EndOnUnwind(this.recording);
+        let on_unwind = EndOnUnwind(&mut *this.recording);
         let poll = this.body.poll(task);
         std::mem::forget(on_unwind);
         drop(current);
