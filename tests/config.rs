@@ -418,3 +418,60 @@ fn describe_names_every_source() {
         );
     }
 }
+
+static EVALUATED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn counted(value: u64) -> u64 {
+    EVALUATED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    value
+}
+
+#[spanwright::span(name = "counted.{x}", attrs(x = counted(x)), parent = carrier)]
+fn counted_work(x: u64, carrier: &HashMap<String, String>) {}
+
+#[test]
+fn attributes_are_evaluated_only_for_recorded_spans_whatever_the_sampler() {
+    let unsampled_parent = HashMap::from([(
+        "traceparent".to_string(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00".to_string(),
+    )]);
+    let sampled_parent = HashMap::from([(
+        "traceparent".to_string(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string(),
+    )]);
+    let none = HashMap::new();
+    // (sampler, arg, carrier, recorded): predicted decisions and the SDK-only path.
+    let cases = [
+        ("always_off", None, &none, false),
+        ("parentbased_always_off", None, &none, false),
+        ("parentbased_always_on", None, &unsampled_parent, false),
+        ("traceidratio", Some("0"), &none, false),
+        ("always_on", None, &none, true),
+        ("parentbased_always_off", None, &sampled_parent, true),
+        ("traceidratio", Some("1"), &none, true),
+    ];
+    for (sampler, arg, carrier, recorded) in cases {
+        let mut vars = vec![("OTEL_TRACES_SAMPLER", sampler)];
+        if let Some(arg) = arg {
+            vars.push(("OTEL_TRACES_SAMPLER_ARG", arg));
+        }
+        let _env = env(&vars);
+        let (telemetry, kept) = install_kept();
+        let before = EVALUATED.load(std::sync::atomic::Ordering::SeqCst);
+        counted_work(5, carrier);
+        telemetry.flush();
+        let evaluated = EVALUATED.load(std::sync::atomic::Ordering::SeqCst) - before;
+        let spans = kept.spans();
+        assert_eq!(
+            evaluated,
+            usize::from(recorded),
+            "{sampler} {arg:?}: attribute evaluations"
+        );
+        assert_eq!(spans.len(), usize::from(recorded), "{sampler} {arg:?}");
+        if recorded {
+            assert_eq!(spans[0].name, "counted.5");
+            assert_eq!(spans[0].attr("x"), Some(&Value::I64(5)));
+        }
+        drop(telemetry);
+    }
+}

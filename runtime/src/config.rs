@@ -4,6 +4,7 @@
 
 use crate::export::{ConsoleExporter, ExporterChoice};
 use crate::limits::Truncating;
+use crate::sampling::SamplerKind;
 use crate::switch::Recorder;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::trace::TracerProvider as _;
@@ -266,23 +267,24 @@ impl TelemetryBuilder {
                 choice
             }
         };
-        let sampler = match self.sampler {
+        let (sampler, sampler_kind) = match self.sampler {
             Some(sampler) => {
+                let kind = SamplerKind::of(&sampler);
                 settings.push(Setting {
                     name: "sampler",
                     value: format!("{sampler:?}"),
                     source: "code".into(),
                 });
-                sampler
+                (sampler, kind)
             }
             None => {
-                let (sampler, source) = sampler_from_env()?;
+                let (sampler, kind, source) = sampler_from_env()?;
                 settings.push(Setting {
                     name: "sampler",
                     value: format!("{sampler:?}"),
                     source,
                 });
-                sampler
+                (sampler, kind)
             }
         };
         let propagator = propagator_from_env(&mut settings)?;
@@ -352,7 +354,12 @@ impl TelemetryBuilder {
             }
         };
         let provider = builder.build();
-        if !crate::tracer::install_if_empty(provider.tracer("spanwright"), provider.clone()) {
+        let installed = crate::tracer::Installed {
+            tracer: provider.tracer("spanwright"),
+            provider: provider.clone(),
+            sampler: sampler_kind,
+        };
+        if !crate::tracer::install_if_empty(installed) {
             return Err(InitError::AlreadyInstalled);
         }
         opentelemetry::global::set_tracer_provider(provider.clone());
@@ -414,10 +421,12 @@ fn disabled_by_env() -> Result<bool, InitError> {
     Ok(sdk_disabled == Some(true) || enabled == Some(false))
 }
 
-fn sampler_from_env() -> Result<(Sampler, String), InitError> {
+fn sampler_from_env() -> Result<(Sampler, SamplerKind, String), InitError> {
     let Some(name) = env_var("OTEL_TRACES_SAMPLER") else {
+        let kind = SamplerKind::ParentBased { root_on: true };
         return Ok((
             Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+            kind,
             "default".into(),
         ));
     };
@@ -434,15 +443,23 @@ fn sampler_from_env() -> Result<(Sampler, String), InitError> {
             },
         }
     };
-    let sampler = match name.as_str() {
-        "always_on" => Sampler::AlwaysOn,
-        "always_off" => Sampler::AlwaysOff,
-        "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
-        "parentbased_always_on" => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
-        "parentbased_always_off" => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
-        "parentbased_traceidratio" => {
-            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio()?)))
-        }
+    let parent_based = |root: Sampler| Sampler::ParentBased(Box::new(root));
+    let (sampler, kind) = match name.as_str() {
+        "always_on" => (Sampler::AlwaysOn, SamplerKind::AlwaysOn),
+        "always_off" => (Sampler::AlwaysOff, SamplerKind::AlwaysOff),
+        "traceidratio" => (Sampler::TraceIdRatioBased(ratio()?), SamplerKind::Other),
+        "parentbased_always_on" => (
+            parent_based(Sampler::AlwaysOn),
+            SamplerKind::ParentBased { root_on: true },
+        ),
+        "parentbased_always_off" => (
+            parent_based(Sampler::AlwaysOff),
+            SamplerKind::ParentBased { root_on: false },
+        ),
+        "parentbased_traceidratio" => (
+            parent_based(Sampler::TraceIdRatioBased(ratio()?)),
+            SamplerKind::Other,
+        ),
         _ => {
             return Err(InitError::InvalidVariable {
                 variable: "OTEL_TRACES_SAMPLER",
@@ -451,7 +468,7 @@ fn sampler_from_env() -> Result<(Sampler, String), InitError> {
             });
         }
     };
-    Ok((sampler, "OTEL_TRACES_SAMPLER".into()))
+    Ok((sampler, kind, "OTEL_TRACES_SAMPLER".into()))
 }
 
 type Propagator = Box<dyn TextMapPropagator + Send + Sync>;

@@ -79,6 +79,7 @@ mod panic;
 mod probe;
 mod propagation;
 mod recording;
+mod sampling;
 mod start;
 mod switch;
 mod tracer;

@@ -45,11 +45,13 @@ pub struct Failure {
 #[derive(Debug)]
 pub struct Recording {
     cx: Option<Context>,
-    site: &'static Site,
+    /// `None` for a span the sampler dropped: nothing to record, only to end. Known
+    /// at start, so the end need not lock the span to ask.
+    site: Option<&'static Site>,
 }
 
 impl Recording {
-    pub(crate) fn new(cx: Context, site: &'static Site) -> Self {
+    pub(crate) fn new(cx: Context, site: Option<&'static Site>) -> Self {
         Recording { cx: Some(cx), site }
     }
 
@@ -64,9 +66,10 @@ impl Recording {
     pub fn finish<T>(mut self, value: &T, classify: impl FnOnce(&T) -> Outcome) {
         let Some(cx) = self.cx.take() else { return };
         let span = cx.span();
-        if !span.is_recording() {
+        let Some(site) = self.site else {
+            span.end();
             return;
-        }
+        };
         let outcome = classify(value);
         if let Some(ret) = outcome.ret {
             span.set_attribute(KeyValue::new(RETURN_VALUE, ret));
@@ -77,7 +80,7 @@ impl Recording {
                 "failed"
             }
             None => {
-                if self.site.status_ok {
+                if site.status_ok {
                     span.set_status(Status::Ok);
                 }
                 "completed"
@@ -90,7 +93,7 @@ impl Recording {
     pub(crate) fn end_panicked(mut self) {
         let Some(cx) = self.cx.take() else { return };
         let span = cx.span();
-        if span.is_recording() {
+        if self.site.is_some() {
             let panic = panic::last_panic();
             let mut location = Vec::with_capacity(3);
             if let Some(file) = panic.file {
@@ -109,7 +112,7 @@ impl Recording {
 
     fn end(&self, cx: &Context, job_status: &'static str) {
         let span = cx.span();
-        if self.site.job && span.is_recording() {
+        if self.site.is_some_and(|site| site.job) {
             span.set_attribute(KeyValue::new(JOB_STATUS, job_status));
             if let Some(JobStarted(started)) = cx.get::<JobStarted>() {
                 let millis = started.elapsed().as_secs_f64() * 1000.0;

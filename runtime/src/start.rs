@@ -103,42 +103,68 @@ impl Start {
     /// the span from a template and sets the attributes.
     pub fn start(self, record: impl FnOnce(&mut SpanAttrs<'_>)) -> Option<Recording> {
         let site = self.site;
-        let current = Context::current();
-        let (parent, base) = match self.parent {
-            Parent::Current => (current.clone(), current),
-            Parent::Root => (Context::new(), current),
-            Parent::Remote(remote) => (remote.clone(), remote),
+        // `base` is what the new span's context is built on; the sampler and the SDK
+        // see `parent` (borrowed: no extra context clone on the common path).
+        let new_trace = matches!(self.parent, Parent::Root);
+        let base = match self.parent {
+            Parent::Remote(remote) => remote,
+            Parent::Current | Parent::Root => Context::current(),
         };
-        let mut attributes = Vec::with_capacity(LOCATION_ATTRS + site.attrs);
-        attributes.push(KeyValue::new(
-            CODE_FUNCTION,
-            Value::String(site.function.into()),
-        ));
-        attributes.push(KeyValue::new(CODE_FILE, Value::String(site.file.into())));
-        attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
-        let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name))
-            .with_kind(site.kind.clone())
-            .with_attributes(attributes);
-        if !self.links.is_empty() {
-            builder = builder.with_links(self.links);
-        }
-        let mut span =
-            tracer::with_tracer(&base, |tracer| tracer.build_with_context(builder, &parent))?;
-        if span.is_recording() {
-            record(&mut SpanAttrs { span: &mut span });
-        }
-        let base = if site.job {
-            base.with_value(JobStarted(Instant::now()))
-        } else {
-            base
-        };
-        Some(Recording::new(base.with_span(span), site))
+        let no_parent = Context::new();
+        let parent = if new_trace { &no_parent } else { &base };
+        let links = self.links;
+        tracer::with_tracer(&base, |tracer, sampler| {
+            let mut attributes = Vec::with_capacity(LOCATION_ATTRS + site.attrs);
+            attributes.push(KeyValue::new(
+                CODE_FUNCTION,
+                Value::String(site.function.into()),
+            ));
+            attributes.push(KeyValue::new(CODE_FILE, Value::String(site.file.into())));
+            attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
+            let mut name = Cow::Borrowed(site.name);
+            let predicted = sampler.predict(parent);
+            let mut record = Some(record);
+            if predicted == Some(true) {
+                // Known to be recorded: attributes go in at build time, the cheapest way.
+                if let Some(record) = record.take() {
+                    record(&mut SpanAttrs(Target::Builder {
+                        attributes: &mut attributes,
+                        name: &mut name,
+                    }));
+                }
+            }
+            let mut builder = SpanBuilder::from_name(name)
+                .with_kind(site.kind.clone())
+                .with_attributes(attributes);
+            if !links.is_empty() {
+                builder = builder.with_links(links);
+            }
+            let mut span = tracer.build_with_context(builder, parent);
+            let recording = span.is_recording();
+            if let (None, Some(record), true) = (predicted, record, recording) {
+                record(&mut SpanAttrs(Target::Span(&mut span)));
+            }
+            // The span (a few hundred bytes) moves once, into its context, here.
+            let cx = if site.job && recording {
+                base.with_value(JobStarted(Instant::now())).with_span(span)
+            } else {
+                base.with_span(span)
+            };
+            Recording::new(cx, recording.then_some(site))
+        })
     }
 }
 
-/// The span being started, as the generated attribute code sees it.
-pub struct SpanAttrs<'a> {
-    span: &'a mut SdkSpan,
+/// The span being started, as the generated attribute code sees it: either its
+/// builder (when the sampler is known to keep it) or the started span.
+pub struct SpanAttrs<'a>(Target<'a>);
+
+enum Target<'a> {
+    Builder {
+        attributes: &'a mut Vec<KeyValue>,
+        name: &'a mut Cow<'static, str>,
+    },
+    Span(&'a mut SdkSpan),
 }
 
 impl SpanAttrs<'_> {
@@ -146,12 +172,18 @@ impl SpanAttrs<'_> {
     #[inline]
     pub fn attr(&mut self, key: Key, value: Option<Value>) {
         if let Some(value) = value {
-            self.span.set_attribute(KeyValue::new(key, value));
+            match &mut self.0 {
+                Target::Builder { attributes, .. } => attributes.push(KeyValue::new(key, value)),
+                Target::Span(span) => span.set_attribute(KeyValue::new(key, value)),
+            }
         }
     }
 
     /// Replaces the span name (a filled-in name template).
     pub fn name(&mut self, name: String) {
-        self.span.update_name(name);
+        match &mut self.0 {
+            Target::Builder { name: slot, .. } => **slot = Cow::Owned(name),
+            Target::Span(span) => span.update_name(name),
+        }
     }
 }

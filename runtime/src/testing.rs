@@ -7,6 +7,7 @@
 //! when the context goes with it
 //! ([`FutureExt::with_current_context`](opentelemetry::trace::FutureExt::with_current_context)).
 
+use crate::sampling::SamplerKind;
 use crate::switch::Recorder;
 use crate::tracer::CaptureTracer;
 use opentelemetry::trace::{FutureExt as _, SpanId, TracerProvider as _};
@@ -65,12 +66,14 @@ pub async fn capture_async<F: Future>(future: F) -> (F::Output, Captured) {
 #[derive(Debug)]
 pub struct Capture {
     sampler: Box<dyn ShouldSample>,
+    kind: SamplerKind,
 }
 
 impl Default for Capture {
     fn default() -> Self {
         Capture {
             sampler: Box::new(Sampler::AlwaysOn),
+            kind: SamplerKind::AlwaysOn,
         }
     }
 }
@@ -78,14 +81,16 @@ impl Default for Capture {
 impl Capture {
     /// A capture whose spans go through `sampler` (default: always on).
     pub fn with_sampler(sampler: impl ShouldSample + 'static) -> Self {
+        // A sampler given here is opaque: its decisions are not predicted.
         Capture {
             sampler: Box::new(sampler),
+            kind: SamplerKind::Other,
         }
     }
 
     /// Runs `f` inside the capture.
     pub fn run<R>(self, f: impl FnOnce() -> R) -> (R, Captured) {
-        let session = Session::start(self.sampler);
+        let session = Session::start(self.sampler, self.kind);
         let value = {
             let _current = session.context.clone().attach();
             f()
@@ -95,7 +100,7 @@ impl Capture {
 
     /// Awaits `future` inside the capture.
     pub async fn run_async<F: Future>(self, future: F) -> (F::Output, Captured) {
-        let session = Session::start(self.sampler);
+        let session = Session::start(self.sampler, self.kind);
         let value = future.with_context(session.context.clone()).await;
         (value, session.finish())
     }
@@ -109,7 +114,7 @@ struct Session {
 }
 
 impl Session {
-    fn start(sampler: Box<dyn ShouldSample>) -> Self {
+    fn start(sampler: Box<dyn ShouldSample>, kind: SamplerKind) -> Self {
         let spans = Arc::new(Mutex::new(Vec::new()));
         let provider = SdkTracerProvider::builder()
             .with_sampler(sampler)
@@ -117,7 +122,7 @@ impl Session {
             .build();
         let tracer = provider.tracer("spanwright");
         // Starts from an empty context: spans of an enclosing capture or span stay out.
-        let context = Context::new().with_value(CaptureTracer(tracer));
+        let context = Context::new().with_value(CaptureTracer(tracer, kind));
         Session {
             provider,
             spans,
