@@ -37,10 +37,14 @@
 //! - **When an async span starts.** An `async fn`'s span starts at the first poll
 //!   of its future (nothing of the body runs before), and is current during each
 //!   poll and only then.
-//! - **What the sampler sees.** The span name (a name template unfilled), kind,
-//!   parent, links and the `code.*` attributes. The attributes you name are
-//!   evaluated after the sampler has kept the span, so a dropped span costs no
-//!   attribute work; a template name is filled in at the same point.
+//! - **Attributes and the sampler.** The attribute expressions you name run only
+//!   for a span that is recorded. With the samplers spanwright configures itself
+//!   (`always_on`, `always_off`, `parentbased_always_on`/`_off`, the default), the
+//!   decision is known before the span is built, so the attributes are evaluated
+//!   first and passed at build time, the cheapest way. With any other sampler
+//!   (ratio-based, or one given in code whose decision is opaque) the sampler sees
+//!   the span name (a template unfilled), kind, parent, links and the `code.*`
+//!   attributes, and the attributes are set once it has kept the span.
 //! - **Wide integers.** `u64`, `usize`, `i128` and `u128` values record as Int when
 //!   they fit in an `i64`, as a decimal string when they do not.
 //! - **`ret`.** Records the (`Ok`) value typed when it is an attribute value type,
