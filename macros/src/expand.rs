@@ -18,17 +18,17 @@ pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
     let body = match function.shape {
         Shape::Sync => {
             let run = sync_body(plan);
-            wrap_job(plan, run, false)
+            wrap_job(plan, run)
         }
         Shape::Async => {
             let run = async_body(plan, stmts_tokens(&function.block.stmts));
-            wrap_job(plan, run, true)
+            wrap_job(plan, run)
         }
         Shape::AsyncBlock => {
             let mut block = function.block.clone();
             let inner = single_async_block_mut(&mut block).expect("shape checked by ast");
             let stmts = stmts_tokens(&inner.block.stmts);
-            let run = wrap_job(plan, async_body(plan, stmts), true);
+            let run = wrap_job(plan, async_body(plan, stmts));
             inner.block = syn::parse_quote!({ #run });
             stmts_tokens(&block.stmts)
         }
@@ -82,7 +82,6 @@ fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
                 quote_spanned!(value.span()=> ::spanwright::__private::debug_value(&(#value)))
             }
         };
-        let _ = attr.span;
         quote! { #span.attr(::spanwright::__private::Key::from_static_str(#key), #convert); }
     });
     let record = if plan.attrs.is_empty() && matches!(plan.name, SpanName::Fixed(_)) {
@@ -203,7 +202,7 @@ fn async_body(plan: &Plan<'_>, stmts: TokenStream) -> TokenStream {
 }
 
 /// Adds what `#[traced_job]`'s `init` and `flush` do around the instrumented call.
-fn wrap_job(plan: &Plan<'_>, run: TokenStream, _is_async: bool) -> TokenStream {
+fn wrap_job(plan: &Plan<'_>, run: TokenStream) -> TokenStream {
     if !plan.init && !plan.flush {
         return run;
     }

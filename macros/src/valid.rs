@@ -51,7 +51,6 @@ pub(crate) struct Recorded {
     pub(crate) key: String,
     pub(crate) format: Format,
     pub(crate) value: TokenStream,
-    pub(crate) span: Span,
 }
 
 pub(crate) enum Parent {
@@ -135,7 +134,6 @@ pub(crate) fn check(
             key: spec.key.clone(),
             format: value.0,
             value: value.1,
-            span,
         });
     }
     for param in &function.params {
@@ -159,23 +157,19 @@ pub(crate) fn check(
                 (None, Some(name)) => name.to_token_stream(),
                 (None, None) => continue,
             };
-            let span = first_span(&key_tokens);
             attrs.push(Recorded {
                 key,
                 format: Format::Typed,
                 value,
-                span,
             });
         }
     }
     for (key, expr) in [("job.id", &options.id), ("job.attempt", &options.attempt)] {
         if let Some(expr) = expr {
-            let span = expr.span();
             attrs.push(Recorded {
                 key: key.into(),
                 format: Format::Typed,
                 value: expr.to_token_stream(),
-                span,
             });
         }
     }
