@@ -260,3 +260,60 @@ fn a_dead_or_hung_collector_does_not_block() {
         );
     }
 }
+
+#[spanwright::span(kind = client, attrs(step))]
+async fn async_step(step: u32) -> u32 {
+    tokio::task::yield_now().await;
+    step
+}
+
+#[spanwright::span(name = "async.request", kind = server)]
+async fn async_request() -> String {
+    for step in 0..3 {
+        tokio::spawn(
+            spanwright::opentelemetry::trace::FutureExt::with_current_context(async_step(step)),
+        )
+        .await
+        .unwrap();
+    }
+    spanwright::current().trace_id().expect("recording")
+}
+
+#[test]
+fn init_inside_a_tokio_runtime_exports_and_shuts_down() {
+    let _turn = serial();
+    let rotel = Rotel::start();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let trace_id = runtime.block_on(async {
+        // Installed, used and dropped (flushed) inside the runtime, as in `#[tokio::main]`.
+        let telemetry = Telemetry::builder()
+            .service_name("e2e-tokio")
+            .otlp(
+                OtlpProtocol::Grpc,
+                format!("http://127.0.0.1:{}", rotel.grpc_port),
+            )
+            .install()
+            .unwrap();
+        let trace_id = async_request().await;
+        let start = Instant::now();
+        drop(telemetry);
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "shutdown inside the runtime is bounded"
+        );
+        trace_id
+    });
+    let spans = rotel.wait_for_trace(&trace_id, 4);
+    let root = spans.iter().find(|s| s.name == "async.request").unwrap();
+    let steps: Vec<_> = spans.iter().filter(|s| s.name == "async_step").collect();
+    assert_eq!(steps.len(), 3);
+    assert!(
+        steps
+            .iter()
+            .all(|s| s.parent_id == root.span_id && s.service_name == "e2e-tokio")
+    );
+}

@@ -139,3 +139,8 @@ pub use spanwright_macros::traced_job;
 pub use opentelemetry;
 /// The OpenTelemetry SDK crate spanwright is built on.
 pub use opentelemetry_sdk;
+
+/// The README's example, compiled with the doctests so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
