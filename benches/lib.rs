@@ -8,7 +8,7 @@ use spanwright::opentelemetry::trace::{
 use spanwright::opentelemetry::{Context, Key, KeyValue, global};
 use spanwright::opentelemetry_sdk::error::OTelSdkResult;
 use spanwright::opentelemetry_sdk::trace::{
-    Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanExporter,
+    Sampler, SdkTracer, SdkTracerProvider, Span as SdkSpan, SpanData, SpanExporter,
 };
 use std::borrow::Cow;
 use std::future::Future;
@@ -84,21 +84,25 @@ impl Tuned {
         }
     }
 
-    #[inline(never)]
-    pub fn call(&self, a: u64, b: &str) -> usize {
-        let span = self
-            .tracer
-            .span_builder(Cow::Borrowed("otel_tuned"))
+    /// The span with all five attributes given at build time.
+    #[inline(always)]
+    fn start(&self, name: &'static str, a: u64, b: &str) -> SdkSpan {
+        self.tracer
+            .span_builder(Cow::Borrowed(name))
             .with_kind(SpanKind::Internal)
             .with_attributes(vec![
-                KeyValue::new(FUNCTION, "benches::otel_tuned"),
+                KeyValue::new(FUNCTION, name),
                 KeyValue::new(FILE, "benches/lib.rs"),
                 KeyValue::new(LINE, 90_i64),
                 KeyValue::new(A, a as i64),
                 KeyValue::new(B, b.to_owned()),
             ])
-            .start(&self.tracer);
-        let cx = Context::current_with_span(span);
+            .start(&self.tracer)
+    }
+
+    #[inline(never)]
+    pub fn call(&self, a: u64, b: &str) -> usize {
+        let cx = Context::current_with_span(self.start("otel_tuned", a, b));
         let guard = cx.clone().attach();
         let value = body(a, b);
         drop(guard);
@@ -107,18 +111,7 @@ impl Tuned {
     }
 
     pub async fn call_async(&self, a: u64, b: &str) -> usize {
-        let span = self
-            .tracer
-            .span_builder(Cow::Borrowed("otel_tuned_async"))
-            .with_attributes(vec![
-                KeyValue::new(FUNCTION, "benches::otel_tuned_async"),
-                KeyValue::new(FILE, "benches/lib.rs"),
-                KeyValue::new(LINE, 120_i64),
-                KeyValue::new(A, a as i64),
-                KeyValue::new(B, b.to_owned()),
-            ])
-            .start(&self.tracer);
-        let cx = Context::current_with_span(span);
+        let cx = Context::current_with_span(self.start("otel_tuned_async", a, b));
         let value = async {
             yield_once().await;
             body(a, b)

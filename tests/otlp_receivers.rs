@@ -126,40 +126,46 @@ fn export_checkout(protocol: OtlpProtocol, endpoint: String, service: &str) -> S
     trace_id
 }
 
+/// Exports a `checkout` trace over gRPC and over HTTP/protobuf to a receiver
+/// listening on `ports`, and checks what `read_back` returns for each.
+fn round_trip(
+    receiver: &str,
+    (grpc_port, http_port): (u16, u16),
+    values: Values,
+    read_back: impl Fn(&str) -> Vec<Received>,
+) {
+    for (protocol, port, transport) in [
+        (OtlpProtocol::Grpc, grpc_port, "grpc"),
+        (OtlpProtocol::HttpProtobuf, http_port, "http"),
+    ] {
+        let service = format!("e2e-{receiver}-{transport}");
+        let trace_id = export_checkout(protocol, format!("http://127.0.0.1:{port}"), &service);
+        check_trace(&read_back(&trace_id), &service, values);
+    }
+}
+
 #[test]
 fn rotel_receives_over_grpc_and_http() {
     let _turn = serial();
     let rotel = Rotel::start();
-    for (protocol, port, service) in [
-        (OtlpProtocol::Grpc, rotel.grpc_port, "e2e-rotel-grpc"),
-        (
-            OtlpProtocol::HttpProtobuf,
-            rotel.http_port,
-            "e2e-rotel-http",
-        ),
-    ] {
-        let trace_id = export_checkout(protocol, format!("http://127.0.0.1:{port}"), service);
-        let spans = rotel.wait_for_trace(&trace_id, 3);
-        check_trace(&spans, service, Values::Typed);
-    }
+    round_trip(
+        "rotel",
+        (rotel.grpc_port, rotel.http_port),
+        Values::Typed,
+        |trace_id| rotel.wait_for_trace(trace_id, 3),
+    );
 }
 
 #[test]
 fn otelite_stores_what_arrives_over_grpc_and_http() {
     let _turn = serial();
     let otelite = Otelite::start();
-    for (protocol, port, service) in [
-        (OtlpProtocol::Grpc, otelite.grpc_port, "e2e-otelite-grpc"),
-        (
-            OtlpProtocol::HttpProtobuf,
-            otelite.http_port,
-            "e2e-otelite-http",
-        ),
-    ] {
-        let trace_id = export_checkout(protocol, format!("http://127.0.0.1:{port}"), service);
-        let spans = otelite.wait_for_trace(&trace_id, 3);
-        check_trace(&spans, service, Values::Text);
-    }
+    round_trip(
+        "otelite",
+        (otelite.grpc_port, otelite.http_port),
+        Values::Text,
+        |trace_id| otelite.wait_for_trace(trace_id, 3),
+    );
 }
 
 #[spanwright::span(attrs(batch, i))]
