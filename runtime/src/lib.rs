@@ -72,21 +72,36 @@
 
 extern crate self as spanwright;
 
+#[path = "setup/telemetry.rs"]
 mod config;
+#[path = "context/current.rs"]
 mod current;
+#[path = "export/console.rs"]
 mod export;
+#[path = "span/instrumented.rs"]
 mod instrumented;
+#[path = "setup/limits.rs"]
 mod limits;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+#[path = "export/otlp.rs"]
 mod otlp;
+#[path = "context/panic.rs"]
 mod panic;
+#[path = "span/probe.rs"]
 mod probe;
+#[path = "context/propagation.rs"]
 mod propagation;
+#[path = "span/recording.rs"]
 mod recording;
+#[path = "span/sampling.rs"]
 mod sampling;
+#[path = "span/start.rs"]
 mod start;
+#[path = "span/switch.rs"]
 mod switch;
+#[path = "span/tracer.rs"]
 mod tracer;
+#[path = "span/value.rs"]
 mod value;
 
 pub mod testing;
