@@ -6,6 +6,7 @@
 //! a plain structure, `ast` reads the function, `valid` checks both and
 //! collects every mistake, `expand` writes the instrumented function, and
 //! `fallback` emits the function unchanged beside the errors when there are any.
+#![forbid(unsafe_code)]
 
 mod ast;
 mod attr;

@@ -62,6 +62,24 @@
 //! - **Panic location.** The `exception` event of a panic carries
 //!   `code.file.path`, `code.line.number` and `code.column.number` of the panic.
 //!
+//! ## How the crate is laid out
+//!
+//! The runtime is grouped by role, one folder each:
+//!
+//! - `span/`: the hot path every annotated call runs through: the enabled check,
+//!   the call site, span start, the recording that ends the span, the sync and
+//!   async runners, return-value and attribute-value conversion, the installed
+//!   tracer and the sampler prediction.
+//! - `context/`: the current span ([`current`]), trace context across process
+//!   boundaries ([`inject`], [`extract`]) and panic capture.
+//! - `setup/`: [`init`], [`Telemetry`] and its builder, and the reading of each
+//!   `OTEL_*` variable; [`InitError`].
+//! - `export/`: the choice of exporter, the console exporter and its waterfall
+//!   renderer, OTLP, and the attribute value length limit.
+//!
+//! Code the macros generate reaches the runtime only through one hidden module,
+//! so the runtime's layout can change without breaking compiled macro output.
+//!
 //! ## The disabled path
 //!
 //! Until [`init`] installs telemetry, an annotated function does one relaxed
@@ -69,40 +87,14 @@
 //! allocation, no attribute evaluation, no thread-local access. With the cargo
 //! feature `off`, the macros emit the function unchanged.
 #![doc(html_root_url = "https://docs.rs/spanwright/0.1.0")]
+#![forbid(unsafe_code)]
 
 extern crate self as spanwright;
 
-#[path = "setup/telemetry.rs"]
-mod config;
-#[path = "context/current.rs"]
-mod current;
-#[path = "export/console.rs"]
+mod context;
 mod export;
-#[path = "span/instrumented.rs"]
-mod instrumented;
-#[path = "setup/limits.rs"]
-mod limits;
-#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-#[path = "export/otlp.rs"]
-mod otlp;
-#[path = "context/panic.rs"]
-mod panic;
-#[path = "span/probe.rs"]
-mod probe;
-#[path = "context/propagation.rs"]
-mod propagation;
-#[path = "span/recording.rs"]
-mod recording;
-#[path = "span/sampling.rs"]
-mod sampling;
-#[path = "span/start.rs"]
-mod start;
-#[path = "span/switch.rs"]
-mod switch;
-#[path = "span/tracer.rs"]
-mod tracer;
-#[path = "span/value.rs"]
-mod value;
+mod setup;
+mod span;
 
 pub mod testing;
 
@@ -113,13 +105,14 @@ pub mod logs;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use config::{InitError, Telemetry, TelemetryBuilder, init};
-pub use current::{CurrentSpan, current};
+pub use context::current::{CurrentSpan, current};
+pub use context::propagation::{extract, inject};
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-pub use otlp::OtlpProtocol;
-pub use propagation::{extract, inject};
-pub use switch::enabled;
-pub use value::{ArrayElement, AttrValue};
+pub use export::otlp::OtlpProtocol;
+pub use setup::error::InitError;
+pub use setup::telemetry::{Telemetry, TelemetryBuilder, init};
+pub use span::switch::enabled;
+pub use span::value::{ArrayElement, AttrValue};
 
 /// Instruments a function with an OpenTelemetry span. See the crate docs and
 /// `SPEC.md` for the options.

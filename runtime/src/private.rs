@@ -2,18 +2,20 @@
 //! release without notice; the macros and the runtime are released together.
 #![allow(missing_docs)]
 
-pub use crate::instrumented::Instrumented;
+pub use crate::span::instrumented::Instrumented;
 /// Return-value classification (see the `probe` module of the runtime).
 pub mod probe {
-    pub use crate::probe::{
+    pub use crate::span::probe::{
         FailureDebug, FailureDisplay, FailureNone, FailureOpaque, Probe, RetDebug, RetOkDebug,
         RetOkValue, RetValue,
     };
 }
-pub use crate::recording::{Outcome, Recording, dispatch, run_sync};
-pub use crate::start::{Site, SpanAttrs, Start};
-pub use crate::switch::enabled;
-pub use crate::value::{debug_value, display_value, to_value};
+pub use crate::span::recording::{Outcome, Recording};
+pub use crate::span::site::Site;
+pub use crate::span::start::{SpanAttrs, Start};
+pub use crate::span::switch::enabled;
+pub use crate::span::sync::{dispatch, run_sync};
+pub use crate::span::value::{debug_value, display_value, to_value};
 pub use opentelemetry::Key;
 pub use opentelemetry::trace::SpanKind;
 pub use std::format;
@@ -32,5 +34,5 @@ pub fn init_for_main() -> Option<crate::Telemetry> {
 
 /// `#[traced_job(flush)]`: exports the finished spans now (bounded in time).
 pub fn flush() {
-    crate::tracer::flush_installed();
+    crate::span::tracer::flush_installed();
 }

@@ -7,9 +7,9 @@
 //! when the context goes with it
 //! ([`FutureExt::with_current_context`](opentelemetry::trace::FutureExt::with_current_context)).
 
-use crate::sampling::SamplerKind;
-use crate::switch::Recorder;
-use crate::tracer::CaptureTracer;
+use crate::span::sampling::SamplerKind;
+use crate::span::switch::Recorder;
+use crate::span::tracer::CaptureTracer;
 use opentelemetry::trace::{FutureExt as _, SpanId, TracerProvider as _};
 use opentelemetry::{Context, Key, Value};
 use opentelemetry_sdk::error::OTelSdkResult;

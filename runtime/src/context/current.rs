@@ -1,6 +1,6 @@
 //! The current span, for code inside an annotated function's body.
 
-use crate::recording::record_exception;
+use crate::span::recording::record_exception;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, Key, KeyValue, Value};
 use std::any::type_name;

@@ -5,7 +5,8 @@
 //! thread hands it work. A dead or hung collector then never blocks the
 //! application: the batch queue fills and drops, and shutdown is bounded.
 
-use crate::config::{InitError, env_var};
+use crate::setup::env::env_var;
+use crate::setup::error::InitError;
 use opentelemetry_otlp::{Protocol, WithExportConfig as _};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;

@@ -1,15 +1,10 @@
 //! Span limits from the environment. The SDK reads only the span count limits; the
 //! generic and per-event/per-link attribute counts and the attribute value length
-//! are read here, and the length limit is applied by truncating string values on
-//! their way to the exporter.
+//! are read here (the length limit is applied by `export::truncate`).
 
-use crate::config::{InitError, env_var};
-use opentelemetry::{Array, KeyValue, StringValue, Value};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::resource::Resource;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter, SpanLimits};
-use std::future::Future;
-use std::time::Duration;
+use crate::setup::env::env_var;
+use crate::setup::error::InitError;
+use opentelemetry_sdk::trace::SpanLimits;
 
 /// The limits in force, and the variable (or default) each came from.
 #[derive(Debug, Clone)]
@@ -97,83 +92,4 @@ pub(crate) fn from_env() -> Result<Limits, InitError> {
         value_length: value_length.map(|(n, _)| n as usize),
         sources,
     })
-}
-
-/// Truncates string attribute values (of spans, events and links) to a length in
-/// characters before handing spans to the inner exporter.
-#[derive(Debug)]
-pub(crate) struct Truncating<E> {
-    pub(crate) inner: E,
-    /// `None`: no limit, spans pass untouched.
-    pub(crate) limit: Option<usize>,
-}
-
-impl<E: SpanExporter> SpanExporter for Truncating<E> {
-    fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        if let Some(limit) = self.limit {
-            for span in &mut batch {
-                truncate_all(&mut span.attributes, limit);
-                for event in span.events.events.iter_mut() {
-                    truncate_all(&mut event.attributes, limit);
-                }
-                for link in span.links.links.iter_mut() {
-                    truncate_all(&mut link.attributes, limit);
-                }
-            }
-        }
-        self.inner.export(batch)
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
-fn truncate_all(attributes: &mut [KeyValue], limit: usize) {
-    for kv in attributes {
-        match &mut kv.value {
-            Value::String(s) => truncate(s, limit),
-            Value::Array(Array::String(items)) => items.iter_mut().for_each(|s| truncate(s, limit)),
-            _ => {}
-        }
-    }
-}
-
-fn truncate(value: &mut StringValue, limit: usize) {
-    let text = value.as_str();
-    if let Some((cut, _)) = text.char_indices().nth(limit) {
-        *value = StringValue::from(text[..cut].to_owned());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn truncates_strings_by_characters() {
-        let mut attributes = vec![
-            KeyValue::new("s", "héllo wörld"),
-            KeyValue::new("n", 123_456_789_i64),
-            KeyValue::new(
-                "a",
-                Value::Array(Array::String(vec!["abcdef".into(), "ab".into()])),
-            ),
-        ];
-        truncate_all(&mut attributes, 4);
-        assert_eq!(attributes[0].value, Value::from("héll"));
-        assert_eq!(attributes[1].value, Value::I64(123_456_789));
-        assert_eq!(
-            attributes[2].value,
-            Value::Array(Array::String(vec!["abcd".into(), "ab".into()]))
-        );
-    }
 }

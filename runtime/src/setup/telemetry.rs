@@ -2,63 +2,16 @@
 //! [`Telemetry::builder`] in code. Installing registers the tracer spanwright's
 //! macros use (and the OpenTelemetry global provider, for hand-written code).
 
-use crate::export::{ConsoleExporter, ExporterChoice};
-use crate::limits::Truncating;
-use crate::sampling::SamplerKind;
-use crate::switch::Recorder;
-use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use crate::export::choice::ExporterChoice;
+use crate::export::truncate::Truncating;
+use crate::setup::env::{disabled_by_env, env_var};
+use crate::setup::error::InitError;
+use crate::span::sampling::SamplerKind;
+use crate::span::switch::Recorder;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
-};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter};
 use std::fmt;
 use std::time::Duration;
-
-/// Why telemetry could not be set up. Its `Display` names the variable, the value
-/// and what is accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InitError {
-    /// An environment variable holds a value spanwright does not accept.
-    InvalidVariable {
-        /// The variable, such as `OTEL_TRACES_SAMPLER`.
-        variable: &'static str,
-        /// Its value.
-        value: String,
-        /// What would be accepted.
-        accepted: String,
-    },
-    /// The configuration asks for something this build does not contain.
-    Unsupported {
-        /// What was asked for, such as `OTLP over grpc`.
-        what: String,
-        /// The cargo feature of `spanwright` that provides it.
-        feature: &'static str,
-    },
-    /// The exporter could not be built (for example an endpoint that is not a URL).
-    Exporter(String),
-    /// Telemetry is already installed by another live [`Telemetry`].
-    AlreadyInstalled,
-}
-
-impl fmt::Display for InitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            InitError::InvalidVariable { variable, value, accepted } => {
-                write!(f, "{variable}={value:?} is not valid: {accepted}")
-            }
-            InitError::Unsupported { what, feature } => {
-                write!(f, "{what} needs the `{feature}` feature of spanwright")
-            }
-            InitError::Exporter(reason) => write!(f, "the exporter cannot start: {reason}"),
-            InitError::AlreadyInstalled => {
-                f.write_str("telemetry is already installed; drop the first `Telemetry` before installing again")
-            }
-        }
-    }
-}
-
-impl std::error::Error for InitError {}
 
 /// Installs telemetry configured from the `OTEL_*` environment.
 ///
@@ -143,7 +96,7 @@ impl Telemetry {
 impl Drop for Telemetry {
     fn drop(&mut self) {
         if let Some(installed) = self.installed.take() {
-            crate::tracer::install(None);
+            crate::span::tracer::install(None);
             let _ = installed
                 .provider
                 .shutdown_with_timeout(installed.shutdown_timeout);
@@ -278,7 +231,7 @@ impl TelemetryBuilder {
                 (sampler, kind)
             }
             None => {
-                let (sampler, kind, source) = sampler_from_env()?;
+                let (sampler, kind, source) = crate::setup::sampler::from_env()?;
                 settings.push(Setting {
                     name: "sampler",
                     value: format!("{sampler:?}"),
@@ -287,8 +240,13 @@ impl TelemetryBuilder {
                 (sampler, kind)
             }
         };
-        let propagator = propagator_from_env(&mut settings)?;
-        let limits = crate::limits::from_env()?;
+        let (propagator, value, source) = crate::setup::propagators::from_env()?;
+        settings.push(Setting {
+            name: "propagators",
+            value,
+            source: source.into(),
+        });
+        let limits = crate::setup::limits::from_env()?;
         for (name, value, source) in &limits.sources {
             settings.push(Setting {
                 name,
@@ -325,7 +283,9 @@ impl TelemetryBuilder {
             .with_span_limits(limits.span);
         let value_length = limits.value_length;
         builder = match exporter {
-            ExporterChoice::Console => builder.with_span_processor(console_processor(value_length)),
+            ExporterChoice::Console => {
+                builder.with_span_processor(crate::export::console::processor(value_length))
+            }
             ExporterChoice::None => builder,
             ExporterChoice::Custom(processor) => {
                 builder.with_span_processor(processor(value_length))
@@ -334,11 +294,11 @@ impl TelemetryBuilder {
             ExporterChoice::Otlp { protocol, endpoint } => {
                 let protocol = match protocol {
                     Some(protocol) => protocol,
-                    None => crate::otlp::OtlpProtocol::from_env()?.0,
+                    None => crate::export::otlp::OtlpProtocol::from_env()?.0,
                 };
                 settings.push(Setting {
                     name: "otlp.endpoint",
-                    value: crate::otlp::describe_endpoint(protocol, endpoint.as_deref()),
+                    value: crate::export::otlp::describe_endpoint(protocol, endpoint.as_deref()),
                     source: if endpoint.is_some() {
                         "code"
                     } else {
@@ -347,23 +307,23 @@ impl TelemetryBuilder {
                     .into(),
                 });
                 let exporter = Truncating {
-                    inner: crate::otlp::exporter(protocol, endpoint)?,
+                    inner: crate::export::otlp::exporter(protocol, endpoint)?,
                     limit: value_length,
                 };
                 builder.with_span_processor(BatchSpanProcessor::builder(exporter).build())
             }
         };
         let provider = builder.build();
-        let installed = crate::tracer::Installed {
+        let installed = crate::span::tracer::Installed {
             tracer: provider.tracer("spanwright"),
             provider: provider.clone(),
             sampler: sampler_kind,
         };
-        if !crate::tracer::install_if_empty(installed) {
+        if !crate::span::tracer::install_if_empty(installed) {
             return Err(InitError::AlreadyInstalled);
         }
         opentelemetry::global::set_tracer_provider(provider.clone());
-        crate::propagation::set_propagator(propagator);
+        crate::context::propagation::set_propagator(propagator);
         let installed = Installed {
             provider,
             shutdown_timeout,
@@ -374,133 +334,4 @@ impl TelemetryBuilder {
             settings,
         })
     }
-}
-
-/// The console is read by a person: batches go out every 100 ms (unless
-/// `OTEL_BSP_SCHEDULE_DELAY` says otherwise), not every 5 s.
-fn console_processor(value_length: Option<usize>) -> BatchSpanProcessor {
-    let mut config = BatchConfigBuilder::default();
-    if env_var("OTEL_BSP_SCHEDULE_DELAY").is_none() {
-        config = config.with_scheduled_delay(Duration::from_millis(100));
-    }
-    let exporter = Truncating {
-        inner: ConsoleExporter::stdout(),
-        limit: value_length,
-    };
-    BatchSpanProcessor::builder(exporter)
-        .with_batch_config(config.build())
-        .build()
-}
-
-/// An environment variable's value; empty counts as unset.
-pub(crate) fn env_var(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-fn env_bool(variable: &'static str) -> Result<Option<bool>, InitError> {
-    match env_var(variable) {
-        None => Ok(None),
-        Some(value) => match value.to_ascii_lowercase().as_str() {
-            "true" => Ok(Some(true)),
-            "false" => Ok(Some(false)),
-            _ => Err(InitError::InvalidVariable {
-                variable,
-                value,
-                accepted: "true or false".into(),
-            }),
-        },
-    }
-}
-
-fn disabled_by_env() -> Result<bool, InitError> {
-    let sdk_disabled = env_bool("OTEL_SDK_DISABLED")?;
-    let enabled = env_bool("OTEL_ENABLED")?;
-    Ok(sdk_disabled == Some(true) || enabled == Some(false))
-}
-
-fn sampler_from_env() -> Result<(Sampler, SamplerKind, String), InitError> {
-    let Some(name) = env_var("OTEL_TRACES_SAMPLER") else {
-        let kind = SamplerKind::ParentBased { root_on: true };
-        return Ok((
-            Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
-            kind,
-            "default".into(),
-        ));
-    };
-    let ratio = || -> Result<f64, InitError> {
-        match env_var("OTEL_TRACES_SAMPLER_ARG") {
-            None => Ok(1.0),
-            Some(value) => match value.parse::<f64>() {
-                Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
-                _ => Err(InitError::InvalidVariable {
-                    variable: "OTEL_TRACES_SAMPLER_ARG",
-                    value,
-                    accepted: "a ratio from 0.0 to 1.0".into(),
-                }),
-            },
-        }
-    };
-    let parent_based = |root: Sampler| Sampler::ParentBased(Box::new(root));
-    let (sampler, kind) = match name.as_str() {
-        "always_on" => (Sampler::AlwaysOn, SamplerKind::AlwaysOn),
-        "always_off" => (Sampler::AlwaysOff, SamplerKind::AlwaysOff),
-        "traceidratio" => (Sampler::TraceIdRatioBased(ratio()?), SamplerKind::Other),
-        "parentbased_always_on" => (
-            parent_based(Sampler::AlwaysOn),
-            SamplerKind::ParentBased { root_on: true },
-        ),
-        "parentbased_always_off" => (
-            parent_based(Sampler::AlwaysOff),
-            SamplerKind::ParentBased { root_on: false },
-        ),
-        "parentbased_traceidratio" => (
-            parent_based(Sampler::TraceIdRatioBased(ratio()?)),
-            SamplerKind::Other,
-        ),
-        _ => {
-            return Err(InitError::InvalidVariable {
-                variable: "OTEL_TRACES_SAMPLER",
-                value: name,
-                accepted: "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio".into(),
-            });
-        }
-    };
-    Ok((sampler, kind, "OTEL_TRACES_SAMPLER".into()))
-}
-
-type Propagator = Box<dyn TextMapPropagator + Send + Sync>;
-
-fn propagator_from_env(settings: &mut Vec<Setting>) -> Result<Option<Propagator>, InitError> {
-    let Some(value) = env_var("OTEL_PROPAGATORS") else {
-        settings.push(Setting {
-            name: "propagators",
-            value: "tracecontext,baggage".into(),
-            source: "default".into(),
-        });
-        return Ok(None);
-    };
-    let mut propagators: Vec<Propagator> = Vec::new();
-    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        match name {
-            "tracecontext" => propagators.push(Box::new(TraceContextPropagator::new())),
-            "baggage" => propagators.push(Box::new(BaggagePropagator::new())),
-            "none" => propagators.clear(),
-            _ => {
-                return Err(InitError::InvalidVariable {
-                    variable: "OTEL_PROPAGATORS",
-                    value,
-                    accepted: "a comma-separated list of tracecontext, baggage, none".into(),
-                });
-            }
-        }
-    }
-    settings.push(Setting {
-        name: "propagators",
-        value: value.clone(),
-        source: "OTEL_PROPAGATORS".into(),
-    });
-    Ok(Some(Box::new(TextMapCompositePropagator::new(propagators))))
 }

@@ -1,7 +1,7 @@
 //! The future of an annotated async function: its span is current during each
 //! poll and only then; ended on completion, panic or drop.
 
-use crate::recording::{EndOnUnwind, Outcome, Recording};
+use crate::span::recording::{EndOnUnwind, Outcome, Recording};
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::mem::ManuallyDrop;

@@ -8,8 +8,8 @@
 //! `Debug` value.
 #![allow(missing_docs, unreachable_pub)]
 
-use crate::recording::Failure;
-use crate::value::{AttrValue, debug_value};
+use crate::span::recording::Failure;
+use crate::span::value::{AttrValue, debug_value};
 use opentelemetry::Value;
 use std::any::type_name;
 use std::borrow::Cow;

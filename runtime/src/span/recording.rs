@@ -1,8 +1,7 @@
-//! A started span until its end: outcome recording (error, panic, cancellation)
-//! and the sync runner that keeps the span current around the body.
+//! A started span until its end: outcome recording (error, panic, cancellation).
 
-use crate::panic;
-use crate::start::Site;
+use crate::context::panic;
+use crate::span::site::Site;
 use opentelemetry::trace::{SpanRef, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 use std::borrow::Cow;
@@ -158,53 +157,6 @@ impl Drop for EndOnUnwind<'_> {
             recording.end_panicked();
         }
     }
-}
-
-/// Calls an annotated sync function's instrumented body: `call(false)` when
-/// recording is off, so that the inlined call folds down to the plain body, and
-/// `call(true)` out of line when it is on.
-#[inline(always)]
-pub fn dispatch<R>(call: impl FnOnce(bool) -> R) -> R {
-    if crate::switch::enabled() {
-        dispatch_enabled(call)
-    } else {
-        call(false)
-    }
-}
-
-#[inline(never)]
-fn dispatch_enabled<R>(call: impl FnOnce(bool) -> R) -> R {
-    call(true)
-}
-
-/// Runs a sync function body, inside its span when there is one.
-#[inline(always)]
-pub fn run_sync<R>(
-    recording: Option<Recording>,
-    body: impl FnOnce() -> R,
-    classify: impl FnOnce(&R) -> Outcome,
-) -> R {
-    match recording {
-        None => body(),
-        Some(recording) => run_recorded(recording, body, classify),
-    }
-}
-
-fn run_recorded<R>(
-    recording: Recording,
-    body: impl FnOnce() -> R,
-    classify: impl FnOnce(&R) -> Outcome,
-) -> R {
-    let current = recording.attach();
-    let mut slot = Some(recording);
-    let on_unwind = EndOnUnwind(&mut slot);
-    let value = body();
-    std::mem::forget(on_unwind);
-    drop(current);
-    if let Some(recording) = slot {
-        recording.finish(&value, classify);
-    }
-    value
 }
 
 #[cfg(test)]

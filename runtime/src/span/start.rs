@@ -1,38 +1,18 @@
 //! Span start: the slow half of the hot path, reached only when [`crate::enabled`]
 //! is true. Attribute expressions run only once the sampler has kept the span.
 
-use crate::propagation;
-use crate::recording::{JobStarted, Recording};
-use crate::tracer;
+use crate::context::propagation;
+use crate::span::recording::{JobStarted, Recording};
+use crate::span::site::Site;
+use crate::span::tracer;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{
-    Link, Span as _, SpanBuilder, SpanContext, SpanKind, TraceContextExt, Tracer as _,
+    Link, Span as _, SpanBuilder, SpanContext, TraceContextExt, Tracer as _,
 };
 use opentelemetry::{Context, Key, KeyValue, Value};
 use opentelemetry_sdk::trace::Span as SdkSpan;
 use std::borrow::Cow;
 use std::time::Instant;
-
-/// What the macro knows statically about one annotated function.
-#[derive(Debug)]
-pub struct Site {
-    /// The span name, or the name template before its parameters are filled in.
-    pub name: &'static str,
-    /// The span kind.
-    pub kind: SpanKind,
-    /// `code.function.name`: module path and function name.
-    pub function: &'static str,
-    /// `code.file.path`.
-    pub file: &'static str,
-    /// `code.line.number`.
-    pub line: u32,
-    /// How many attributes the macro may add, to size the attribute list once.
-    pub attrs: usize,
-    /// Set status Ok when the function succeeds.
-    pub status_ok: bool,
-    /// A `#[traced_job]`: record `job.status` and `job.duration_ms` at the end.
-    pub job: bool,
-}
 
 const CODE_FUNCTION: Key = Key::from_static_str("code.function.name");
 const CODE_FILE: Key = Key::from_static_str("code.file.path");

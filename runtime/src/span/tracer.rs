@@ -1,7 +1,7 @@
 //! Which tracer records a span: the capture in the current context if there is
 //! one (tests), otherwise the tracer installed by [`crate::init`].
 
-use crate::sampling::SamplerKind;
+use crate::span::sampling::SamplerKind;
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use std::sync::RwLock;

@@ -1,0 +1,10 @@
+//! Export: which exporter to use (`choice`), the console exporter (`console`) and
+//! its waterfall renderer (`waterfall`), OTLP (`otlp`, features `otlp-grpc` and
+//! `otlp-http`), and the attribute value length limit (`truncate`).
+
+pub(crate) mod choice;
+pub(crate) mod console;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) mod otlp;
+pub(crate) mod truncate;
+pub(crate) mod waterfall;

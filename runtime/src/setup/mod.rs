@@ -1,0 +1,11 @@
+//! Set-up: [`crate::init`] and the builder (`telemetry`), each `OTEL_*` variable
+//! read in a leaf module of its own (`env`, `sampler`, `propagators`, `limits`),
+//! and [`crate::InitError`] (`error`), which every other set-up and export module
+//! reports through.
+
+pub(crate) mod env;
+pub(crate) mod error;
+pub(crate) mod limits;
+pub(crate) mod propagators;
+pub(crate) mod sampler;
+pub(crate) mod telemetry;
