@@ -209,9 +209,11 @@ fn wrap_job(plan: &Plan<'_>, run: TokenStream) -> TokenStream {
     let init = plan
         .init
         .then(|| quote!(let __spanwright_telemetry = ::spanwright::__private::init_for_main();));
-    let flush = plan
-        .flush
-        .then(|| quote!(::spanwright::__private::flush();));
+    let flush = plan.flush.then(|| match plan.function.shape {
+        Shape::Sync => quote!(::spanwright::__private::flush();),
+        // An async job awaits the flush: its executor's thread is not blocked.
+        Shape::Async | Shape::AsyncBlock => quote!(::spanwright::__private::flush_async().await;),
+    });
     let shutdown = plan
         .init
         .then(|| quote!(::core::mem::drop(__spanwright_telemetry);));

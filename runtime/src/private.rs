@@ -32,7 +32,27 @@ pub fn init_for_main() -> Option<crate::Telemetry> {
     }
 }
 
-/// `#[traced_job(flush)]`: exports the finished spans now (bounded in time).
+/// `#[traced_job(flush)]` in a sync job: exports the finished spans now, waiting
+/// at most the flush timeout. Disabled: no lock, no call.
+#[inline]
 pub fn flush() {
-    crate::span::tracer::flush_installed();
+    if !crate::span::switch::enabled() {
+        return;
+    }
+    if let Some((provider, timeout)) = crate::span::tracer::installed_provider() {
+        crate::export::flush::flush_blocking(provider, timeout);
+    }
+}
+
+/// `#[traced_job(flush)]` in an async job: the same, awaited without blocking
+/// the executor's thread.
+#[inline]
+pub fn flush_async() -> crate::export::flush::FlushFuture {
+    if !crate::span::switch::enabled() {
+        return crate::export::flush::FlushFuture::ready();
+    }
+    match crate::span::tracer::installed_provider() {
+        Some((provider, timeout)) => crate::export::flush::flush_async(provider, timeout),
+        None => crate::export::flush::FlushFuture::ready(),
+    }
 }

@@ -145,7 +145,8 @@ struct Collector(Arc<Mutex<Vec<SpanData>>>);
 impl SpanProcessor for Collector {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
-    fn on_end(&self, span: SpanData) {
+    fn on_end(&self, mut span: SpanData) {
+        crate::span::job::complete(&mut span);
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(span);
     }
 

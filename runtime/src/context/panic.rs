@@ -1,21 +1,39 @@
-//! Panic capture: a chained panic hook remembers the last panic's message and
-//! location per thread, so a span ended during unwinding can record them.
+//! Panic capture. A span that a panic unwinds through records the panic's message
+//! and, when spanwright's panic hook saw that panic, its location.
+//!
+//! The message always comes from the panic's payload, caught and re-thrown
+//! unchanged by the span's runner, so it cannot belong to another panic. The
+//! location comes from the hook (a payload has none): the hook leaves it for the
+//! first span the panic reaches, which claims it for the rest of that unwinding.
+//! When a hook installed later replaces spanwright's without calling it, spans
+//! record the message without a location: no location beats a wrong one.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{self, PanicHookInfo};
 use std::sync::Once;
 
-/// What the hook saw of the panic that is unwinding on this thread.
-#[derive(Clone, Debug, Default)]
+/// What a span records of a panic.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PanicRecord {
     pub(crate) message: String,
-    pub(crate) file: Option<String>,
-    pub(crate) line: Option<u32>,
-    pub(crate) column: Option<u32>,
+    pub(crate) location: Option<PanicLocation>,
+}
+
+/// Where a panic happened, as the hook saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PanicLocation {
+    pub(crate) file: String,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
 }
 
 thread_local! {
-    static LAST_PANIC: RefCell<Option<PanicRecord>> = const { RefCell::new(None) };
+    /// The last panic the hook saw on this thread, not yet claimed by a span.
+    static SEEN: RefCell<Option<PanicRecord>> = const { RefCell::new(None) };
+    /// The panic being unwound through spans now (its payload's address and its
+    /// record), for the outer spans it reaches after the first.
+    static UNWINDING: RefCell<Option<(usize, PanicRecord)>> = const { RefCell::new(None) };
 }
 
 static HOOK: Once = Once::new();
@@ -36,35 +54,50 @@ pub(crate) fn install_hook() {
 }
 
 fn remember(info: &PanicHookInfo<'_>) {
-    let payload = info.payload();
-    let message = match (
-        payload.downcast_ref::<&str>(),
-        payload.downcast_ref::<String>(),
-    ) {
-        (Some(text), _) => (*text).to_owned(),
-        (None, Some(text)) => text.clone(),
-        (None, None) => String::from("Box<dyn Any>"),
-    };
-    let location = info.location();
     let record = PanicRecord {
-        message,
-        file: location.map(|l| l.file().to_owned()),
-        line: location.map(|l| l.line()),
-        column: location.map(|l| l.column()),
+        message: message_of(info.payload()),
+        location: info.location().map(|l| PanicLocation {
+            file: l.file().to_owned(),
+            line: l.line(),
+            column: l.column(),
+        }),
     };
     // The hook may run during thread teardown, when the thread-local is gone.
-    let _ = LAST_PANIC.try_with(|slot| *slot.borrow_mut() = Some(record));
+    let _ = SEEN.try_with(|slot| *slot.borrow_mut() = Some(record));
 }
 
-/// The panic unwinding on this thread, as the hook saw it. Not taken: every span
-/// the unwinding passes through records the same panic.
-pub(crate) fn last_panic() -> PanicRecord {
-    LAST_PANIC
-        .try_with(|slot| slot.borrow().clone())
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| PanicRecord {
-            message: String::from("panic (message not captured: the panic hook was replaced)"),
-            ..PanicRecord::default()
-        })
+/// The text of a panic payload: `panic!`'s message, or the type's stand-in.
+pub(crate) fn message_of(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        String::from("Box<dyn Any>")
+    }
+}
+
+/// Describes the panic whose payload a span's runner caught.
+pub(crate) fn describe(payload: &(dyn Any + Send)) -> PanicRecord {
+    let message = message_of(payload);
+    let address = payload as *const (dyn Any + Send) as *const () as usize;
+    let seen = SEEN.try_with(|slot| slot.borrow_mut().take()).ok().flatten();
+    let location = match seen {
+        // The first span this panic reaches: claim what the hook saw.
+        Some(seen) if seen.message == message => {
+            let _ = UNWINDING.try_with(|slot| *slot.borrow_mut() = Some((address, seen.clone())));
+            seen.location
+        }
+        // An outer span of the same unwinding (the payload is re-thrown as is).
+        _ => UNWINDING
+            .try_with(|slot| match &*slot.borrow() {
+                Some((claimed, record)) if *claimed == address && record.message == message => {
+                    record.location.clone()
+                }
+                _ => None,
+            })
+            .ok()
+            .flatten(),
+    };
+    PanicRecord { message, location }
 }

@@ -6,34 +6,65 @@ use opentelemetry::propagation::{
     Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
 };
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use std::sync::{LazyLock, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 
-type Propagator = Box<dyn TextMapPropagator + Send + Sync>;
+/// A propagator shared between spanwright and the OpenTelemetry global.
+pub(crate) type Propagator = Arc<dyn TextMapPropagator + Send + Sync>;
 
 static CONFIGURED: RwLock<Option<Propagator>> = RwLock::new(None);
 
-static DEFAULT: LazyLock<TextMapCompositePropagator> = LazyLock::new(|| {
-    TextMapCompositePropagator::new(vec![
+static DEFAULT: LazyLock<Propagator> = LazyLock::new(|| {
+    Arc::new(TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
-    ])
+    ]))
 });
 
-fn with_propagator<R>(f: impl FnOnce(&dyn TextMapPropagator) -> R) -> R {
-    let configured = CONFIGURED
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    match configured.as_deref() {
-        Some(propagator) => f(propagator),
-        None => f(&*DEFAULT),
-    }
+/// W3C trace context and baggage: the default.
+pub(crate) fn default_propagator() -> Propagator {
+    Arc::clone(&DEFAULT)
 }
 
-/// Replaces the propagator (`None`: back to W3C trace context + baggage).
-pub(crate) fn set_propagator(propagator: Option<Propagator>) {
+/// The propagator in force. The lock is released before it is used: a carrier is
+/// user code, which may itself extract or inject.
+fn propagator() -> Propagator {
+    let configured = CONFIGURED
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    configured.unwrap_or_else(|| Arc::clone(&DEFAULT))
+}
+
+/// Replaces the propagator (`None`: back to W3C trace context + baggage), and
+/// makes it the OpenTelemetry global propagator too (`None`: the no-op one, the
+/// global's own default), so hand-written code propagates the same way.
+pub(crate) fn set_propagator(configured: Option<Propagator>) {
+    let global: Propagator = match &configured {
+        Some(propagator) => Arc::clone(propagator),
+        None => Arc::new(opentelemetry::trace::noop::NoopTextMapPropagator::new()),
+    };
     *CONFIGURED
         .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = propagator;
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = configured;
+    opentelemetry::global::set_text_map_propagator(Shared(global));
+}
+
+/// The configured propagator as the global one.
+#[derive(Debug)]
+struct Shared(Propagator);
+
+impl TextMapPropagator for Shared {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        self.0.inject_context(cx, injector);
+    }
+
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        self.0.extract_with_context(cx, extractor)
+    }
+
+    fn fields(&self) -> opentelemetry::propagation::text_map_propagator::FieldIter<'_> {
+        self.0.fields()
+    }
 }
 
 /// Writes the current trace context into `carrier` (W3C `traceparent`,
@@ -48,8 +79,7 @@ pub(crate) fn set_propagator(propagator: Option<Propagator>) {
 /// assert!(headers.get("traceparent").is_none());
 /// ```
 pub fn inject(carrier: &mut dyn Injector) {
-    let cx = Context::current();
-    with_propagator(|p| p.inject_context(&cx, carrier));
+    propagator().inject_context(&Context::current(), carrier);
 }
 
 /// Reads a trace context from `carrier`. A missing or malformed header gives a
@@ -74,5 +104,5 @@ pub fn extract(carrier: &dyn Extractor) -> Context {
 }
 
 pub(crate) fn extract_with_context(cx: &Context, carrier: &dyn Extractor) -> Context {
-    with_propagator(|p| p.extract_with_context(cx, carrier))
+    propagator().extract_with_context(cx, carrier)
 }

@@ -2,13 +2,21 @@
 
 use crate::setup::env::env_var;
 use crate::setup::error::InitError;
-use opentelemetry_sdk::trace::BatchSpanProcessor;
+use crate::export::batch::Accounted;
+use crate::export::stats::Counters;
+use crate::setup::batch::BatchSettings;
+use std::sync::Arc;
+
+/// Makes the processor of a user's exporter, given the batch settings, the value
+/// length limit and the counters.
+pub(crate) type MakeProcessor =
+    Box<dyn FnOnce(&BatchSettings, Option<usize>, Arc<Counters>) -> Accounted>;
 
 pub(crate) enum ExporterChoice {
     Console,
     None,
-    /// A user's exporter: makes its batch processor given the value length limit.
-    Custom(Box<dyn FnOnce(Option<usize>) -> BatchSpanProcessor>),
+    /// A user's exporter.
+    Custom(MakeProcessor),
     /// OTLP; `None` fields are resolved from the environment.
     #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     Otlp {

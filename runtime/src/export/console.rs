@@ -1,12 +1,10 @@
 //! The console exporter: collects each trace's spans and prints the trace as a
 //! waterfall (see `waterfall`) once it is complete in this process.
 
-use crate::export::truncate::Truncating;
 use crate::export::waterfall::render_trace;
-use crate::setup::env::env_var;
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, mpsc};
@@ -128,20 +126,4 @@ impl SpanExporter for ConsoleExporter {
         print_due(&self.state, true);
         Ok(())
     }
-}
-
-/// The console is read by a person: batches go out every 100 ms (unless
-/// `OTEL_BSP_SCHEDULE_DELAY` says otherwise), not every 5 s.
-pub(crate) fn processor(value_length: Option<usize>) -> BatchSpanProcessor {
-    let mut config = BatchConfigBuilder::default();
-    if env_var("OTEL_BSP_SCHEDULE_DELAY").is_none() {
-        config = config.with_scheduled_delay(Duration::from_millis(100));
-    }
-    let exporter = Truncating {
-        inner: ConsoleExporter::stdout(),
-        limit: value_length,
-    };
-    BatchSpanProcessor::builder(exporter)
-        .with_batch_config(config.build())
-        .build()
 }

@@ -2,9 +2,12 @@
 //! its waterfall renderer (`waterfall`), OTLP (`otlp`, features `otlp-grpc` and
 //! `otlp-http`), and the attribute value length limit (`truncate`).
 
+pub(crate) mod batch;
 pub(crate) mod choice;
 pub(crate) mod console;
+pub(crate) mod flush;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub(crate) mod otlp;
+pub(crate) mod stats;
 pub(crate) mod truncate;
 pub(crate) mod waterfall;

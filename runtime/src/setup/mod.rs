@@ -3,6 +3,7 @@
 //! and [`crate::InitError`] (`error`), which every other set-up and export module
 //! reports through.
 
+pub(crate) mod batch;
 pub(crate) mod env;
 pub(crate) mod error;
 pub(crate) mod limits;

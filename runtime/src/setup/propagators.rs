@@ -1,19 +1,20 @@
 //! The propagators from `OTEL_PROPAGATORS`.
 
+use crate::context::propagation::{Propagator, default_propagator};
 use crate::setup::env::env_var;
 use crate::setup::error::InitError;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use std::sync::Arc;
 
-pub(crate) type Propagator = Box<dyn TextMapPropagator + Send + Sync>;
 
-/// The propagators `OTEL_PROPAGATORS` names (`None`: the default), with the value
-/// and where it came from.
-pub(crate) fn from_env() -> Result<(Option<Propagator>, String, &'static str), InitError> {
+/// The propagators `OTEL_PROPAGATORS` names (unset: W3C trace context and
+/// baggage), with the value and where it came from.
+pub(crate) fn from_env() -> Result<(Propagator, String, &'static str), InitError> {
     let Some(value) = env_var("OTEL_PROPAGATORS") else {
-        return Ok((None, "tracecontext,baggage".into(), "default"));
+        return Ok((default_propagator(), "tracecontext,baggage".into(), "default"));
     };
-    let mut propagators: Vec<Propagator> = Vec::new();
+    let mut propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
     for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match name {
             "tracecontext" => propagators.push(Box::new(TraceContextPropagator::new())),
@@ -28,6 +29,6 @@ pub(crate) fn from_env() -> Result<(Option<Propagator>, String, &'static str), I
             }
         }
     }
-    let propagator: Propagator = Box::new(TextMapCompositePropagator::new(propagators));
-    Ok((Some(propagator), value, "OTEL_PROPAGATORS"))
+    let propagator: Propagator = Arc::new(TextMapCompositePropagator::new(propagators));
+    Ok((propagator, value, "OTEL_PROPAGATORS"))
 }

@@ -2,16 +2,43 @@
 //! [`Telemetry::builder`] in code. Installing registers the tracer spanwright's
 //! macros use (and the OpenTelemetry global provider, for hand-written code).
 
+use crate::export::batch;
 use crate::export::choice::ExporterChoice;
-use crate::export::truncate::Truncating;
+use crate::export::stats::{Counters, ExportStats};
 use crate::setup::env::{disabled_by_env, env_var};
 use crate::setup::error::InitError;
 use crate::span::sampling::SamplerKind;
 use crate::span::switch::Recorder;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter};
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+/// Whether a live [`Telemetry`] holds the installation (or one is being built).
+static CLAIMED: AtomicBool = AtomicBool::new(false);
+
+/// Holds [`CLAIMED`] until dropped.
+struct Claim(());
+
+impl Claim {
+    fn take() -> Result<Self, InitError> {
+        CLAIMED
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| Claim(()))
+            .map_err(|_| InitError::AlreadyInstalled)
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        CLAIMED.store(false, Ordering::Release);
+    }
+}
+
+/// How long `#[traced_job(flush)]` waits by default.
+const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Installs telemetry configured from the `OTEL_*` environment.
 ///
@@ -32,7 +59,13 @@ pub fn init() -> Result<Telemetry, InitError> {
 }
 
 /// Installed telemetry. Dropping it flushes pending spans and shuts the exporter
-/// down, waiting at most the shutdown timeout (5 s unless configured).
+/// down, waiting at most the shutdown timeout (5 s unless configured); so does
+/// [`Telemetry::shutdown`], which also returns the final [`ExportStats`].
+///
+/// Only one `Telemetry` is installed at a time: installing while one lives is
+/// [`InitError::AlreadyInstalled`]. Dropping it also puts the OpenTelemetry global
+/// tracer provider and propagator back to the no-op ones.
+#[must_use = "dropping the `Telemetry` shuts telemetry down at once: keep it alive"]
 pub struct Telemetry {
     installed: Option<Installed>,
     settings: Vec<Setting>,
@@ -41,7 +74,10 @@ pub struct Telemetry {
 struct Installed {
     provider: SdkTracerProvider,
     shutdown_timeout: Duration,
+    /// `None` when spans are recorded but not exported.
+    counters: Option<Arc<Counters>>,
     _recorder: Recorder,
+    _claim: Claim,
 }
 
 /// One resolved setting and where it came from, for [`Telemetry::describe`].
@@ -91,16 +127,56 @@ impl Telemetry {
             let _ = installed.provider.force_flush();
         }
     }
+
+    /// What happened to the spans recorded so far: ended, exported, dropped and
+    /// failed exports. All zero when telemetry is off.
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder().no_export().install().unwrap();
+    /// assert_eq!(telemetry.stats().spans_dropped, 0);
+    /// ```
+    pub fn stats(&self) -> ExportStats {
+        self.installed
+            .as_ref()
+            .and_then(|i| i.counters.as_ref())
+            .map(|c| c.snapshot())
+            .unwrap_or_default()
+    }
+
+    /// Flushes and shuts down (as dropping does) and returns the final counts:
+    /// every ended span is then either exported or dropped.
+    pub fn shutdown(mut self) -> ExportStats {
+        self.shut_down()
+    }
+
+    fn shut_down(&mut self) -> ExportStats {
+        let Some(installed) = self.installed.take() else {
+            return ExportStats::default();
+        };
+        // New spans stop here; hand-written code gets the no-op provider back.
+        crate::span::tracer::install(None);
+        opentelemetry::global::set_tracer_provider(
+            opentelemetry::trace::noop::NoopTracerProvider::new(),
+        );
+        crate::context::propagation::set_propagator(None);
+        let _ = installed
+            .provider
+            .shutdown_with_timeout(installed.shutdown_timeout);
+        let stats = installed
+            .counters
+            .as_ref()
+            .map(|c| c.settle())
+            .unwrap_or_default();
+        if let Some(summary) = Counters::summary(&stats) {
+            eprintln!("{summary}");
+        }
+        stats
+    }
 }
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        if let Some(installed) = self.installed.take() {
-            crate::span::tracer::install(None);
-            let _ = installed
-                .provider
-                .shutdown_with_timeout(installed.shutdown_timeout);
-        }
+        self.shut_down();
     }
 }
 
@@ -112,6 +188,7 @@ pub struct TelemetryBuilder {
     exporter: Option<ExporterChoice>,
     sampler: Option<Sampler>,
     shutdown_timeout: Option<Duration>,
+    flush_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for TelemetryBuilder {
@@ -143,12 +220,8 @@ impl TelemetryBuilder {
 
     /// Export through `exporter`, batched.
     pub fn exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
-        let processor = move |value_length: Option<usize>| {
-            BatchSpanProcessor::builder(Truncating {
-                inner: exporter,
-                limit: value_length,
-            })
-            .build()
+        let processor = move |settings: &_, value_length, counters| {
+            batch::processor(exporter, settings, value_length, counters)
         };
         self.exporter = Some(ExporterChoice::Custom(Box::new(processor)));
         self
@@ -187,7 +260,17 @@ impl TelemetryBuilder {
         self
     }
 
+    /// How long `#[traced_job(flush)]` waits for the job's spans to be exported
+    /// (default 1 s). An async job awaits the flush without blocking its thread.
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = Some(timeout);
+        self
+    }
+
     /// Installs telemetry: the environment fills in what was not set in code.
+    ///
+    /// Fails with [`InitError::AlreadyInstalled`], before building anything, while
+    /// another [`Telemetry`] lives.
     pub fn install(self) -> Result<Telemetry, InitError> {
         let mut settings = Vec::new();
         if disabled_by_env()? {
@@ -201,6 +284,8 @@ impl TelemetryBuilder {
                 settings,
             });
         }
+        // Before anything is built: no second pipeline, no threads, while one lives.
+        let claim = Claim::take()?;
         let exporter = match self.exporter {
             Some(choice) => {
                 settings.push(Setting {
@@ -277,18 +362,37 @@ impl TelemetryBuilder {
         });
         let shutdown_timeout = self.shutdown_timeout.unwrap_or(Duration::from_secs(5));
 
+        let batch = crate::setup::batch::from_env(matches!(exporter, ExporterChoice::Console))?;
+        if !matches!(exporter, ExporterChoice::None) {
+            for (name, value, source) in &batch.sources {
+                settings.push(Setting {
+                    name,
+                    value: value.clone(),
+                    source: (*source).into(),
+                });
+            }
+        }
+        let flush_timeout = self.flush_timeout.unwrap_or(DEFAULT_FLUSH_TIMEOUT);
+
         let mut builder = SdkTracerProvider::builder()
             .with_sampler(sampler)
             .with_resource(resource)
             .with_span_limits(limits.span);
         let value_length = limits.value_length;
-        builder = match exporter {
+        let counters = |destination: String| Arc::new(Counters::new(batch.queue_size, destination));
+        let mut installed_counters = None;
+        let processor = match exporter {
+            ExporterChoice::None => None,
             ExporterChoice::Console => {
-                builder.with_span_processor(crate::export::console::processor(value_length))
+                let counters = counters("the console".into());
+                installed_counters = Some(Arc::clone(&counters));
+                let console = crate::export::console::ConsoleExporter::stdout();
+                Some(batch::processor(console, &batch, value_length, counters))
             }
-            ExporterChoice::None => builder,
             ExporterChoice::Custom(processor) => {
-                builder.with_span_processor(processor(value_length))
+                let counters = counters("the exporter".into());
+                installed_counters = Some(Arc::clone(&counters));
+                Some(processor(&batch, value_length, counters))
             }
             #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
             ExporterChoice::Otlp { protocol, endpoint } => {
@@ -296,9 +400,11 @@ impl TelemetryBuilder {
                     Some(protocol) => protocol,
                     None => crate::export::otlp::OtlpProtocol::from_env()?.0,
                 };
+                let destination =
+                    crate::export::otlp::describe_endpoint(protocol, endpoint.as_deref());
                 settings.push(Setting {
                     name: "otlp.endpoint",
-                    value: crate::export::otlp::describe_endpoint(protocol, endpoint.as_deref()),
+                    value: destination.clone(),
                     source: if endpoint.is_some() {
                         "code"
                     } else {
@@ -306,28 +412,30 @@ impl TelemetryBuilder {
                     }
                     .into(),
                 });
-                let exporter = Truncating {
-                    inner: crate::export::otlp::exporter(protocol, endpoint)?,
-                    limit: value_length,
-                };
-                builder.with_span_processor(BatchSpanProcessor::builder(exporter).build())
+                let exporter = crate::export::otlp::exporter(protocol, endpoint)?;
+                let counters = counters(format!("{destination} ({})", protocol.name()));
+                installed_counters = Some(Arc::clone(&counters));
+                Some(batch::processor(exporter, &batch, value_length, counters))
             }
         };
+        if let Some(processor) = processor {
+            builder = builder.with_span_processor(processor);
+        }
         let provider = builder.build();
-        let installed = crate::span::tracer::Installed {
+        crate::span::tracer::install(Some(crate::span::tracer::Installed {
             tracer: provider.tracer("spanwright"),
             provider: provider.clone(),
             sampler: sampler_kind,
-        };
-        if !crate::span::tracer::install_if_empty(installed) {
-            return Err(InitError::AlreadyInstalled);
-        }
+            flush_timeout,
+        }));
         opentelemetry::global::set_tracer_provider(provider.clone());
-        crate::context::propagation::set_propagator(propagator);
+        crate::context::propagation::set_propagator(Some(propagator));
         let installed = Installed {
             provider,
             shutdown_timeout,
+            counters: installed_counters,
             _recorder: Recorder::register(),
+            _claim: claim,
         };
         Ok(Telemetry {
             installed: Some(installed),

@@ -1,10 +1,11 @@
 //! The future of an annotated async function: its span is current during each
 //! poll and only then; ended on completion, panic or drop.
 
-use crate::span::recording::{EndOnUnwind, Outcome, Recording};
+use crate::span::recording::{Outcome, Recording};
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -62,15 +63,23 @@ where
             return this.body.poll(task);
         };
         let current = recording.attach();
-        let on_unwind = EndOnUnwind(&mut *this.recording);
-        let poll = this.body.poll(task);
-        std::mem::forget(on_unwind);
+        // The payload is caught to read the panic's own message, then re-thrown as is.
+        let poll = catch_unwind(AssertUnwindSafe(|| this.body.poll(task)));
         drop(current);
-        if let Poll::Ready(value) = &poll
-            && let Some(recording) = this.recording.take()
-        {
-            recording.finish(value, this.classify);
+        match poll {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => {
+                if let Some(recording) = this.recording.take() {
+                    recording.finish(&value, this.classify);
+                }
+                Poll::Ready(value)
+            }
+            Err(payload) => {
+                if let Some(recording) = this.recording.take() {
+                    recording.end_panicked(&*payload);
+                }
+                resume_unwind(payload)
+            }
         }
-        poll
     }
 }

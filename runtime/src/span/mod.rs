@@ -5,6 +5,7 @@
 //! futures. `probe` and `value` turn return values and arguments into attributes.
 
 pub(crate) mod instrumented;
+pub(crate) mod job;
 pub(crate) mod probe;
 pub(crate) mod recording;
 pub(crate) mod sampling;

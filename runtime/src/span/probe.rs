@@ -14,14 +14,32 @@ use opentelemetry::Value;
 use std::any::type_name;
 use std::borrow::Cow;
 use std::fmt::{Debug, Display};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub struct Probe<'a, T>(pub &'a T);
 
-fn failure<E>(message: String) -> Option<Failure> {
-    Some(Failure {
-        type_name: Cow::Borrowed(type_name::<E>()),
+fn failure<E>(message: &dyn Fn() -> String) -> Option<Failure> {
+    Some(failure_named(type_name::<E>(), message))
+}
+
+/// An error's `Display` or `Debug` may panic: the span still records the failure
+/// with its type, and the panic goes on once the span has ended.
+fn failure_named(type_name: &'static str, message: &dyn Fn() -> String) -> Failure {
+    let (message, panic) = match catch_unwind(AssertUnwindSafe(message)) {
+        Ok(message) => (message, None),
+        Err(payload) => (
+            format!(
+                "formatting the error panicked: {}",
+                crate::context::panic::message_of(&*payload)
+            ),
+            Some(payload),
+        ),
+    };
+    Failure {
+        type_name: Cow::Borrowed(type_name),
         message,
-    })
+        panic,
+    }
 }
 
 pub trait FailureDisplay {
@@ -32,7 +50,7 @@ impl<T, E: Display> FailureDisplay for &&&Probe<'_, Result<T, E>> {
         self.0
             .as_ref()
             .err()
-            .and_then(|e| failure::<E>(e.to_string()))
+            .and_then(|e| failure::<E>(&|| e.to_string()))
     }
 }
 
@@ -44,7 +62,7 @@ impl<T, E: Debug> FailureDebug for &&Probe<'_, Result<T, E>> {
         self.0
             .as_ref()
             .err()
-            .and_then(|e| failure::<E>(format!("{e:?}")))
+            .and_then(|e| failure::<E>(&|| format!("{e:?}")))
     }
 }
 
@@ -56,7 +74,7 @@ impl<T, E> FailureOpaque for &Probe<'_, Result<T, E>> {
         self.0
             .as_ref()
             .err()
-            .and_then(|_| failure::<E>(type_name::<E>().to_owned()))
+            .and_then(|_| failure::<E>(&|| type_name::<E>().to_owned()))
     }
 }
 

@@ -1,24 +1,19 @@
 //! A started span until its end: outcome recording (error, panic, cancellation).
 
-use crate::context::panic;
+use crate::context::panic::{self, PanicRecord};
+use crate::span::job;
 use crate::span::site::Site;
 use opentelemetry::trace::{SpanRef, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
+use std::any::Any;
 use std::borrow::Cow;
-use std::time::Instant;
-
-/// When a job started: kept in the job's context, not in every recording, so an
-/// annotated async function's future stays small.
-#[derive(Debug)]
-pub(crate) struct JobStarted(pub(crate) Instant);
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 const RETURN_VALUE: Key = Key::from_static_str("return.value");
 const ERROR_TYPE: Key = Key::from_static_str("error.type");
 const EXCEPTION_TYPE: Key = Key::from_static_str("exception.type");
 const EXCEPTION_MESSAGE: Key = Key::from_static_str("exception.message");
 const CANCELLED: Key = Key::from_static_str("cancelled");
-const JOB_STATUS: Key = Key::from_static_str("job.status");
-const JOB_DURATION: Key = Key::from_static_str("job.duration_ms");
 
 /// How an annotated function's call ended, as the generated code classifies its
 /// return value.
@@ -37,10 +32,14 @@ pub struct Failure {
     pub type_name: Cow<'static, str>,
     /// The status description and `exception.message`.
     pub message: String,
+    /// The panic of the error's `Display` (or `Debug`), re-thrown once the span
+    /// has recorded what it could.
+    pub panic: Option<Box<dyn Any + Send>>,
 }
 
 /// A started span (possibly not sampled) that ends exactly once: by
-/// [`Recording::finish`], or when dropped unfinished (a cancelled future).
+/// [`Recording::finish`], [`Recording::end_panicked`], or when dropped
+/// unfinished (a cancelled future).
 #[derive(Debug)]
 pub struct Recording {
     cx: Option<Context>,
@@ -61,7 +60,8 @@ impl Recording {
     }
 
     /// Records the function's outcome and ends the span. `classify` runs only when
-    /// the span is recording.
+    /// the span is recording. A panic while classifying (an error's `Display`,
+    /// a `ret` value's `Debug`) is recorded, then goes on.
     pub fn finish<T>(mut self, value: &T, classify: impl FnOnce(&T) -> Outcome) {
         let Some(cx) = self.cx.take() else { return };
         let span = cx.span();
@@ -69,13 +69,22 @@ impl Recording {
             span.end();
             return;
         };
-        let outcome = classify(value);
+        let outcome = match catch_unwind(AssertUnwindSafe(|| classify(value))) {
+            Ok(outcome) => outcome,
+            Err(payload) => {
+                record_panic(&span, panic::describe(&*payload));
+                self.end(&cx, "panicked");
+                resume_unwind(payload);
+            }
+        };
         if let Some(ret) = outcome.ret {
             span.set_attribute(KeyValue::new(RETURN_VALUE, ret));
         }
+        let mut rethrow = None;
         let job_status = match outcome.failure {
             Some(failure) => {
                 record_exception(&span, failure.type_name, failure.message, Vec::new());
+                rethrow = failure.panic;
                 "failed"
             }
             None => {
@@ -86,25 +95,16 @@ impl Recording {
             }
         };
         self.end(&cx, job_status);
+        if let Some(payload) = rethrow {
+            resume_unwind(payload);
+        }
     }
 
-    /// Ends the span as panicked, with the panic's message and location.
-    pub(crate) fn end_panicked(mut self) {
+    /// Ends the span as panicked with the panic whose payload was caught.
+    pub(crate) fn end_panicked(mut self, payload: &(dyn Any + Send)) {
         let Some(cx) = self.cx.take() else { return };
-        let span = cx.span();
         if self.site.is_some() {
-            let panic = panic::last_panic();
-            let mut location = Vec::with_capacity(3);
-            if let Some(file) = panic.file {
-                location.push(KeyValue::new("code.file.path", file));
-            }
-            if let Some(line) = panic.line {
-                location.push(KeyValue::new("code.line.number", i64::from(line)));
-            }
-            if let Some(column) = panic.column {
-                location.push(KeyValue::new("code.column.number", i64::from(column)));
-            }
-            record_exception(&span, Cow::Borrowed("panic"), panic.message, location);
+            record_panic(&cx.span(), panic::describe(payload));
         }
         self.end(&cx, "panicked");
     }
@@ -112,13 +112,10 @@ impl Recording {
     fn end(&self, cx: &Context, job_status: &'static str) {
         let span = cx.span();
         if self.site.is_some_and(|site| site.job) {
-            span.set_attribute(KeyValue::new(JOB_STATUS, job_status));
-            if let Some(JobStarted(started)) = cx.get::<JobStarted>() {
-                let millis = started.elapsed().as_secs_f64() * 1000.0;
-                span.set_attribute(KeyValue::new(JOB_DURATION, millis));
-            }
+            job::end(&span, job_status);
+        } else {
+            span.end();
         }
-        span.end();
     }
 }
 
@@ -130,6 +127,18 @@ impl Drop for Recording {
             self.end(&cx, "cancelled");
         }
     }
+}
+
+/// Records a panic: status Error, `error.type` = `panic`, and an `exception`
+/// event with the message and, when known, the location.
+pub(crate) fn record_panic(span: &SpanRef<'_>, panic: PanicRecord) {
+    let mut location = Vec::with_capacity(3);
+    if let Some(at) = panic.location {
+        location.push(KeyValue::new("code.file.path", at.file));
+        location.push(KeyValue::new("code.line.number", i64::from(at.line)));
+        location.push(KeyValue::new("code.column.number", i64::from(at.column)));
+    }
+    record_exception(span, Cow::Borrowed("panic"), panic.message, location);
 }
 
 /// Records an error the OpenTelemetry way: status Error with the message,
@@ -145,18 +154,6 @@ pub(crate) fn record_exception(
     event_attributes.push(KeyValue::new(EXCEPTION_MESSAGE, message.clone()));
     span.add_event("exception", event_attributes);
     span.set_status(Status::error(message));
-}
-
-/// Ends the span as panicked if dropped while armed: only unwinding drops it,
-/// the normal path forgets it.
-pub(crate) struct EndOnUnwind<'a>(pub(crate) &'a mut Option<Recording>);
-
-impl Drop for EndOnUnwind<'_> {
-    fn drop(&mut self) {
-        if let Some(recording) = self.0.take() {
-            recording.end_panicked();
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! is true. Attribute expressions run only once the sampler has kept the span.
 
 use crate::context::propagation;
-use crate::span::recording::{JobStarted, Recording};
+use crate::span::job;
+use crate::span::recording::Recording;
 use crate::span::site::Site;
 use crate::span::tracer;
 use opentelemetry::propagation::Extractor;
@@ -12,12 +13,13 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, Key, KeyValue, Value};
 use opentelemetry_sdk::trace::Span as SdkSpan;
 use std::borrow::Cow;
-use std::time::Instant;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 const CODE_FUNCTION: Key = Key::from_static_str("code.function.name");
 const CODE_FILE: Key = Key::from_static_str("code.file.path");
 const CODE_LINE: Key = Key::from_static_str("code.line.number");
 const LOCATION_ATTRS: usize = 3;
+const JOB_ATTRS: usize = 2;
 
 enum Parent {
     /// The current context's span (the default for `#[span]`).
@@ -93,46 +95,63 @@ impl Start {
         let no_parent = Context::new();
         let parent = if new_trace { &no_parent } else { &base };
         let links = self.links;
-        tracer::with_tracer(&base, |tracer, sampler| {
-            let mut attributes = Vec::with_capacity(LOCATION_ATTRS + site.attrs);
-            attributes.push(KeyValue::new(
-                CODE_FUNCTION,
-                Value::String(site.function.into()),
-            ));
-            attributes.push(KeyValue::new(CODE_FILE, Value::String(site.file.into())));
-            attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
-            let mut name = Cow::Borrowed(site.name);
-            let predicted = sampler.predict(parent);
-            let mut record = Some(record);
-            if predicted == Some(true) {
-                // Known to be recorded: attributes go in at build time, the cheapest way.
-                if let Some(record) = record.take() {
-                    record(&mut SpanAttrs(Target::Builder {
-                        attributes: &mut attributes,
-                        name: &mut name,
-                    }));
-                }
+        // No lock is held from here on: the attribute code below is the user's.
+        let tracer = tracer::tracer_for(&base)?;
+        let (tracer, sampler) = tracer.tracer();
+        let mut attributes =
+            Vec::with_capacity(JOB_ATTRS * usize::from(site.job) + LOCATION_ATTRS + site.attrs);
+        if site.job {
+            // First, so that the attribute limit can never drop them.
+            job::placeholders(&mut attributes);
+        }
+        attributes.push(KeyValue::new(
+            CODE_FUNCTION,
+            Value::String(site.function.into()),
+        ));
+        attributes.push(KeyValue::new(CODE_FILE, Value::String(site.file.into())));
+        attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
+        let mut name = Cow::Borrowed(site.name);
+        let predicted = sampler.predict(parent);
+        let mut record = Some(record);
+        let mut panicked = None;
+        if predicted == Some(true) {
+            // Known to be recorded: attributes go in at build time, the cheapest way.
+            if let Some(record) = record.take() {
+                let mut target = SpanAttrs(Target::Builder {
+                    attributes: &mut attributes,
+                    name: &mut name,
+                });
+                panicked = catch_unwind(AssertUnwindSafe(|| record(&mut target))).err();
             }
-            let mut builder = SpanBuilder::from_name(name)
-                .with_kind(site.kind.clone())
-                .with_attributes(attributes);
-            if !links.is_empty() {
-                builder = builder.with_links(links);
-            }
-            let mut span = tracer.build_with_context(builder, parent);
-            let recording = span.is_recording();
-            if let (None, Some(record), true) = (predicted, record, recording) {
-                record(&mut SpanAttrs(Target::Span(&mut span)));
-            }
-            // The span (a few hundred bytes) moves once, into its context, here.
-            let cx = if site.job && recording {
-                base.with_value(JobStarted(Instant::now())).with_span(span)
-            } else {
-                base.with_span(span)
-            };
-            Recording::new(cx, recording.then_some(site))
-        })
+        }
+        let mut builder = SpanBuilder::from_name(name)
+            .with_kind(site.kind.clone())
+            .with_attributes(attributes);
+        if !links.is_empty() {
+            builder = builder.with_links(links);
+        }
+        let mut span = tracer.build_with_context(builder, parent);
+        let recording = span.is_recording();
+        if let (None, Some(record), true) = (predicted, record, recording) {
+            let mut target = SpanAttrs(Target::Span(&mut span));
+            panicked = catch_unwind(AssertUnwindSafe(|| record(&mut target))).err();
+        }
+        // The span (a few hundred bytes) moves once, into its context, here.
+        let recording = Recording::new(base.with_span(span), recording.then_some(site));
+        if let Some(payload) = panicked {
+            // An attribute expression or name template panicked: the span records
+            // the panic and ends; the panic goes on, and the body never runs.
+            end_with_panic(recording, payload);
+        }
+        Some(recording)
     }
+}
+
+#[cold]
+#[inline(never)]
+fn end_with_panic(recording: Recording, payload: Box<dyn std::any::Any + Send>) -> ! {
+    recording.end_panicked(&*payload);
+    resume_unwind(payload)
 }
 
 /// The span being started, as the generated attribute code sees it: either its

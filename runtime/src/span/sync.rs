@@ -1,7 +1,8 @@
 //! The sync runner: dispatches on the enabled flag and keeps the span current
 //! around an annotated sync function's body.
 
-use crate::span::recording::{EndOnUnwind, Outcome, Recording};
+use crate::span::recording::{Outcome, Recording};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 /// Calls an annotated sync function's instrumented body: `call(false)` when
 /// recording is off, so that the inlined call folds down to the plain body, and
@@ -39,13 +40,17 @@ fn run_recorded<R>(
     classify: impl FnOnce(&R) -> Outcome,
 ) -> R {
     let current = recording.attach();
-    let mut slot = Some(recording);
-    let on_unwind = EndOnUnwind(&mut slot);
-    let value = body();
-    std::mem::forget(on_unwind);
+    // The payload is caught to read the panic's own message, then re-thrown as is.
+    let result = catch_unwind(AssertUnwindSafe(body));
     drop(current);
-    if let Some(recording) = slot {
-        recording.finish(&value, classify);
+    match result {
+        Ok(value) => {
+            recording.finish(&value, classify);
+            value
+        }
+        Err(payload) => {
+            recording.end_panicked(&*payload);
+            resume_unwind(payload)
+        }
     }
-    value
 }

@@ -147,13 +147,20 @@ int_elements!(i8, i16, i32, i64, u8, u16, u32);
 macro_rules! wide_int_elements {
     ($($t:ty),*) => {$(
         impl ArrayElement for $t {
+            /// Ints when every element fits in an `i64`; otherwise decimal
+            /// strings, as a single value of the type records (an array has one
+            /// element type).
             fn to_array(items: &[Self]) -> Array {
-                Array::I64(items.iter().map(|v| i64::try_from(*v).unwrap_or(i64::MAX)).collect())
+                let ints: Result<Vec<i64>, _> = items.iter().map(|v| i64::try_from(*v)).collect();
+                match ints {
+                    Ok(ints) => Array::I64(ints),
+                    Err(_) => Array::String(items.iter().map(|v| v.to_string().into()).collect()),
+                }
             }
         }
     )*};
 }
-wide_int_elements!(u64, usize, isize);
+wide_int_elements!(u64, usize, isize, i128, u128);
 
 impl ArrayElement for f64 {
     fn to_array(items: &[Self]) -> Array {

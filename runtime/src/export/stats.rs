@@ -1,0 +1,244 @@
+//! Nothing lost silently: counts of what happened to every ended span, and the
+//! stderr lines that tell the user when spans are lost (at most one line per
+//! cause every [`REPORT_INTERVAL`]).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// What happened to the spans recorded since [`crate::Telemetry`] was installed.
+///
+/// `spans_ended` counts every recorded span that ended; each is then exported,
+/// dropped, or still on its way. After [`crate::Telemetry::shutdown`],
+/// `spans_ended == spans_exported + spans_dropped`.
+///
+/// ```
+/// use spanwright::opentelemetry_sdk::{error::OTelSdkResult, trace::{SpanData, SpanExporter}};
+///
+/// #[derive(Debug)]
+/// struct Discard;
+/// impl SpanExporter for Discard {
+///     async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult { Ok(()) }
+/// }
+///
+/// #[spanwright::span]
+/// fn work() {}
+///
+/// let telemetry = spanwright::Telemetry::builder().exporter(Discard).install().unwrap();
+/// work();
+/// let stats = telemetry.shutdown();
+/// assert_eq!(stats.spans_ended, 1);
+/// assert_eq!(stats.spans_exported, 1);
+/// assert_eq!(stats.spans_dropped, 0);
+/// ```
+///
+/// With [`crate::TelemetryBuilder::no_export`] nothing is counted: spans are
+/// recorded and discarded on purpose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExportStats {
+    /// Recorded spans that ended.
+    pub spans_ended: u64,
+    /// Spans the exporter accepted.
+    pub spans_exported: u64,
+    /// Spans lost: dropped because the export queue was full, in an export that
+    /// failed, or still queued when shutdown ran out of time.
+    pub spans_dropped: u64,
+    /// Export calls that failed (each loses the spans it carried).
+    pub export_failures: u64,
+}
+
+/// How often the same cause may print a line.
+pub(crate) const REPORT_INTERVAL: Duration = Duration::from_secs(10);
+
+const NEVER: u64 = u64::MAX;
+
+/// The counters one installed pipeline shares between its processor (the
+/// calling threads) and its exporter (the batch thread).
+#[derive(Debug)]
+pub(crate) struct Counters {
+    /// Spans handed to the batch queue.
+    accepted: AtomicU64,
+    /// Spans the exporter has taken from the queue.
+    taken: AtomicU64,
+    dropped_full: AtomicU64,
+    exported: AtomicU64,
+    lost_in_failures: AtomicU64,
+    failures: AtomicU64,
+    capacity: u64,
+    /// Where spans go, for the failure line.
+    destination: String,
+    started: Instant,
+    drop_line: Reported,
+    failure_line: Reported,
+}
+
+/// When a cause last printed a line, and the count it printed.
+#[derive(Debug)]
+struct Reported {
+    at_millis: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Reported {
+    fn new() -> Self {
+        Reported {
+            at_millis: AtomicU64::new(NEVER),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a line may be printed now; claims the slot if so.
+    fn claim(&self, now_millis: u64) -> bool {
+        let last = self.at_millis.load(Ordering::Relaxed);
+        let due = last == NEVER
+            || now_millis.saturating_sub(last) >= REPORT_INTERVAL.as_millis() as u64;
+        due && self
+            .at_millis
+            .compare_exchange(last, now_millis, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+}
+
+impl Counters {
+    pub(crate) fn new(capacity: usize, destination: String) -> Self {
+        Counters {
+            accepted: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
+            dropped_full: AtomicU64::new(0),
+            exported: AtomicU64::new(0),
+            lost_in_failures: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            capacity: capacity as u64,
+            destination,
+            started: Instant::now(),
+            drop_line: Reported::new(),
+            failure_line: Reported::new(),
+        }
+    }
+
+    fn now_millis(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Admits one ended span to the queue, or counts it dropped (queue full).
+    #[inline]
+    pub(crate) fn admit(&self) -> bool {
+        let queued = self.accepted.fetch_add(1, Ordering::Relaxed);
+        if queued.saturating_sub(self.taken.load(Ordering::Relaxed)) < self.capacity {
+            return true;
+        }
+        self.accepted.fetch_sub(1, Ordering::Relaxed);
+        let dropped = self.dropped_full.fetch_add(1, Ordering::Relaxed) + 1;
+        self.report_drop(dropped);
+        false
+    }
+
+    #[cold]
+    fn report_drop(&self, dropped: u64) {
+        if !self.drop_line.claim(self.now_millis()) {
+            return;
+        }
+        let before = self.drop_line.count.swap(dropped, Ordering::Relaxed);
+        let what = if before == 0 {
+            "dropped a span".to_owned()
+        } else {
+            format!("dropped {} more spans", dropped - before)
+        };
+        eprintln!(
+            "spanwright: {what}: the export queue is full ({} spans wait for an exporter that is not keeping up). \
+             Raise OTEL_BSP_MAX_QUEUE_SIZE or record fewer spans; Telemetry::stats() counts every drop.",
+            self.capacity
+        );
+    }
+
+    /// The exporter took `count` spans from the queue.
+    pub(crate) fn taken(&self, count: usize) {
+        self.taken.fetch_add(count as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn exported(&self, count: usize) {
+        self.exported.fetch_add(count as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn export_failed(&self, count: usize, error: &dyn std::fmt::Display) {
+        self.lost_in_failures
+            .fetch_add(count as u64, Ordering::Relaxed);
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if !self.failure_line.claim(self.now_millis()) {
+            return;
+        }
+        let before = self.failure_line.count.swap(failures, Ordering::Relaxed);
+        let what = if before == 0 {
+            format!("an export to {} failed", self.destination)
+        } else {
+            format!("{} more exports to {} failed", failures - before, self.destination)
+        };
+        eprintln!(
+            "spanwright: {what} ({error}); {count} spans lost. Check that the collector is running, \
+             reachable and accepts this protocol (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL); \
+             Telemetry::stats() counts every failure."
+        );
+    }
+
+    /// The counts now.
+    pub(crate) fn snapshot(&self) -> ExportStats {
+        let dropped_full = self.dropped_full.load(Ordering::Relaxed);
+        ExportStats {
+            spans_ended: self.accepted.load(Ordering::Relaxed) + dropped_full,
+            spans_exported: self.exported.load(Ordering::Relaxed),
+            spans_dropped: dropped_full + self.lost_in_failures.load(Ordering::Relaxed),
+            export_failures: self.failures.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The final counts once the pipeline has shut down: whatever was not exported
+    /// by then is lost.
+    pub(crate) fn settle(&self) -> ExportStats {
+        let mut stats = self.snapshot();
+        stats.spans_dropped = stats.spans_ended.saturating_sub(stats.spans_exported);
+        stats
+    }
+
+    /// The summary printed at shutdown when anything was lost.
+    pub(crate) fn summary(stats: &ExportStats) -> Option<String> {
+        (stats.spans_dropped > 0).then(|| {
+            format!(
+                "spanwright: {} of {} spans were not exported ({} failed exports); \
+                 see Telemetry::stats() and OTEL_BSP_MAX_QUEUE_SIZE",
+                stats.spans_dropped, stats.spans_ended, stats.export_failures
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_reports_once_per_interval() {
+        let line = Reported::new();
+        assert!(line.claim(0));
+        assert!(!line.claim(1));
+        assert!(!line.claim(9_999));
+        assert!(line.claim(10_000));
+        assert!(!line.claim(10_001));
+    }
+
+    #[test]
+    fn admission_stops_at_capacity_and_resumes_as_the_exporter_takes() {
+        let counters = Counters::new(2, "nowhere".into());
+        assert!(counters.admit());
+        assert!(counters.admit());
+        assert!(!counters.admit());
+        counters.taken(2);
+        assert!(counters.admit());
+        counters.exported(2);
+        let stats = counters.snapshot();
+        assert_eq!(stats.spans_ended, 4);
+        assert_eq!(stats.spans_dropped, 1);
+        assert_eq!(stats.spans_exported, 2);
+        // The third admitted span was never exported: lost at shutdown.
+        assert_eq!(counters.settle().spans_dropped, 2);
+    }
+}
