@@ -61,6 +61,42 @@
 //!   A shortcut would save a few characters and hide which keys are set.
 //! - **Panic location.** The `exception` event of a panic carries
 //!   `code.file.path`, `code.line.number` and `code.column.number` of the panic.
+//! - **What a panic records.** A span the panic unwinds through records the
+//!   panic's own message, read from its payload (the payload is caught and
+//!   re-thrown unchanged). A panic in an attribute expression or a name template
+//!   still produces the span, with status Error, and the function's body does not
+//!   run; an `Err` whose `Display` panics is recorded with status Error and its
+//!   `error.type`. In each case the panic then goes on.
+//! - **Lost spans are counted.** [`Telemetry::stats`] counts ended, exported and
+//!   dropped spans and failed exports; the first drop (export queue full) and the
+//!   first failed export each print one line on stderr naming the cause and the
+//!   setting to change, at most once every 10 s per cause, and shutting down prints
+//!   a summary if anything was lost. The default queue holds 16,384 spans and a
+//!   batch 2,048 (the SDK's 2,048 and 512 lose spans under a steady 50,000
+//!   spans/s into a local collector); `OTEL_BSP_MAX_QUEUE_SIZE` and
+//!   `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` win.
+//! - **Flushing a job.** `#[traced_job(flush)]` waits at most 1 s
+//!   ([`TelemetryBuilder::flush_timeout`]); an async job awaits it without
+//!   blocking its executor's thread.
+//!
+//! ## Panic hooks and the order of installation
+//!
+//! The panic's location comes from a panic hook that spanwright chains in front
+//! of the hook in place when telemetry is first installed (or a capture first
+//! runs). Install your own hook *before* [`init`] and both run. A hook installed
+//! *after* it replaces spanwright's: spans then still record the panic's message,
+//! but no location (never another panic's). If you must install a hook later,
+//! call the one you replaced from it:
+//!
+//! ```
+//! let telemetry = spanwright::Telemetry::builder().no_export().install().unwrap();
+//! let previous = std::panic::take_hook();
+//! std::panic::set_hook(Box::new(move |info| {
+//!     // ... your reporting ...
+//!     previous(info); // keeps spanwright's (and the default) hook running
+//! }));
+//! # drop(telemetry);
+//! ```
 //!
 //! ## How the crate is laid out
 //!
@@ -109,6 +145,7 @@ pub use context::current::{CurrentSpan, current};
 pub use context::propagation::{extract, inject};
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub use export::otlp::OtlpProtocol;
+pub use export::stats::ExportStats;
 pub use setup::error::InitError;
 pub use setup::telemetry::{Telemetry, TelemetryBuilder, init};
 pub use span::switch::enabled;

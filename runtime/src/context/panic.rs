@@ -81,7 +81,10 @@ pub(crate) fn message_of(payload: &(dyn Any + Send)) -> String {
 pub(crate) fn describe(payload: &(dyn Any + Send)) -> PanicRecord {
     let message = message_of(payload);
     let address = payload as *const (dyn Any + Send) as *const () as usize;
-    let seen = SEEN.try_with(|slot| slot.borrow_mut().take()).ok().flatten();
+    let seen = SEEN
+        .try_with(|slot| slot.borrow_mut().take())
+        .ok()
+        .flatten();
     let location = match seen {
         // The first span this panic reaches: claim what the hook saw.
         Some(seen) if seen.message == message => {

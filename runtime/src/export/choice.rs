@@ -1,10 +1,10 @@
 //! Which exporter `OTEL_TRACES_EXPORTER` (or the builder) picks.
 
-use crate::setup::env::env_var;
-use crate::setup::error::InitError;
 use crate::export::batch::Accounted;
 use crate::export::stats::Counters;
 use crate::setup::batch::BatchSettings;
+use crate::setup::env::env_var;
+use crate::setup::error::InitError;
 use std::sync::Arc;
 
 /// Makes the processor of a user's exporter, given the batch settings, the value

@@ -7,7 +7,7 @@
 
 use crate::setup::env::env_var;
 use crate::setup::error::InitError;
-use opentelemetry_otlp::{Protocol, WithExportConfig as _};
+use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
@@ -86,7 +86,7 @@ fn build(
         OtlpProtocol::HttpProtobuf => {
             let mut builder = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
-                .with_protocol(Protocol::HttpBinary);
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
             if let Some(endpoint) = endpoint {
                 builder = builder.with_endpoint(http_traces_url(&endpoint));
             }

@@ -90,8 +90,8 @@ impl Reported {
     /// Whether a line may be printed now; claims the slot if so.
     fn claim(&self, now_millis: u64) -> bool {
         let last = self.at_millis.load(Ordering::Relaxed);
-        let due = last == NEVER
-            || now_millis.saturating_sub(last) >= REPORT_INTERVAL.as_millis() as u64;
+        let due =
+            last == NEVER || now_millis.saturating_sub(last) >= REPORT_INTERVAL.as_millis() as u64;
         due && self
             .at_millis
             .compare_exchange(last, now_millis, Ordering::Relaxed, Ordering::Relaxed)
@@ -171,7 +171,11 @@ impl Counters {
         let what = if before == 0 {
             format!("an export to {} failed", self.destination)
         } else {
-            format!("{} more exports to {} failed", failures - before, self.destination)
+            format!(
+                "{} more exports to {} failed",
+                failures - before,
+                self.destination
+            )
         };
         eprintln!(
             "spanwright: {what} ({error}); {count} spans lost. Check that the collector is running, \
@@ -199,15 +203,35 @@ impl Counters {
         stats
     }
 
-    /// The summary printed at shutdown when anything was lost.
-    pub(crate) fn summary(stats: &ExportStats) -> Option<String> {
-        (stats.spans_dropped > 0).then(|| {
-            format!(
-                "spanwright: {} of {} spans were not exported ({} failed exports); \
-                 see Telemetry::stats() and OTEL_BSP_MAX_QUEUE_SIZE",
-                stats.spans_dropped, stats.spans_ended, stats.export_failures
-            )
-        })
+    /// The summary printed at shutdown when anything was lost, cause by cause.
+    pub(crate) fn summary(&self, settled: &ExportStats) -> Option<String> {
+        if settled.spans_dropped == 0 {
+            return None;
+        }
+        let full = self.dropped_full.load(Ordering::Relaxed);
+        let failed = self.lost_in_failures.load(Ordering::Relaxed);
+        let left = settled.spans_dropped.saturating_sub(full + failed);
+        let mut causes = Vec::new();
+        if full > 0 {
+            causes.push(format!(
+                "{full} dropped with the export queue full (OTEL_BSP_MAX_QUEUE_SIZE)"
+            ));
+        }
+        if failed > 0 {
+            causes.push(format!(
+                "{failed} in {} failed exports",
+                settled.export_failures
+            ));
+        }
+        if left > 0 {
+            causes.push(format!("{left} not exported before the shutdown timeout"));
+        }
+        Some(format!(
+            "spanwright: {} of {} spans were not exported: {}",
+            settled.spans_dropped,
+            settled.spans_ended,
+            causes.join("; ")
+        ))
     }
 }
 

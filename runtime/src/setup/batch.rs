@@ -7,11 +7,14 @@ use crate::setup::env::env_var;
 use crate::setup::error::InitError;
 use std::time::Duration;
 
-/// The default queue: at 50,000 spans/s into a collector that takes about 45,000,
-/// the SDK's 2,048 lose 11 to 17 %; this loses none (see BENCHMARKS.md).
-pub(crate) const DEFAULT_QUEUE_SIZE: usize = 65_536;
-/// The default batch: the SDK's 512 makes the export thread the bottleneck
-/// sooner (one export at a time).
+/// The default queue. With the SDK's defaults (2,048 spans, batches of 512) a
+/// steady 50,000 spans/s into a local collector loses spans; with batches of
+/// 2,048 a queue of 8,192 already loses none (BENCHMARKS.md), and this doubles
+/// that. std's bounded channel allocates the whole queue up front: about 350
+/// bytes a span, so 5.5 MiB here (65,536 would be 22 MiB).
+pub(crate) const DEFAULT_QUEUE_SIZE: usize = 16_384;
+/// The default batch: one export at a time, so bigger batches move more spans
+/// a second than the SDK's 512.
 pub(crate) const DEFAULT_BATCH_SIZE: usize = 2_048;
 const DEFAULT_DELAY: Duration = Duration::from_millis(5_000);
 /// The console is read by a person: a batch every 100 ms, not every 5 s.

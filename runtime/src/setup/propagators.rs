@@ -7,12 +7,15 @@ use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use std::sync::Arc;
 
-
 /// The propagators `OTEL_PROPAGATORS` names (unset: W3C trace context and
 /// baggage), with the value and where it came from.
 pub(crate) fn from_env() -> Result<(Propagator, String, &'static str), InitError> {
     let Some(value) = env_var("OTEL_PROPAGATORS") else {
-        return Ok((default_propagator(), "tracecontext,baggage".into(), "default"));
+        return Ok((
+            default_propagator(),
+            "tracecontext,baggage".into(),
+            "default",
+        ));
     };
     let mut propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
     for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {

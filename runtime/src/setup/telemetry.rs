@@ -162,12 +162,11 @@ impl Telemetry {
         let _ = installed
             .provider
             .shutdown_with_timeout(installed.shutdown_timeout);
-        let stats = installed
-            .counters
-            .as_ref()
-            .map(|c| c.settle())
-            .unwrap_or_default();
-        if let Some(summary) = Counters::summary(&stats) {
+        let Some(counters) = &installed.counters else {
+            return ExportStats::default();
+        };
+        let stats = counters.settle();
+        if let Some(summary) = counters.summary(&stats) {
             eprintln!("{summary}");
         }
         stats

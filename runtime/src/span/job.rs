@@ -36,7 +36,10 @@ pub(crate) fn end(span: &SpanRef<'_>, status: &'static str) {
 /// Fills in a job span's placeholders; other spans pass untouched. Called by
 /// every span processor spanwright builds, as the span ends.
 pub(crate) fn complete(span: &mut SpanData) {
-    let is_job = span.attributes.first().is_some_and(|kv| kv.key == JOB_STATUS);
+    let is_job = span
+        .attributes
+        .first()
+        .is_some_and(|kv| kv.key == JOB_STATUS);
     if !is_job {
         return;
     }
@@ -50,8 +53,7 @@ pub(crate) fn complete(span: &mut SpanData) {
     let id = span.span_context.span_id();
     for kv in span.attributes.iter_mut().take(2) {
         if kv.key == JOB_STATUS {
-            if let Some((ended, status)) = ending.filter(|(ended, _)| *ended == id) {
-                let _ = ended;
+            if let Some((_, status)) = ending.filter(|(ended, _)| *ended == id) {
                 kv.value = Value::from(status);
             }
         } else if kv.key == JOB_DURATION {

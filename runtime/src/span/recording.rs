@@ -38,7 +38,7 @@ pub struct Failure {
 }
 
 /// A started span (possibly not sampled) that ends exactly once: by
-/// [`Recording::finish`], [`Recording::end_panicked`], or when dropped
+/// [`Recording::finish`], when a panic ends it, or when dropped
 /// unfinished (a cancelled future).
 #[derive(Debug)]
 pub struct Recording {

@@ -36,7 +36,9 @@ thread_local! {
 }
 
 fn lock() -> MutexGuard<'static, Option<Arc<Installed>>> {
-    INSTALLED.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    INSTALLED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Marks a context as belonging to a [`crate::testing::capture`]: spans started

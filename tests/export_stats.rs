@@ -1,0 +1,135 @@
+//! Nothing lost silently: against a real receiver with a tiny export queue, and
+//! against a dead one, every lost span is counted in `Telemetry::stats()`, the
+//! first loss of each cause is one line on stderr, and the counts add up.
+
+#[allow(dead_code)] // the shared helpers serve several test binaries
+mod receivers;
+
+use receivers::rotel::Rotel;
+use receivers::{free_port, wait_for};
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::Duration;
+
+struct Run {
+    stats: HashMap<String, u64>,
+    stderr: String,
+}
+
+fn overload(envs: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_overload"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTEL_") {
+            command.env_remove(key);
+        }
+    }
+    let output = command
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run overload");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("stats "))
+        .unwrap_or_else(|| panic!("no stats line: {stdout}{stderr}"));
+    let stats = line
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.parse().unwrap()))
+        .collect();
+    Run { stats, stderr }
+}
+
+fn lines_with(text: &str, needle: &str) -> usize {
+    text.lines().filter(|l| l.contains(needle)).count()
+}
+
+#[test]
+fn a_full_queue_drops_are_counted_reported_once_and_add_up() {
+    let rotel = Rotel::start();
+    let endpoint = format!("http://127.0.0.1:{}", rotel.grpc_port);
+    let service = format!("overload-{}", std::process::id());
+    let run = overload(&[
+        ("OTEL_SERVICE_NAME", &service),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "16"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "16"),
+        ("SPANS", "20000"),
+    ]);
+    let s = &run.stats;
+    assert_eq!(s["ended"], 20_000, "{s:?}");
+    assert!(
+        s["dropped"] > 0,
+        "a 16-span queue kept up with 20,000 spans: {s:?}"
+    );
+    assert_eq!(s["ended"], s["exported"] + s["dropped"], "{s:?}");
+    assert_eq!(s["failures"], 0, "{s:?}\n{}", run.stderr);
+    assert_eq!(
+        lines_with(&run.stderr, "the export queue is full"),
+        1,
+        "one line for the first drop, then quiet for 10 s:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("OTEL_BSP_MAX_QUEUE_SIZE"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        lines_with(&run.stderr, "spans were not exported"),
+        1,
+        "the shutdown summary:\n{}",
+        run.stderr
+    );
+    // What the receiver got is exactly what was counted as exported.
+    let exported = s["exported"] as usize;
+    let received = wait_for(
+        Duration::from_secs(30),
+        &format!("{exported} spans at rotel"),
+        || {
+            let n = rotel
+                .spans()
+                .iter()
+                .filter(|r| r.service_name == service)
+                .count();
+            (n >= exported).then_some(n)
+        },
+    );
+    assert_eq!(received, exported);
+}
+
+#[test]
+fn failed_exports_are_counted_and_reported_once() {
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let run = overload(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &dead),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10"),
+        ("SPANS", "100"),
+    ]);
+    let s = &run.stats;
+    assert_eq!(s["ended"], 100, "{s:?}");
+    assert_eq!(s["exported"], 0, "{s:?}");
+    assert_eq!(s["dropped"], 100, "{s:?}");
+    assert!(s["failures"] >= 1, "{s:?}");
+    assert_eq!(
+        lines_with(&run.stderr, "failed ("),
+        1,
+        "one line for the first failure:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&dead),
+        "the line names the endpoint:\n{}",
+        run.stderr
+    );
+    assert_eq!(
+        lines_with(&run.stderr, "spans were not exported"),
+        1,
+        "{}",
+        run.stderr
+    );
+}
