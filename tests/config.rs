@@ -307,25 +307,41 @@ fn sampler_and_its_argument() {
     );
 }
 
-#[spanwright::span]
-fn carry() -> HashMap<String, String> {
+/// Continues the trace (and baggage) in `incoming` as far as the configured
+/// propagators read it, and returns what they write on the way out.
+#[spanwright::span(parent = incoming)]
+fn carry(incoming: &HashMap<String, String>) -> HashMap<String, String> {
     let mut headers = HashMap::new();
     spanwright::inject(&mut headers);
     headers
+}
+
+fn incoming() -> HashMap<String, String> {
+    HashMap::from([
+        (
+            "traceparent".to_string(),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string(),
+        ),
+        ("tracestate".to_string(), "vendor=opaque".to_string()),
+        ("baggage".to_string(), "tenant=acme".to_string()),
+    ])
 }
 
 #[test]
 fn propagators() {
     let cases: [(&str, &[&str]); 4] = [
         ("tracecontext", &["traceparent", "tracestate"]),
-        ("tracecontext,baggage", &["traceparent", "tracestate"]),
-        ("baggage", &[]),
+        (
+            "tracecontext,baggage",
+            &["baggage", "traceparent", "tracestate"],
+        ),
+        ("baggage", &["baggage"]),
         ("none", &[]),
     ];
     for (value, keys) in cases {
         let _env = env(&[("OTEL_PROPAGATORS", value)]);
         let telemetry = Telemetry::builder().no_export().install().unwrap();
-        let headers = carry();
+        let headers = carry(&incoming());
         let mut got: Vec<&str> = headers.keys().map(String::as_str).collect();
         got.sort();
         assert_eq!(got, keys, "OTEL_PROPAGATORS={value}");

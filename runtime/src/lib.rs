@@ -79,6 +79,36 @@
 //!   ([`TelemetryBuilder::flush_timeout`]); an async job awaits it without
 //!   blocking its executor's thread.
 //!
+//! ## Propagation: W3C Trace Context and Baggage, strictly
+//!
+//! [`extract`], [`inject`] and the macros' `parent =` / `link =` speak W3C Trace
+//! Context and W3C Baggage by default (`OTEL_PROPAGATORS=tracecontext,baggage`),
+//! with spanwright's own propagators, which follow the recommendations to the
+//! letter where the SDK's accept more:
+//!
+//! - A `traceparent` is continued only if valid: version `00` is exactly
+//!   `00-<32 hex>-<16 hex>-<2 hex>` in lower case; a higher version is that
+//!   prefix followed by the end or `-`; version `ff` and all-zero ids never.
+//!   Spaces and tabs around the value are ignored. Anything else starts a new
+//!   trace, and its `tracestate` is ignored with it.
+//! - The sampled flag and Level 2's random trace-id flag (`02`) are carried on;
+//!   other flag bits are not.
+//! - `tracestate`: repeated header lines are combined; at most 32 members; an
+//!   invalid member or a repeated key drops the whole list (the trace is still
+//!   continued). Keys follow the Level 2 grammar, but OpenTelemetry's
+//!   `TraceState` cannot hold a key with two `@` or more than 13 characters after
+//!   its `@`, so a list with such a key is dropped whole. An empty `tracestate`
+//!   is not sent.
+//! - `baggage`: values are percent-decoded on the way in and encoded on the way
+//!   out; an invalid member is dropped and the rest kept; at most 64 members and
+//!   8,192 bytes, in order, members never cut. A carrier whose `traceparent` is
+//!   missing or invalid still contributes its baggage to the new trace.
+//!
+//! Carriers are `HashMap<String, String>`, any type implementing
+//! OpenTelemetry's `Extractor` / `Injector`, and with the feature `http`,
+//! `http::HeaderMap` directly (`parent = request.headers()`,
+//! `spanwright::inject(request.headers_mut())`); see [`carrier`].
+//!
 //! ## Panic hooks and the order of installation
 //!
 //! The panic's location comes from a panic hook that spanwright chains in front
@@ -132,6 +162,7 @@ mod export;
 mod setup;
 mod span;
 
+pub use context::carrier;
 pub mod testing;
 
 #[cfg(feature = "tracing")]

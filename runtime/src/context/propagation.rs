@@ -1,11 +1,13 @@
 //! Trace context across process boundaries: W3C `traceparent` / `tracestate` and
 //! `baggage` by default, or whatever [`crate::init`] configured.
 
+use crate::context::baggage::W3cBaggage;
+use crate::context::carrier::{ExtractCarrier, InjectCarrier};
+use crate::context::trace_context::W3cTraceContext;
 use opentelemetry::Context;
 use opentelemetry::propagation::{
     Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
 };
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use std::sync::{Arc, LazyLock, RwLock};
 
 /// A propagator shared between spanwright and the OpenTelemetry global.
@@ -15,8 +17,8 @@ static CONFIGURED: RwLock<Option<Propagator>> = RwLock::new(None);
 
 static DEFAULT: LazyLock<Propagator> = LazyLock::new(|| {
     Arc::new(TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
-        Box::new(BaggagePropagator::new()),
+        Box::new(W3cTraceContext),
+        Box::new(W3cBaggage),
     ]))
 });
 
@@ -78,8 +80,11 @@ impl TextMapPropagator for Shared {
 /// // Outside any span there is nothing to carry.
 /// assert!(headers.get("traceparent").is_none());
 /// ```
-pub fn inject(carrier: &mut dyn Injector) {
-    propagator().inject_context(&Context::current(), carrier);
+///
+/// `carrier` is any [carrier](crate::carrier): `HashMap<String, String>`, a type
+/// implementing OpenTelemetry's `Injector`, or `http::HeaderMap` (feature `http`).
+pub fn inject<Via, C: InjectCarrier<Via> + ?Sized>(carrier: &mut C) {
+    carrier.inject_with(&*propagator(), &Context::current());
 }
 
 /// Reads a trace context from `carrier`. A missing or malformed header gives a
@@ -99,10 +104,16 @@ pub fn inject(carrier: &mut dyn Injector) {
 ///     "4bf92f3577b34da6a3ce929d0e0e4736"
 /// );
 /// ```
-pub fn extract(carrier: &dyn Extractor) -> Context {
+///
+/// `carrier` is any [carrier](crate::carrier), as for [`inject`]. Only a valid
+/// W3C `traceparent` is continued (see the crate docs on propagation).
+pub fn extract<Via, C: ExtractCarrier<Via> + ?Sized>(carrier: &C) -> Context {
     extract_with_context(&Context::new(), carrier)
 }
 
-pub(crate) fn extract_with_context(cx: &Context, carrier: &dyn Extractor) -> Context {
-    propagator().extract_with_context(cx, carrier)
+pub(crate) fn extract_with_context<Via, C: ExtractCarrier<Via> + ?Sized>(
+    cx: &Context,
+    carrier: &C,
+) -> Context {
+    carrier.extract_with(&*propagator(), cx)
 }

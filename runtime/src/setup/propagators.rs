@@ -1,10 +1,11 @@
 //! The propagators from `OTEL_PROPAGATORS`.
 
+use crate::context::baggage::W3cBaggage;
 use crate::context::propagation::{Propagator, default_propagator};
+use crate::context::trace_context::W3cTraceContext;
 use crate::setup::env::env_var;
 use crate::setup::error::InitError;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use std::sync::Arc;
 
 /// The propagators `OTEL_PROPAGATORS` names (unset: W3C trace context and
@@ -20,8 +21,8 @@ pub(crate) fn from_env() -> Result<(Propagator, String, &'static str), InitError
     let mut propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
     for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match name {
-            "tracecontext" => propagators.push(Box::new(TraceContextPropagator::new())),
-            "baggage" => propagators.push(Box::new(BaggagePropagator::new())),
+            "tracecontext" => propagators.push(Box::new(W3cTraceContext)),
+            "baggage" => propagators.push(Box::new(W3cBaggage)),
             "none" => propagators.clear(),
             _ => {
                 return Err(InitError::InvalidVariable {

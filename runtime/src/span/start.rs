@@ -1,12 +1,12 @@
 //! Span start: the slow half of the hot path, reached only when [`crate::enabled`]
 //! is true. Attribute expressions run only once the sampler has kept the span.
 
+use crate::context::carrier::ExtractCarrier;
 use crate::context::propagation;
 use crate::span::job;
 use crate::span::recording::Recording;
 use crate::span::site::Site;
 use crate::span::tracer;
-use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{
     Link, Span as _, SpanBuilder, SpanContext, TraceContextExt, Tracer as _,
 };
@@ -24,8 +24,9 @@ const JOB_ATTRS: usize = 2;
 enum Parent {
     /// The current context's span (the default for `#[span]`).
     Current,
-    /// No parent: a new trace.
-    Root,
+    /// No parent: a new trace, on top of the current context or (when a carrier
+    /// held no valid trace context) of what the carrier did hold, its baggage.
+    Root(Option<Context>),
     /// The remote span context found in a carrier, with the carrier's baggage.
     Remote(Context),
 }
@@ -52,13 +53,13 @@ impl Start {
     /// Starts a new trace.
     #[inline]
     pub fn root(mut self) -> Self {
-        self.parent = Parent::Root;
+        self.parent = Parent::Root(None);
         self
     }
 
     /// Continues the trace found in `carrier`; a new trace when it holds no valid
     /// context.
-    pub fn parent<E: Extractor>(mut self, carrier: &E) -> Self {
+    pub fn parent<Via, C: ExtractCarrier<Via> + ?Sized>(mut self, carrier: &C) -> Self {
         let current = Context::current();
         let extracted = propagation::extract_with_context(&current, carrier);
         let remote = extracted.span().span_context().clone();
@@ -66,13 +67,13 @@ impl Start {
         self.parent = if remote.is_valid() && remote != *current.span().span_context() {
             Parent::Remote(extracted)
         } else {
-            Parent::Root
+            Parent::Root(Some(extracted))
         };
         self
     }
 
     /// Links the span to the context found in `carrier`, if there is one.
-    pub fn link<E: Extractor>(mut self, carrier: &E) -> Self {
+    pub fn link<Via, C: ExtractCarrier<Via> + ?Sized>(mut self, carrier: &C) -> Self {
         let extracted = propagation::extract_with_context(&Context::new(), carrier);
         let remote: SpanContext = extracted.span().span_context().clone();
         if remote.is_valid() {
@@ -87,10 +88,10 @@ impl Start {
         let site = self.site;
         // `base` is what the new span's context is built on; the sampler and the SDK
         // see `parent` (borrowed: no extra context clone on the common path).
-        let new_trace = matches!(self.parent, Parent::Root);
+        let new_trace = matches!(self.parent, Parent::Root(_));
         let base = match self.parent {
-            Parent::Remote(remote) => remote,
-            Parent::Current | Parent::Root => Context::current(),
+            Parent::Remote(remote) | Parent::Root(Some(remote)) => remote,
+            Parent::Current | Parent::Root(None) => Context::current(),
         };
         let no_parent = Context::new();
         let parent = if new_trace { &no_parent } else { &base };
