@@ -178,7 +178,7 @@ fn traces_exporter() {
     let _env = env(&[("OTEL_TRACES_EXPORTER", "zipkin")]);
     assert_eq!(
         invalid(spanwright::init()),
-        "OTEL_TRACES_EXPORTER=\"zipkin\" is not valid: otlp, console or none"
+        "OTEL_TRACES_EXPORTER=\"zipkin\" is not valid: a comma-separated list of otlp, console, none"
     );
     drop(_env);
     let _env = env(&[("OTEL_TRACES_EXPORTER", "")]);

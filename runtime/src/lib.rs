@@ -79,6 +79,39 @@
 //!   ([`TelemetryBuilder::flush_timeout`]); an async job awaits it without
 //!   blocking its executor's thread.
 //!
+//! ## Exporting to a collector
+//!
+//! The default features export OTLP over gRPC and HTTP/protobuf, with TLS and gzip:
+//!
+//! ```toml
+//! spanwright = "0.1"                                          # OTLP, both transports
+//! spanwright = { version = "0.1", default-features = false }  # lean: console and none
+//! ```
+//!
+//! Everything comes from the standard variables, each also in its
+//! `OTEL_EXPORTER_OTLP_TRACES_*` form, which wins; enumerated values are
+//! case-insensitive; a bad value is an [`InitError`] naming the variable:
+//!
+//! | variable | accepted | default |
+//! | --- | --- | --- |
+//! | `OTEL_TRACES_EXPORTER` | a list of `otlp`, `console`, `none` | `otlp` (lean build: `console`) |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | a URL; HTTP gets `/v1/traces` | `http://localhost:4318` (gRPC: `:4317`) |
+//! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc`, `http/protobuf` | `http/protobuf` (`grpc` if it is the only transport built) |
+//! | `OTEL_EXPORTER_OTLP_HEADERS` | `key=value,...`, percent-encoded | none |
+//! | `OTEL_EXPORTER_OTLP_COMPRESSION` | `gzip`, `none` | `none` |
+//! | `OTEL_EXPORTER_OTLP_TIMEOUT` | milliseconds | `10000` |
+//! | `OTEL_EXPORTER_OTLP_CERTIFICATE` | a PEM CA file, trusted besides the public roots | none |
+//! | `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`, `_CLIENT_KEY` | PEM files, both or neither (mutual TLS) | none |
+//! | `OTEL_EXPORTER_OTLP_INSECURE` | `true`, `false`: the scheme of an endpoint written without one | `false` (`https`) |
+//!
+//! TLS is rustls with the ring provider (no C toolchain beyond `cc`, no cmake),
+//! trusting Mozilla's root certificates compiled in (webpki-roots): the same
+//! roots in every container, whether or not it has a CA bundle installed. A
+//! private CA is added with `OTEL_EXPORTER_OTLP_CERTIFICATE`. A missing or
+//! unreadable certificate file is an [`InitError`]. With
+//! `OTEL_TRACES_EXPORTER=otlp,console` spans go to both (and [`Telemetry::stats`]
+//! counts each span once per exporter).
+//!
 //! ## Propagation: W3C Trace Context and Baggage, strictly
 //!
 //! [`extract`], [`inject`] and the macros' `parent =` / `link =` speak W3C Trace
@@ -174,10 +207,10 @@ pub mod __private;
 
 pub use context::current::{CurrentSpan, current};
 pub use context::propagation::{extract, inject};
-#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-pub use export::otlp::OtlpProtocol;
 pub use export::stats::ExportStats;
 pub use setup::error::InitError;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub use setup::otlp::OtlpProtocol;
 pub use setup::telemetry::{Telemetry, TelemetryBuilder, init};
 pub use span::switch::enabled;
 pub use span::value::{ArrayElement, AttrValue};

@@ -17,7 +17,13 @@ fn number(variable: &str, default: u64) -> u64 {
 fn main() {
     let spans = number("SPANS", 10_000);
     let threads = number("THREADS", 2);
-    let telemetry = spanwright::init().expect("valid OTEL_* settings");
+    let telemetry = match spanwright::init() {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("telemetry not started: {error}");
+            std::process::exit(1);
+        }
+    };
     let workers: Vec<_> = (0..threads)
         .map(|t| {
             std::thread::spawn(move || {

@@ -5,8 +5,8 @@
 //! thread hands it work. A dead or hung collector then never blocks the
 //! application: the batch queue fills and drops, and shutdown is bounded.
 
-use crate::setup::env::env_var;
 use crate::setup::error::InitError;
+use crate::setup::otlp::{OtlpProtocol, OtlpSettings};
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;
@@ -16,82 +16,19 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The OTLP transport, from `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or
-/// `OTEL_EXPORTER_OTLP_PROTOCOL` (default `http/protobuf`), or set in code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OtlpProtocol {
-    /// OTLP/gRPC, usually port 4317.
-    Grpc,
-    /// OTLP/HTTP with protobuf bodies, usually port 4318.
-    HttpProtobuf,
-}
-
-impl OtlpProtocol {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            OtlpProtocol::Grpc => "grpc",
-            OtlpProtocol::HttpProtobuf => "http/protobuf",
-        }
-    }
-
-    /// The protocol the environment asks for, and the variable that said so.
-    pub(crate) fn from_env() -> Result<(Self, &'static str), InitError> {
-        for variable in [
-            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-            "OTEL_EXPORTER_OTLP_PROTOCOL",
-        ] {
-            if let Some(value) = env_var(variable) {
-                let protocol = match value.as_str() {
-                    "grpc" => OtlpProtocol::Grpc,
-                    "http/protobuf" => OtlpProtocol::HttpProtobuf,
-                    _ => {
-                        return Err(InitError::InvalidVariable {
-                            variable,
-                            value,
-                            accepted: "grpc or http/protobuf".into(),
-                        });
-                    }
-                };
-                return Ok((protocol, variable));
-            }
-        }
-        Ok((OtlpProtocol::HttpProtobuf, "default"))
-    }
-}
-
-/// Builds the OTLP exporter for `protocol`. `endpoint` (set in code) wins over the
-/// `OTEL_EXPORTER_OTLP_*ENDPOINT` variables; the exporter reads the timeout,
-/// headers and compression variables itself.
+/// Builds the OTLP exporter, on a runtime of its own.
 pub(crate) fn exporter(
-    protocol: OtlpProtocol,
-    endpoint: Option<String>,
+    settings: OtlpSettings,
 ) -> Result<OnOwnRuntime<opentelemetry_otlp::SpanExporter>, InitError> {
-    OnOwnRuntime::start(move || build(protocol, endpoint))
+    OnOwnRuntime::start(move || build(settings))
 }
 
-fn build(
-    protocol: OtlpProtocol,
-    endpoint: Option<String>,
-) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
-    let built = match protocol {
+fn build(settings: OtlpSettings) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
+    let built = match settings.protocol {
         #[cfg(feature = "otlp-grpc")]
-        OtlpProtocol::Grpc => {
-            let mut builder = opentelemetry_otlp::SpanExporter::builder().with_tonic();
-            if let Some(endpoint) = endpoint {
-                builder = builder.with_endpoint(endpoint);
-            }
-            builder.build()
-        }
+        OtlpProtocol::Grpc => grpc(settings)?,
         #[cfg(feature = "otlp-http")]
-        OtlpProtocol::HttpProtobuf => {
-            let mut builder = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
-            if let Some(endpoint) = endpoint {
-                builder = builder.with_endpoint(http_traces_url(&endpoint));
-            }
-            builder.build()
-        }
+        OtlpProtocol::HttpProtobuf => http(settings)?,
         #[allow(unreachable_patterns)]
         other => {
             return Err(InitError::Unsupported {
@@ -107,40 +44,137 @@ fn build(
     built.map_err(|error| InitError::Exporter(error.to_string()))
 }
 
-/// Where spans will go, for [`crate::Telemetry::describe`]: the same order of
-/// precedence the exporter applies.
-pub(crate) fn describe_endpoint(protocol: OtlpProtocol, endpoint: Option<&str>) -> String {
-    let http = protocol == OtlpProtocol::HttpProtobuf;
-    if let Some(endpoint) = endpoint {
-        return if http {
-            http_traces_url(endpoint)
-        } else {
-            endpoint.to_owned()
-        };
-    }
-    if let Some(endpoint) = env_var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
-        return endpoint;
-    }
-    match (env_var("OTEL_EXPORTER_OTLP_ENDPOINT"), http) {
-        (Some(base), true) => format!("{}/v1/traces", base.trim_end_matches('/')),
-        (Some(base), false) => base,
-        (None, true) => "http://localhost:4318/v1/traces".into(),
-        (None, false) => "http://localhost:4317".into(),
-    }
+#[cfg(feature = "otlp-grpc")]
+fn is_https(endpoint: &str) -> bool {
+    endpoint
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
 }
 
-/// A base URL given in code gets the traces path, as the generic variable does.
-fn http_traces_url(endpoint: &str) -> String {
-    let trimmed = endpoint.trim_end_matches('/');
-    let has_path = trimmed
-        .split("://")
-        .nth(1)
-        .is_some_and(|rest| rest.contains('/'));
-    if has_path {
-        trimmed.to_owned()
-    } else {
-        format!("{trimmed}/v1/traces")
+#[cfg(feature = "otlp-grpc")]
+fn grpc(
+    settings: OtlpSettings,
+) -> Result<
+    Result<opentelemetry_otlp::SpanExporter, opentelemetry_otlp::ExporterBuildError>,
+    InitError,
+> {
+    use opentelemetry_otlp::WithTonicConfig as _;
+    use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
+    use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
+    let mut builder = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(settings.endpoint.clone())
+        .with_timeout(settings.timeout);
+    if is_https(&settings.endpoint) {
+        // The public roots (Mozilla's, built in: no dependency on the host's
+        // store), plus the CA the environment names.
+        let mut tls = ClientTlsConfig::new().with_webpki_roots();
+        if let Some(ca) = &settings.certificate {
+            tls = tls.ca_certificate(Certificate::from_pem(ca));
+        }
+        if let Some((cert, key)) = &settings.client_identity {
+            tls = tls.identity(Identity::from_pem(cert, key));
+        }
+        builder = builder.with_tls_config(tls);
     }
+    if !settings.headers.is_empty() {
+        let mut headers = http::HeaderMap::new();
+        for (key, value) in &settings.headers {
+            let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(key.as_bytes()),
+                http::HeaderValue::from_str(value),
+            ) else {
+                continue;
+            };
+            headers.append(name, value);
+        }
+        builder = builder.with_metadata(MetadataMap::from_headers(headers));
+    }
+    if settings.gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    Ok(builder.build())
+}
+
+#[cfg(feature = "otlp-http")]
+fn http(
+    settings: OtlpSettings,
+) -> Result<
+    Result<opentelemetry_otlp::SpanExporter, opentelemetry_otlp::ExporterBuildError>,
+    InitError,
+> {
+    use opentelemetry_otlp::WithHttpConfig as _;
+    let client = opentelemetry_http::hyper::HyperClient::new(
+        https_connector(&settings)?,
+        settings.timeout,
+        None,
+    );
+    let mut builder = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_http_client(client)
+        .with_endpoint(settings.endpoint.clone())
+        .with_timeout(settings.timeout);
+    if !settings.headers.is_empty() {
+        builder = builder.with_headers(settings.headers.iter().cloned().collect());
+    }
+    if settings.gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    Ok(builder.build())
+}
+
+/// rustls with ring, the public roots plus the configured CA, and the client
+/// identity for mutual TLS; plain `http://` endpoints pass through.
+#[cfg(feature = "otlp-http")]
+fn https_connector(
+    settings: &OtlpSettings,
+) -> Result<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    InitError,
+> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let unreadable = |variable: &'static str, error: String| InitError::InvalidVariable {
+        variable,
+        value: String::new(),
+        accepted: format!("a PEM file rustls can read ({error})"),
+    };
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(ca) = &settings.certificate {
+        for cert in CertificateDer::pem_slice_iter(ca) {
+            let cert =
+                cert.map_err(|e| unreadable("OTEL_EXPORTER_OTLP_CERTIFICATE", e.to_string()))?;
+            roots
+                .add(cert)
+                .map_err(|e| unreadable("OTEL_EXPORTER_OTLP_CERTIFICATE", e.to_string()))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| InitError::Exporter(e.to_string()))?
+        .with_root_certificates(roots);
+    let config = match &settings.client_identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let chain = CertificateDer::pem_slice_iter(cert)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| unreadable("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", e.to_string()))?;
+            let key = PrivateKeyDer::from_pem_slice(key)
+                .map_err(|e| unreadable("OTEL_EXPORTER_OTLP_CLIENT_KEY", e.to_string()))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| unreadable("OTEL_EXPORTER_OTLP_CLIENT_KEY", e.to_string()))?
+        }
+    };
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .build())
 }
 
 /// An exporter whose futures run on a runtime owned by a thread of its own.
@@ -252,26 +286,5 @@ impl<E: SpanExporter + 'static> SpanExporter for OnOwnRuntime<E> {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.set_resource(resource);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::http_traces_url;
-
-    #[test]
-    fn http_endpoint_in_code_gets_the_traces_path() {
-        assert_eq!(
-            http_traces_url("http://127.0.0.1:4318"),
-            "http://127.0.0.1:4318/v1/traces"
-        );
-        assert_eq!(
-            http_traces_url("http://127.0.0.1:4318/"),
-            "http://127.0.0.1:4318/v1/traces"
-        );
-        assert_eq!(
-            http_traces_url("http://c:4318/custom/v1/traces"),
-            "http://c:4318/custom/v1/traces"
-        );
     }
 }

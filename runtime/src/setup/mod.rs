@@ -7,6 +7,8 @@ pub(crate) mod batch;
 pub(crate) mod env;
 pub(crate) mod error;
 pub(crate) mod limits;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) mod otlp;
 pub(crate) mod propagators;
 pub(crate) mod sampler;
 pub(crate) mod telemetry;

@@ -74,8 +74,8 @@ pub struct Telemetry {
 struct Installed {
     provider: SdkTracerProvider,
     shutdown_timeout: Duration,
-    /// `None` when spans are recorded but not exported.
-    counters: Option<Arc<Counters>>,
+    /// One per exporter; none when spans are recorded but not exported.
+    counters: Vec<Arc<Counters>>,
     _recorder: Recorder,
     _claim: Claim,
 }
@@ -138,8 +138,7 @@ impl Telemetry {
     pub fn stats(&self) -> ExportStats {
         self.installed
             .as_ref()
-            .and_then(|i| i.counters.as_ref())
-            .map(|c| c.snapshot())
+            .map(|i| sum(i.counters.iter().map(|c| c.snapshot())))
             .unwrap_or_default()
     }
 
@@ -162,15 +161,24 @@ impl Telemetry {
         let _ = installed
             .provider
             .shutdown_with_timeout(installed.shutdown_timeout);
-        let Some(counters) = &installed.counters else {
-            return ExportStats::default();
-        };
-        let stats = counters.settle();
-        if let Some(summary) = counters.summary(&stats) {
-            eprintln!("{summary}");
-        }
-        stats
+        sum(installed.counters.iter().map(|counters| {
+            let settled = counters.settle();
+            if let Some(summary) = counters.summary(&settled) {
+                eprintln!("{summary}");
+            }
+            settled
+        }))
     }
+}
+
+/// The counts of several exporters: each span counts once per exporter.
+fn sum(all: impl Iterator<Item = ExportStats>) -> ExportStats {
+    all.fold(ExportStats::default(), |total, s| ExportStats {
+        spans_ended: total.spans_ended + s.spans_ended,
+        spans_exported: total.spans_exported + s.spans_exported,
+        spans_dropped: total.spans_dropped + s.spans_dropped,
+        export_failures: total.export_failures + s.export_failures,
+    })
 }
 
 impl Drop for Telemetry {
@@ -285,25 +293,19 @@ impl TelemetryBuilder {
         }
         // Before anything is built: no second pipeline, no threads, while one lives.
         let claim = Claim::take()?;
-        let exporter = match self.exporter {
-            Some(choice) => {
-                settings.push(Setting {
-                    name: "exporter",
-                    value: choice.name().into(),
-                    source: "code".into(),
-                });
-                choice
-            }
-            None => {
-                let (choice, source) = ExporterChoice::from_env()?;
-                settings.push(Setting {
-                    name: "exporter",
-                    value: choice.name().into(),
-                    source,
-                });
-                choice
-            }
+        let (exporters, source) = match self.exporter {
+            Some(choice) => (vec![choice], "code".to_owned()),
+            None => ExporterChoice::from_env()?,
         };
+        settings.push(Setting {
+            name: "exporter",
+            value: exporters
+                .iter()
+                .map(ExporterChoice::name)
+                .collect::<Vec<_>>()
+                .join(","),
+            source,
+        });
         let (sampler, sampler_kind) = match self.sampler {
             Some(sampler) => {
                 let kind = SamplerKind::of(&sampler);
@@ -361,16 +363,6 @@ impl TelemetryBuilder {
         });
         let shutdown_timeout = self.shutdown_timeout.unwrap_or(Duration::from_secs(5));
 
-        let batch = crate::setup::batch::from_env(matches!(exporter, ExporterChoice::Console))?;
-        if !matches!(exporter, ExporterChoice::None) {
-            for (name, value, source) in &batch.sources {
-                settings.push(Setting {
-                    name,
-                    value: value.clone(),
-                    source: (*source).into(),
-                });
-            }
-        }
         let flush_timeout = self.flush_timeout.unwrap_or(DEFAULT_FLUSH_TIMEOUT);
 
         let mut builder = SdkTracerProvider::builder()
@@ -378,46 +370,61 @@ impl TelemetryBuilder {
             .with_resource(resource)
             .with_span_limits(limits.span);
         let value_length = limits.value_length;
-        let counters = |destination: String| Arc::new(Counters::new(batch.queue_size, destination));
-        let mut installed_counters = None;
-        let processor = match exporter {
-            ExporterChoice::None => None,
-            ExporterChoice::Console => {
-                let counters = counters("the console".into());
-                installed_counters = Some(Arc::clone(&counters));
-                let console = crate::export::console::ConsoleExporter::stdout();
-                Some(batch::processor(console, &batch, value_length, counters))
+        let mut all_counters = Vec::new();
+        for exporter in exporters {
+            let console = matches!(exporter, ExporterChoice::Console);
+            if matches!(exporter, ExporterChoice::None) {
+                continue;
             }
-            ExporterChoice::Custom(processor) => {
-                let counters = counters("the exporter".into());
-                installed_counters = Some(Arc::clone(&counters));
-                Some(processor(&batch, value_length, counters))
-            }
-            #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-            ExporterChoice::Otlp { protocol, endpoint } => {
-                let protocol = match protocol {
-                    Some(protocol) => protocol,
-                    None => crate::export::otlp::OtlpProtocol::from_env()?.0,
-                };
-                let destination =
-                    crate::export::otlp::describe_endpoint(protocol, endpoint.as_deref());
+            let batch = crate::setup::batch::from_env(console)?;
+            for (name, value, source) in &batch.sources {
                 settings.push(Setting {
-                    name: "otlp.endpoint",
-                    value: destination.clone(),
-                    source: if endpoint.is_some() {
+                    name,
+                    value: value.clone(),
+                    source: (*source).into(),
+                });
+            }
+            let counters =
+                |destination: String| Arc::new(Counters::new(batch.queue_size, destination));
+            let processor = match exporter {
+                ExporterChoice::None => continue,
+                ExporterChoice::Console => {
+                    let counters = counters("the console".into());
+                    all_counters.push(Arc::clone(&counters));
+                    let console = crate::export::console::ConsoleExporter::stdout();
+                    batch::processor(console, &batch, value_length, counters)
+                }
+                ExporterChoice::Custom(processor) => {
+                    let counters = counters("the exporter".into());
+                    all_counters.push(Arc::clone(&counters));
+                    processor(&batch, value_length, counters)
+                }
+                #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+                ExporterChoice::Otlp { protocol, endpoint } => {
+                    let in_code = endpoint.is_some();
+                    let otlp = crate::setup::otlp::from_env(protocol, endpoint)?;
+                    let destination = format!("{} ({})", otlp.endpoint, otlp.protocol.name());
+                    let source = if in_code {
                         "code"
                     } else {
                         "environment or default"
-                    }
-                    .into(),
-                });
-                let exporter = crate::export::otlp::exporter(protocol, endpoint)?;
-                let counters = counters(format!("{destination} ({})", protocol.name()));
-                installed_counters = Some(Arc::clone(&counters));
-                Some(batch::processor(exporter, &batch, value_length, counters))
-            }
-        };
-        if let Some(processor) = processor {
+                    };
+                    settings.push(Setting {
+                        name: "otlp.endpoint",
+                        value: otlp.endpoint.clone(),
+                        source: source.into(),
+                    });
+                    settings.push(Setting {
+                        name: "otlp.protocol",
+                        value: otlp.protocol.name().into(),
+                        source: source.into(),
+                    });
+                    let exporter = crate::export::otlp::exporter(otlp)?;
+                    let counters = counters(destination);
+                    all_counters.push(Arc::clone(&counters));
+                    batch::processor(exporter, &batch, value_length, counters)
+                }
+            };
             builder = builder.with_span_processor(processor);
         }
         let provider = builder.build();
@@ -432,7 +439,7 @@ impl TelemetryBuilder {
         let installed = Installed {
             provider,
             shutdown_timeout,
-            counters: installed_counters,
+            counters: all_counters,
             _recorder: Recorder::register(),
             _claim: claim,
         };

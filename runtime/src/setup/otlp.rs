@@ -1,0 +1,319 @@
+//! The OTLP exporter's settings from `OTEL_EXPORTER_OTLP_*`, each read by
+//! spanwright (the exporter alone ignores the certificate variables, and a bad
+//! value of the others silently): the `OTEL_EXPORTER_OTLP_TRACES_*` form wins
+//! over the generic one, enumerated values are case-insensitive, and a bad value
+//! or an unreadable certificate is an [`InitError`] naming the variable.
+
+use crate::setup::env::env_var;
+use crate::setup::error::InitError;
+use std::time::Duration;
+
+/// The OTLP transport, from `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or
+/// `OTEL_EXPORTER_OTLP_PROTOCOL`, or set in code. The default is `http/protobuf`
+/// (as the OpenTelemetry specification says) when this build has it, `grpc`
+/// when it has only `otlp-grpc`.
+///
+/// ```
+/// assert_eq!(spanwright::OtlpProtocol::Grpc, spanwright::OtlpProtocol::Grpc);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// OTLP/gRPC, usually port 4317.
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies, usually port 4318.
+    HttpProtobuf,
+}
+
+impl OtlpProtocol {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            OtlpProtocol::Grpc => "grpc",
+            OtlpProtocol::HttpProtobuf => "http/protobuf",
+        }
+    }
+
+    /// The default of this build.
+    fn default_for_build() -> Self {
+        if cfg!(feature = "otlp-http") {
+            OtlpProtocol::HttpProtobuf
+        } else {
+            OtlpProtocol::Grpc
+        }
+    }
+}
+
+/// Everything the exporter is built with.
+#[derive(Debug, Clone)]
+pub(crate) struct OtlpSettings {
+    pub(crate) protocol: OtlpProtocol,
+    /// The full URL spans are sent to.
+    pub(crate) endpoint: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) gzip: bool,
+    pub(crate) timeout: Duration,
+    /// PEM: a CA to trust besides the public roots.
+    pub(crate) certificate: Option<Vec<u8>>,
+    /// PEM: the client certificate chain and key, for mutual TLS.
+    pub(crate) client_identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// The value of `TRACES` form of `suffix`, else the generic one, with its name.
+fn var(suffix: &str) -> Option<(&'static str, String)> {
+    let (traces, generic): (&'static str, &'static str) = match suffix {
+        "ENDPOINT" => (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ),
+        "PROTOCOL" => (
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ),
+        "HEADERS" => (
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        ),
+        "COMPRESSION" => (
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+        ),
+        "TIMEOUT" => (
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+        ),
+        "INSECURE" => (
+            "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
+            "OTEL_EXPORTER_OTLP_INSECURE",
+        ),
+        "CERTIFICATE" => (
+            "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        ),
+        "CLIENT_KEY" => (
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        ),
+        "CLIENT_CERTIFICATE" => (
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        ),
+        _ => unreachable!("unknown OTLP variable {suffix}"),
+    };
+    env_var(traces)
+        .map(|v| (traces, v))
+        .or_else(|| env_var(generic).map(|v| (generic, v)))
+}
+
+fn invalid(variable: &'static str, value: String, accepted: &str) -> InitError {
+    InitError::InvalidVariable {
+        variable,
+        value,
+        accepted: accepted.into(),
+    }
+}
+
+/// The protocol the environment asks for (case-insensitive), or the default.
+pub(crate) fn protocol_from_env() -> Result<OtlpProtocol, InitError> {
+    let Some((variable, value)) = var("PROTOCOL") else {
+        return Ok(OtlpProtocol::default_for_build());
+    };
+    match value.to_ascii_lowercase().as_str() {
+        "grpc" => Ok(OtlpProtocol::Grpc),
+        "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+        _ => Err(invalid(variable, value, "grpc or http/protobuf")),
+    }
+}
+
+/// Where spans go: the endpoint set in code, else the traces variable as it is,
+/// else the generic one (with `/v1/traces` for HTTP), else the default. An
+/// endpoint without a scheme is `https://` unless `OTEL_EXPORTER_OTLP_INSECURE`
+/// is true.
+fn resolve_endpoint(protocol: OtlpProtocol, in_code: Option<String>) -> Result<String, InitError> {
+    let http = protocol == OtlpProtocol::HttpProtobuf;
+    let traces = env_var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    let (endpoint, is_base, source) = match (in_code, traces) {
+        (Some(endpoint), _) => (endpoint, true, "the endpoint set in code"),
+        (None, Some(endpoint)) => (endpoint, false, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        (None, None) => match env_var("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            Some(base) => (base, true, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            None if http => ("http://localhost:4318".to_owned(), true, "the default"),
+            None => ("http://localhost:4317".to_owned(), true, "the default"),
+        },
+    };
+    let url = if endpoint.contains("://") {
+        endpoint.clone()
+    } else {
+        let insecure = match var("INSECURE") {
+            None => false,
+            Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(invalid(variable, value, "true or false")),
+            },
+        };
+        format!("{}://{endpoint}", if insecure { "http" } else { "https" })
+    };
+    let url = if http && is_base {
+        traces_url(&url)
+    } else {
+        url
+    };
+    match url.parse::<http::Uri>() {
+        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
+            Ok(url)
+        }
+        Ok(_) => Err(not_a_url(source, &endpoint, "not an http or https URL")),
+        Err(error) => Err(not_a_url(source, &endpoint, &error.to_string())),
+    }
+}
+
+fn not_a_url(source: &str, endpoint: &str, why: &str) -> InitError {
+    InitError::Exporter(format!(
+        "{source} ({endpoint:?}) is not a URL the exporter can reach ({why}); \
+         write it like http://collector:4318 or https://collector:4317"
+    ))
+}
+
+/// A base URL gets the traces path, unless it has a path already.
+pub(crate) fn traces_url(endpoint: &str) -> String {
+    let trimmed = endpoint.trim_end_matches('/');
+    let has_path = trimmed
+        .split("://")
+        .nth(1)
+        .is_some_and(|rest| rest.contains('/'));
+    if has_path {
+        trimmed.to_owned()
+    } else {
+        format!("{trimmed}/v1/traces")
+    }
+}
+
+/// `key=value,key2=value2`, percent-decoded, keys valid HTTP header names.
+fn headers() -> Result<Vec<(String, String)>, InitError> {
+    let Some((variable, value)) = var("HEADERS") else {
+        return Ok(Vec::new());
+    };
+    let accepted =
+        "comma-separated key=value pairs, percent-encoded (x-api-key=secret,tenant=a%20b)";
+    let mut headers = Vec::new();
+    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((key, raw)) = pair.split_once('=') else {
+            return Err(invalid(variable, value.clone(), accepted));
+        };
+        let key = key.trim();
+        let decoded = percent_encoding::percent_decode_str(raw.trim()).decode_utf8();
+        let valid_name = !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        match decoded {
+            Ok(decoded) if valid_name && !decoded.contains(['\r', '\n']) => {
+                headers.push((key.to_ascii_lowercase(), decoded.into_owned()));
+            }
+            _ => return Err(invalid(variable, value.clone(), accepted)),
+        }
+    }
+    Ok(headers)
+}
+
+fn gzip() -> Result<bool, InitError> {
+    match var("COMPRESSION") {
+        None => Ok(false),
+        Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
+            "gzip" => Ok(true),
+            "none" => Ok(false),
+            _ => Err(invalid(variable, value, "gzip or none")),
+        },
+    }
+}
+
+fn timeout() -> Result<Duration, InitError> {
+    match var("TIMEOUT") {
+        None => Ok(Duration::from_secs(10)),
+        Some((variable, value)) => value
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| invalid(variable, value, "a whole number of milliseconds")),
+    }
+}
+
+/// A PEM file the variable names; `None` when unset.
+fn pem_file(suffix: &str) -> Result<Option<Vec<u8>>, InitError> {
+    let Some((variable, path)) = var(suffix) else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(&path).map_err(|error| {
+        invalid(
+            variable,
+            path.clone(),
+            &format!("a readable PEM file ({error})"),
+        )
+    })?;
+    if !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        return Err(invalid(
+            variable,
+            path,
+            "a PEM file (no -----BEGIN block found)",
+        ));
+    }
+    Ok(Some(bytes))
+}
+
+/// Reads every setting; `protocol` and `endpoint` set in code win.
+pub(crate) fn from_env(
+    protocol: Option<OtlpProtocol>,
+    endpoint: Option<String>,
+) -> Result<OtlpSettings, InitError> {
+    let protocol = match protocol {
+        Some(protocol) => protocol,
+        None => protocol_from_env()?,
+    };
+    let client_identity = match (pem_file("CLIENT_CERTIFICATE")?, pem_file("CLIENT_KEY")?) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(InitError::InvalidVariable {
+                variable: "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                value: String::new(),
+                accepted: "the client certificate's key: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is set without it".into(),
+            });
+        }
+        (None, Some(_)) => {
+            return Err(InitError::InvalidVariable {
+                variable: "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                value: String::new(),
+                accepted: "the client certificate: OTEL_EXPORTER_OTLP_CLIENT_KEY is set without it"
+                    .into(),
+            });
+        }
+    };
+    Ok(OtlpSettings {
+        protocol,
+        endpoint: resolve_endpoint(protocol, endpoint)?,
+        headers: headers()?,
+        gzip: gzip()?,
+        timeout: timeout()?,
+        certificate: pem_file("CERTIFICATE")?,
+        client_identity,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::traces_url;
+
+    #[test]
+    fn a_base_url_gets_the_traces_path() {
+        assert_eq!(
+            traces_url("http://127.0.0.1:4318"),
+            "http://127.0.0.1:4318/v1/traces"
+        );
+        assert_eq!(
+            traces_url("http://127.0.0.1:4318/"),
+            "http://127.0.0.1:4318/v1/traces"
+        );
+        assert_eq!(
+            traces_url("http://c:4318/custom/v1/traces"),
+            "http://c:4318/custom/v1/traces"
+        );
+    }
+}
