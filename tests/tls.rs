@@ -366,6 +366,7 @@ fn grpc_over_tls_with_an_api_key_and_gzip() {
     exported_all(&run);
     s.received(3);
     let requests = s.nginx.requests();
+    eprintln!("nginx access log: {requests:?}");
     let ok = requests
         .iter()
         .find(|r| r[0] == "200")
@@ -387,6 +388,7 @@ fn http_over_tls_with_an_api_key_and_gzip() {
     exported_all(&run);
     s.received(3);
     let requests = s.nginx.requests();
+    eprintln!("nginx access log: {requests:?}");
     let ok = requests
         .iter()
         .find(|r| r[0] == "200")
