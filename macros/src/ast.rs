@@ -6,6 +6,7 @@ use crate::Macro;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident};
 use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
 use syn::{
     Attribute, Block, Expr, FnArg, GenericArgument, Item, LitStr, Pat, PathArguments, ReturnType,
     Signature, Stmt, Type, TypeParamBound, Visibility,
@@ -79,7 +80,7 @@ impl Function {
         }
         let shape = if sig.asyncness.is_some() {
             Shape::Async
-        } else if returns_future(&sig.output) && single_async_block(&item.block).is_some() {
+        } else if returns_future(&sig.output) && trailing_async_block(&item.block).is_some() {
             Shape::AsyncBlock
         } else {
             Shape::Sync
@@ -97,8 +98,8 @@ impl Function {
         })
     }
 
-    /// The declared return type, or the future's `Output` for [`Shape::AsyncBlock`];
-    /// `None` when it cannot be written inside the body (it holds `impl Trait`).
+    /// The declared return type, or the future's `Output` for [`Shape::AsyncBlock`],
+    /// as it can be written inside the body: each `impl Trait` in it becomes `_`.
     pub(crate) fn body_output(&self) -> Option<Type> {
         let ty = match &self.sig.output {
             ReturnType::Default => return Some(syn::parse_quote!(())),
@@ -108,7 +109,9 @@ impl Function {
             Shape::AsyncBlock => future_output(ty)?,
             Shape::Sync | Shape::Async => ty.clone(),
         };
-        (!mentions_impl(ty.to_token_stream())).then_some(ty)
+        let mut ty = ty;
+        InferImpl.visit_type_mut(&mut ty);
+        Some(ty)
     }
 
     pub(crate) fn param_named(&self, name: &str) -> Option<&Param> {
@@ -205,8 +208,10 @@ fn item_keyword_span(item: &Item) -> Span {
 
 /// The async block a future-returning body consists of: `async {..}` or
 /// `Box::pin(async {..})`.
-pub(crate) fn single_async_block(block: &Block) -> Option<&syn::ExprAsync> {
-    let [Stmt::Expr(expr, None)] = block.stmts.as_slice() else {
+/// The async block a future-returning body ends in: `async { .. }` or
+/// `Box::pin(async { .. })`, after any other statements.
+pub(crate) fn trailing_async_block(block: &Block) -> Option<&syn::ExprAsync> {
+    let Some(Stmt::Expr(expr, None)) = block.stmts.last() else {
         return None;
     };
     match expr {
@@ -225,8 +230,8 @@ pub(crate) fn single_async_block(block: &Block) -> Option<&syn::ExprAsync> {
     }
 }
 
-pub(crate) fn single_async_block_mut(block: &mut Block) -> Option<&mut syn::ExprAsync> {
-    let [Stmt::Expr(expr, None)] = block.stmts.as_mut_slice() else {
+pub(crate) fn trailing_async_block_mut(block: &mut Block) -> Option<&mut syn::ExprAsync> {
+    let Some(Stmt::Expr(expr, None)) = block.stmts.last_mut() else {
         return None;
     };
     match expr {
@@ -291,6 +296,17 @@ fn mentions_ident(tokens: TokenStream, name: &str) -> bool {
     })
 }
 
-fn mentions_impl(tokens: TokenStream) -> bool {
-    mentions_ident(tokens, "impl")
+/// Replaces `impl Trait` with `_`: the rest of the type still guides inference.
+struct InferImpl;
+
+impl VisitMut for InferImpl {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(impl_trait) = ty {
+            *ty = Type::Infer(syn::TypeInfer {
+                underscore_token: syn::Token![_](impl_trait.impl_token.span),
+            });
+            return;
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
 }

@@ -24,6 +24,8 @@ pub(crate) struct Options {
     /// Where `link` / `links` were given, to report a repeat.
     pub(crate) link_keys: Vec<Ident>,
     pub(crate) allow_sensitive: Option<Ident>,
+    /// `crate = path`: where the runtime is reached.
+    pub(crate) krate: Option<Expr>,
     pub(crate) id: Option<Expr>,
     pub(crate) attempt: Option<Expr>,
     pub(crate) flush: Option<Ident>,
@@ -65,6 +67,7 @@ const SPAN_OPTIONS: &[&str] = &[
     "link",
     "links",
     "allow_sensitive",
+    "crate",
 ];
 const JOB_OPTIONS: &[&str] = &["id", "attempt", "flush", "init"];
 
@@ -180,6 +183,10 @@ fn parse_option(
             assigned(input, &key, "name = \"storage.download\"")?
         ),
         "kind" => once!(options.kind, assigned(input, &key, "kind = client")?),
+        "crate" => once!(
+            options.krate,
+            assigned(input, &key, "crate = my_facade::spanwright")?
+        ),
         "parent" => once!(
             options.parent,
             (

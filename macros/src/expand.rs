@@ -1,13 +1,33 @@
 //! Expansion: the instrumented function. Generated code reaches the runtime only
-//! through `::spanwright::__private`.
+//! through its hidden module (`::spanwright::__private`, or `<crate = path>::__private`),
+//! and its own local names are hygienic (mixed-site): the body cannot see them,
+//! and they cannot capture the body's names.
 
 use crate::Macro;
-use crate::ast::{Shape, single_async_block_mut};
+use crate::ast::{Shape, trailing_async_block_mut};
 use crate::attr::Format;
 use crate::valid::{Parent, Plan, SpanName};
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
+
+/// A local name of the expansion, invisible to the user's code.
+fn local(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+/// `tokens` placed at `span`: the runtime path in a call whose errors belong to
+/// the user's expression.
+fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
+}
 
 pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
     let function = plan.function;
@@ -25,25 +45,31 @@ pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
             wrap_job(plan, run)
         }
         Shape::AsyncBlock => {
+            // Statements before the trailing async block stay as they are; the
+            // span covers the block's execution.
             let mut block = function.block.clone();
-            let inner = single_async_block_mut(&mut block).expect("shape checked by ast");
+            let inner = trailing_async_block_mut(&mut block).expect("shape checked by ast");
             let stmts = stmts_tokens(&inner.block.stmts);
             let run = wrap_job(plan, async_body(plan, stmts));
             inner.block = syn::parse_quote!({ #run });
             stmts_tokens(&block.stmts)
         }
     };
+    // The body keeps the span of the braces as written, so that lints about the
+    // function (an unused function's `dead_code`) still fire.
+    let mut block = TokenStream::new();
+    function.block.brace_token.surround(&mut block, |tokens| {
+        tokens.extend(quote!(#(#inner_attrs)* #body));
+    });
     quote! {
         #(#outer_attrs)*
-        #vis #sig {
-            #(#inner_attrs)*
-            #body
-        }
+        #vis #sig #block
     }
 }
 
 /// The static call site and the expression that starts the span (or not).
 fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
+    let rt = &plan.runtime;
     let function = plan.function;
     let name = plan.name.pattern();
     let kind = &plan.kind;
@@ -61,28 +87,24 @@ fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
         .links
         .iter()
         .map(|link| quote_spanned!(link.span()=> .link(#link)));
-    let span = quote!(__spanwright_span);
+    let span = local("__spanwright_span");
+    let site = local("__SPANWRIGHT_SITE");
     let rename = match &plan.name {
         SpanName::Fixed(_) => quote!(),
         SpanName::Template { format, args, .. } => quote! {
-            #span.name(::spanwright::__private::format!(#format, #(#args),*));
+            #span.name(#rt::format!(#format, #(#args),*));
         },
     };
     let sets = plan.attrs.iter().map(|attr| {
         let key = &attr.key;
         let value = &attr.value;
+        let at = respan(rt, value.span());
         let convert = match attr.format {
-            Format::Typed => {
-                quote_spanned!(value.span()=> ::spanwright::__private::to_value(&(#value)))
-            }
-            Format::Display => {
-                quote_spanned!(value.span()=> ::spanwright::__private::display_value(&(#value)))
-            }
-            Format::Debug => {
-                quote_spanned!(value.span()=> ::spanwright::__private::debug_value(&(#value)))
-            }
+            Format::Typed => quote_spanned!(value.span()=> #at::to_value(&(#value))),
+            Format::Display => quote_spanned!(value.span()=> #at::display_value(&(#value))),
+            Format::Debug => quote_spanned!(value.span()=> #at::debug_value(&(#value))),
         };
-        quote! { #span.attr(::spanwright::__private::Key::from_static_str(#key), #convert); }
+        quote! { #span.attr(#rt::Key::from_static_str(#key), #convert); }
     });
     let record = if plan.attrs.is_empty() && matches!(plan.name, SpanName::Fixed(_)) {
         quote!(|_| {})
@@ -91,9 +113,9 @@ fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
     };
     quote! {
         {
-            static __SPANWRIGHT_SITE: ::spanwright::__private::Site = ::spanwright::__private::Site {
+            static #site: #rt::Site = #rt::Site {
                 name: #name,
-                kind: ::spanwright::__private::SpanKind::#kind,
+                kind: #rt::SpanKind::#kind,
                 function: ::core::concat!(::core::module_path!(), "::", #fn_name),
                 file: ::core::file!(),
                 line: #line,
@@ -102,7 +124,7 @@ fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
                 job: #job,
             };
             if #on {
-                ::spanwright::__private::Start::new(&__SPANWRIGHT_SITE)
+                #rt::Start::new(&#site)
                     #parent
                     #(#links)*
                     .start(#record)
@@ -115,8 +137,9 @@ fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
 
 /// The closure that classifies the return value once the body has finished.
 fn classify(plan: &Plan<'_>) -> TokenStream {
-    let value = quote!(__spanwright_value);
-    let probe = quote!((&&&&::spanwright::__private::probe::Probe(#value)));
+    let rt = &plan.runtime;
+    let value = local("__spanwright_value");
+    let probe = quote!((&&&&#rt::probe::Probe(#value)));
     let ret = if plan.ret {
         quote!(#probe.__spanwright_ret())
     } else {
@@ -125,11 +148,11 @@ fn classify(plan: &Plan<'_>) -> TokenStream {
     quote! {
         |#value| {
             #[allow(unused_imports)]
-            use ::spanwright::__private::probe::{
+            use #rt::probe::{
                 FailureDebug as _, FailureDisplay as _, FailureNone as _, FailureOpaque as _,
                 RetDebug as _, RetOkDebug as _, RetOkValue as _, RetValue as _,
             };
-            ::spanwright::__private::Outcome {
+            #rt::Outcome {
                 failure: #probe.__spanwright_failure(),
                 ret: #ret,
             }
@@ -152,14 +175,16 @@ fn rebinds(plan: &Plan<'_>) -> TokenStream {
 /// constant on each side of the enabled check, so that the disabled call folds
 /// down to the plain body: no frame, no spilled arguments, no span code.
 fn sync_body(plan: &Plan<'_>) -> TokenStream {
-    let start = start(plan, quote!(__spanwright_on));
+    let rt = &plan.runtime;
+    let on = local("__spanwright_on");
+    let start = start(plan, quote!(#on));
     let classify = classify(plan);
     let rebinds = rebinds(plan);
     let stmts = &plan.function.block.stmts;
     let output = plan.function.body_output().map(|ty| quote!(-> #ty));
     quote! {
-        ::spanwright::__private::dispatch(move |__spanwright_on: bool| #output {
-            ::spanwright::__private::run_sync(
+        #rt::dispatch(move |#on: ::core::primitive::bool| #output {
+            #rt::run_sync(
                 #start,
                 move || #output { #rebinds #(#stmts)* },
                 #classify,
@@ -172,15 +197,22 @@ fn sync_body(plan: &Plan<'_>) -> TokenStream {
 /// outer future already holds (taking by value only what the body moves), so they
 /// are not stored twice.
 fn async_body(plan: &Plan<'_>, stmts: TokenStream) -> TokenStream {
-    let start = start(plan, quote!(::spanwright::__private::enabled()));
+    let rt = &plan.runtime;
+    let start = start(plan, quote!(#rt::enabled()));
     let classify = classify(plan);
     let rebinds = rebinds(plan);
-    // A typed `return` that never runs gives the block the function's return type,
-    // so rustc checks the body against it and reports mismatches in the body itself.
+    let recording = local("__spanwright_recording");
+    let body_future = local("__spanwright_body");
+    // A typed `return` that never runs gives the block the function's return type
+    // (`impl Trait` in it inferred), so rustc checks the body against it and
+    // reports mismatches in the body itself.
     let typed = plan.function.body_output().map(|ty| {
+        // At the return type, so rustc's note points there. It lives in a block
+        // of its own, which the body cannot see into.
+        let typed = Ident::new("__spanwright_typed", ty.span());
         let typed_return = quote_spanned! {ty.span()=>
-            let __spanwright_typed: #ty = loop {};
-            return __spanwright_typed;
+            let #typed: #ty = loop {};
+            return #typed;
         };
         quote! {
             #[allow(
@@ -195,9 +227,16 @@ fn async_body(plan: &Plan<'_>, stmts: TokenStream) -> TokenStream {
             }
         }
     });
-    let body = quote!(async { #typed #rebinds #stmts });
+    // The user's statements sit in a block of their own: a `use Enum::*` there
+    // cannot shadow the names of the typed return above. The recording is bound
+    // first, so a temporary in `parent = &..` is dropped before the `.await`.
     quote! {
-        ::spanwright::__private::Instrumented::new(#start, #body, #classify).await
+        {
+            let #recording = #start;
+            #[allow(clippy::async_yields_async)]
+            let #body_future = async { #typed { #rebinds #stmts } };
+            #rt::Instrumented::new(#recording, #body_future, #classify).await
+        }
     }
 }
 
@@ -206,23 +245,24 @@ fn wrap_job(plan: &Plan<'_>, run: TokenStream) -> TokenStream {
     if !plan.init && !plan.flush {
         return run;
     }
+    let rt = &plan.runtime;
+    let telemetry = local("__spanwright_telemetry");
+    let result = local("__spanwright_result");
     let init = plan
         .init
-        .then(|| quote!(let __spanwright_telemetry = ::spanwright::__private::init_for_main();));
+        .then(|| quote!(let #telemetry = #rt::init_for_main();));
     let flush = plan.flush.then(|| match plan.function.shape {
-        Shape::Sync => quote!(::spanwright::__private::flush();),
+        Shape::Sync => quote!(#rt::flush();),
         // An async job awaits the flush: its executor's thread is not blocked.
-        Shape::Async | Shape::AsyncBlock => quote!(::spanwright::__private::flush_async().await;),
+        Shape::Async | Shape::AsyncBlock => quote!(#rt::flush_async().await;),
     });
-    let shutdown = plan
-        .init
-        .then(|| quote!(::core::mem::drop(__spanwright_telemetry);));
+    let shutdown = plan.init.then(|| quote!(::core::mem::drop(#telemetry);));
     quote! {
         #init
-        let __spanwright_result = #run;
+        let #result = #run;
         #flush
         #shutdown
-        __spanwright_result
+        #result
     }
 }
 

@@ -3,8 +3,9 @@
 //! feature (the function alone).
 
 use crate::ast::Function;
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::valid::{Parent, Plan, SpanName};
+use proc_macro2::{TokenStream, TokenTree};
+use quote::{ToTokens, quote};
 
 /// The errors and the item as it was written (it is not a function we can read).
 pub(crate) fn item(error: syn::Error, item: TokenStream) -> TokenStream {
@@ -35,6 +36,63 @@ pub(crate) fn plain(function: &Function) -> TokenStream {
         #vis #plain_sig {
             #(#inner_attrs)*
             #(#stmts)*
+        }
+    }
+}
+
+/// The `off` expansion: the function as written, and for each parameter that only
+/// the macro's arguments used, a no-op borrow, so it raises no `unused_variables`
+/// warning (the macro's arguments are compiled away, the parameter is not).
+pub(crate) fn off(plan: &Plan<'_>) -> TokenStream {
+    let function = plan.function;
+    let mut mentioned = TokenStream::new();
+    for attr in &plan.attrs {
+        mentioned.extend(attr.value.clone());
+    }
+    if let Parent::Carrier(carrier) = &plan.parent {
+        carrier.to_tokens(&mut mentioned);
+    }
+    for link in &plan.links {
+        link.to_tokens(&mut mentioned);
+    }
+    if let SpanName::Template { args, .. } = &plan.name {
+        for arg in args {
+            arg.to_tokens(&mut mentioned);
+        }
+    }
+    let mut names = Vec::new();
+    collect_idents(mentioned, &mut names);
+    let used: Vec<_> = function
+        .params
+        .iter()
+        .filter_map(|p| p.name.as_ref())
+        .filter(|name| names.iter().any(|n| n == *name))
+        .collect();
+    let Function {
+        outer_attrs,
+        inner_attrs,
+        vis,
+        plain_sig,
+        block,
+        ..
+    } = function;
+    let stmts = &block.stmts;
+    quote! {
+        #(#outer_attrs)*
+        #vis #plain_sig {
+            #(#inner_attrs)*
+            #(let _ = &#used;)*
+            #(#stmts)*
+        }
+    }
+}
+
+fn collect_idents(tokens: TokenStream, into: &mut Vec<proc_macro2::Ident>) {
+    for token in tokens {
+        match token {
+            TokenTree::Ident(ident) => into.push(ident),
+            TokenTree::Group(group) => collect_idents(group.stream(), into),
+            _ => {}
         }
     }
 }

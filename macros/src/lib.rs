@@ -56,7 +56,7 @@ fn instrument(
     };
     let (options, parse_errors) = attr::parse(which, args);
     match valid::check(which, options, &function, parse_errors) {
-        Ok(plan) if cfg!(feature = "off") => fallback::plain(plan.function),
+        Ok(plan) if cfg!(feature = "off") => fallback::off(&plan),
         Ok(plan) => expand::expand(&plan),
         Err(errors) => fallback::function(errors, &function),
     }

@@ -24,6 +24,9 @@ pub(crate) struct Plan<'a> {
     pub(crate) links: Vec<Expr>,
     pub(crate) flush: bool,
     pub(crate) init: bool,
+    /// The path of the runtime's hidden module: `::spanwright::__private`, or
+    /// `<crate = path>::__private`.
+    pub(crate) runtime: TokenStream,
 }
 
 pub(crate) enum SpanName {
@@ -201,9 +204,11 @@ pub(crate) fn check(
         }
     }
 
+    let runtime = runtime_path(options.krate.as_ref(), &mut errors);
     match errors.into_error() {
         Some(error) => Err(error),
         None => Ok(Plan {
+            runtime,
             which,
             function,
             name,
@@ -246,7 +251,7 @@ fn span_name(
     let fallback = SpanName::Fixed(function.sig.ident.unraw_string());
     let Expr::Lit(syn::ExprLit {
         lit: Lit::Str(lit), ..
-    }) = expr
+    }) = ungrouped(expr)
     else {
         errors.push(syn::Error::new_spanned(
             expr,
@@ -363,7 +368,7 @@ fn parse_template(text: &str) -> Result<(String, Vec<String>), String> {
 
 fn span_kind(expr: &Expr, errors: &mut Errors) -> Ident {
     let valid: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
-    let written = match expr {
+    let written = match ungrouped(expr) {
         Expr::Path(path) if path.path.segments.len() > 1 => {
             let last = path
                 .path
@@ -506,5 +511,32 @@ impl KeyRegistry {
             return true;
         }
         false
+    }
+}
+
+/// The expression inside invisible groups: a `macro_rules!` fragment (`$name:literal`,
+/// `$kind:ident`) arrives wrapped in one.
+fn ungrouped(mut expr: &Expr) -> &Expr {
+    while let Expr::Group(group) = expr {
+        expr = &group.expr;
+    }
+    expr
+}
+
+/// `::spanwright::__private`, or the same module under the path `crate = ..` names.
+fn runtime_path(krate: Option<&Expr>, errors: &mut Errors) -> TokenStream {
+    match krate.map(ungrouped) {
+        None => quote::quote!(::spanwright::__private),
+        Some(Expr::Path(path)) if path.qself.is_none() && path.attrs.is_empty() => {
+            let path = &path.path;
+            quote::quote!(#path::__private)
+        }
+        Some(other) => {
+            errors.push(syn::Error::new_spanned(
+                other,
+                "`crate` takes the path spanwright is reached through: `crate = my_facade::spanwright`",
+            ));
+            quote::quote!(::spanwright::__private)
+        }
     }
 }
