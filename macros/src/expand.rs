@@ -36,6 +36,10 @@ pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
     let vis = &function.vis;
     let sig = &function.sig;
     let body = match function.shape {
+        Shape::Sync if tracks_caller(plan) => {
+            let run = tracked_body(plan);
+            wrap_job(plan, run)
+        }
         Shape::Sync => {
             let run = sync_body(plan);
             wrap_job(plan, run)
@@ -180,7 +184,15 @@ fn sync_body(plan: &Plan<'_>) -> TokenStream {
     let start = start(plan, quote!(#on));
     let classify = classify(plan);
     let rebinds = rebinds(plan);
-    let stmts = &plan.function.block.stmts;
+    let mut block = plan.function.block.clone();
+    let mut leave = crate::inline::LeaveBlock {
+        label: None,
+        runtime: rt,
+    };
+    for stmt in &mut block.stmts {
+        syn::visit_mut::VisitMut::visit_stmt_mut(&mut leave, stmt);
+    }
+    let stmts = &block.stmts;
     let output = plan.function.body_output().map(|ty| quote!(-> #ty));
     quote! {
         #rt::dispatch(move |#on: ::core::primitive::bool| #output {
@@ -190,6 +202,47 @@ fn sync_body(plan: &Plan<'_>) -> TokenStream {
                 #classify,
             )
         })
+    }
+}
+
+fn tracks_caller(plan: &Plan<'_>) -> bool {
+    plan.function
+        .outer_attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("track_caller"))
+}
+
+/// A `#[track_caller]` function's body, inline: a closure would report itself as
+/// the caller. The body's `return`s and `?`s leave a labeled block instead (see
+/// `inline`); the span is current while a scope guard lives, and a panic is
+/// recorded from the hook's record as the guard drops.
+fn tracked_body(plan: &Plan<'_>) -> TokenStream {
+    let rt = &plan.runtime;
+    let start = start(plan, quote!(#rt::enabled()));
+    let classify = classify(plan);
+    let rebinds = rebinds(plan);
+    let label = syn::Lifetime {
+        apostrophe: Span::mixed_site(),
+        ident: local("__spanwright_body"),
+    };
+    let mut block = plan.function.block.clone();
+    let mut leave = crate::inline::LeaveBlock {
+        label: Some(&label),
+        runtime: rt,
+    };
+    for stmt in &mut block.stmts {
+        syn::visit_mut::VisitMut::visit_stmt_mut(&mut leave, stmt);
+    }
+    let stmts = &block.stmts;
+    let output = plan.function.body_output().map(|ty| quote!(: #ty));
+    let scope = local("__spanwright_scope");
+    let value = local("__spanwright_value");
+    quote! {
+        let #scope = #rt::Scope::enter(#start);
+        #[allow(unreachable_code, clippy::needless_return)]
+        let #value #output = #label: { #rebinds #(#stmts)* };
+        #scope.finish(&#value, #classify);
+        #value
     }
 }
 

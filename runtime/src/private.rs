@@ -14,7 +14,7 @@ pub use crate::span::recording::{Outcome, Recording};
 pub use crate::span::site::Site;
 pub use crate::span::start::{SpanAttrs, Start};
 pub use crate::span::switch::enabled;
-pub use crate::span::sync::{dispatch, run_sync};
+pub use crate::span::sync::{Branch, FromResidual, Scope, dispatch, run_sync};
 pub use crate::span::value::{debug_value, display_value, to_value};
 pub use opentelemetry::Key;
 pub use opentelemetry::trace::SpanKind;

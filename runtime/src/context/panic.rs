@@ -104,3 +104,28 @@ pub(crate) fn describe(payload: &(dyn Any + Send)) -> PanicRecord {
     };
     PanicRecord { message, location }
 }
+
+/// Describes the panic unwinding through a drop guard, which cannot see the
+/// payload: the hook's record of it when there is one (claimed, as by
+/// [`describe`]), else the panic already being unwound through spans, else a
+/// message saying why there is none.
+pub(crate) fn describe_unwinding() -> PanicRecord {
+    if let Some(seen) = SEEN
+        .try_with(|slot| slot.borrow_mut().take())
+        .ok()
+        .flatten()
+    {
+        let _ = UNWINDING.try_with(|slot| *slot.borrow_mut() = Some((0, seen.clone())));
+        return seen;
+    }
+    UNWINDING
+        .try_with(|slot| slot.borrow().as_ref().map(|(_, record)| record.clone()))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| PanicRecord {
+            message: String::from(
+                "panic (message not captured: a panic hook installed after spanwright's replaced it)",
+            ),
+            location: None,
+        })
+}

@@ -109,6 +109,16 @@ impl Recording {
         self.end(&cx, "panicked");
     }
 
+    /// Ends the span as panicked from a drop guard during unwinding, where the
+    /// payload cannot be seen: what the panic hook saw of this panic, if anything.
+    pub(crate) fn end_unwinding(mut self) {
+        let Some(cx) = self.cx.take() else { return };
+        if self.site.is_some() {
+            record_panic(&cx.span(), panic::describe_unwinding());
+        }
+        self.end(&cx, "panicked");
+    }
+
     fn end(&self, cx: &Context, job_status: &'static str) {
         let span = cx.span();
         if self.site.is_some_and(|site| site.job) {

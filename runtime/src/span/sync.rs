@@ -54,3 +54,161 @@ fn run_recorded<R>(
         }
     }
 }
+
+/// The span of a `#[track_caller]` function, whose body runs inline (a closure
+/// would hide the caller's location): current while it lives, ended by
+/// [`Scope::finish`], or on drop when the body panicked or returned through a
+/// path the macro could not see (a `return` inside a macro invocation).
+#[must_use]
+pub struct Scope {
+    recording: Option<Recording>,
+    current: Option<opentelemetry::ContextGuard>,
+}
+
+impl Scope {
+    /// Makes the span current.
+    #[inline]
+    pub fn enter(recording: Option<Recording>) -> Self {
+        let current = recording.as_ref().and_then(Recording::attach);
+        Scope { recording, current }
+    }
+
+    /// Records the outcome and ends the span.
+    #[inline]
+    pub fn finish<R>(mut self, value: &R, classify: impl FnOnce(&R) -> Outcome) {
+        self.current.take();
+        if let Some(recording) = self.recording.take() {
+            recording.finish(value, classify);
+        }
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        self.current.take();
+        if let Some(recording) = self.recording.take() {
+            if std::thread::panicking() {
+                recording.end_unwinding();
+            } else {
+                recording.finish(&(), |_| Outcome::default());
+            }
+        }
+    }
+}
+
+/// `?` in an annotated sync function, which the macro rewrites (the `Try` trait
+/// is not stable): `Result`, `Option`, and `Poll` of a `Result`.
+pub trait Branch {
+    /// The value `?` produces.
+    type Output;
+    /// What `?` hands on when it leaves.
+    type Residual;
+    /// Continue with the value, or leave with the residual.
+    fn branch(self) -> std::ops::ControlFlow<Self::Residual, Self::Output>;
+}
+
+impl<T, E> Branch for Result<T, E> {
+    type Output = T;
+    type Residual = Result<std::convert::Infallible, E>;
+    #[inline]
+    fn branch(self) -> std::ops::ControlFlow<Self::Residual, T> {
+        match self {
+            Ok(value) => std::ops::ControlFlow::Continue(value),
+            Err(error) => std::ops::ControlFlow::Break(Err(error)),
+        }
+    }
+}
+
+impl<T> Branch for Option<T> {
+    type Output = T;
+    type Residual = Option<std::convert::Infallible>;
+    #[inline]
+    fn branch(self) -> std::ops::ControlFlow<Self::Residual, T> {
+        match self {
+            Some(value) => std::ops::ControlFlow::Continue(value),
+            None => std::ops::ControlFlow::Break(None),
+        }
+    }
+}
+
+impl<T, E> Branch for std::task::Poll<Result<T, E>> {
+    type Output = std::task::Poll<T>;
+    type Residual = Result<std::convert::Infallible, E>;
+    #[inline]
+    fn branch(self) -> std::ops::ControlFlow<Self::Residual, Self::Output> {
+        match self {
+            std::task::Poll::Ready(Ok(value)) => {
+                std::ops::ControlFlow::Continue(std::task::Poll::Ready(value))
+            }
+            std::task::Poll::Ready(Err(error)) => std::ops::ControlFlow::Break(Err(error)),
+            std::task::Poll::Pending => std::ops::ControlFlow::Continue(std::task::Poll::Pending),
+        }
+    }
+}
+
+impl<T, E> Branch for std::task::Poll<Option<Result<T, E>>> {
+    type Output = std::task::Poll<Option<T>>;
+    type Residual = Result<std::convert::Infallible, E>;
+    #[inline]
+    fn branch(self) -> std::ops::ControlFlow<Self::Residual, Self::Output> {
+        use std::task::Poll;
+        match self {
+            Poll::Ready(Some(Ok(value))) => {
+                std::ops::ControlFlow::Continue(Poll::Ready(Some(value)))
+            }
+            Poll::Ready(Some(Err(error))) => std::ops::ControlFlow::Break(Err(error)),
+            Poll::Ready(None) => std::ops::ControlFlow::Continue(Poll::Ready(None)),
+            Poll::Pending => std::ops::ControlFlow::Continue(Poll::Pending),
+        }
+    }
+}
+
+impl<T, E, F: From<E>> FromResidual<Result<std::convert::Infallible, E>>
+    for std::task::Poll<Result<T, F>>
+{
+    #[inline]
+    fn from_residual(residual: Result<std::convert::Infallible, E>) -> Self {
+        match residual {
+            Err(error) => std::task::Poll::Ready(Err(From::from(error))),
+        }
+    }
+}
+
+impl<T, E, F: From<E>> FromResidual<Result<std::convert::Infallible, E>>
+    for std::task::Poll<Option<Result<T, F>>>
+{
+    #[inline]
+    fn from_residual(residual: Result<std::convert::Infallible, E>) -> Self {
+        match residual {
+            Err(error) => std::task::Poll::Ready(Some(Err(From::from(error)))),
+        }
+    }
+}
+
+/// The function's return value made from what `?` left with.
+#[diagnostic::on_unimplemented(
+    message = "this `?` cannot return from a function that returns `{Self}`",
+    label = "`?` here would return `{R}`",
+    note = "`?` on a `Result` needs the function to return a `Result` whose error type converts `From` it; `?` on an `Option` needs it to return an `Option`",
+    note = "use `.ok_or(..)?` to turn an `Option` into a `Result`, or `.ok()?` for the other way round"
+)]
+pub trait FromResidual<R> {
+    /// Converts the residual, as `?` does.
+    fn from_residual(residual: R) -> Self;
+}
+
+impl<T, E, F: From<E>> FromResidual<Result<std::convert::Infallible, E>> for Result<T, F> {
+    #[inline]
+    fn from_residual(residual: Result<std::convert::Infallible, E>) -> Self {
+        match residual {
+            Err(error) => Err(From::from(error)),
+        }
+    }
+}
+
+impl<T> FromResidual<Option<std::convert::Infallible>> for Option<T> {
+    #[inline]
+    fn from_residual(_: Option<std::convert::Infallible>) -> Self {
+        None
+    }
+}
