@@ -48,6 +48,9 @@ fn lines_with(text: &str, needle: &str) -> usize {
 
 #[test]
 fn a_full_queue_drops_are_counted_reported_once_and_add_up() {
+    if !spanwright_tests::services::rotel() {
+        return;
+    }
     let rotel = Rotel::start();
     let endpoint = format!("http://127.0.0.1:{}", rotel.grpc_port);
     let service = format!("overload-{}", std::process::id());

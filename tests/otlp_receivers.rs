@@ -146,6 +146,9 @@ fn round_trip(
 
 #[test]
 fn rotel_receives_over_grpc_and_http() {
+    if !spanwright_tests::services::rotel() {
+        return;
+    }
     let _turn = serial();
     let rotel = Rotel::start();
     round_trip(
@@ -158,6 +161,9 @@ fn rotel_receives_over_grpc_and_http() {
 
 #[test]
 fn otelite_stores_what_arrives_over_grpc_and_http() {
+    if !spanwright_tests::services::otelite() {
+        return;
+    }
     let _turn = serial();
     let otelite = Otelite::start();
     round_trip(
@@ -173,6 +179,9 @@ fn tick(batch: &str, i: u32) {}
 
 #[test]
 fn a_restarted_collector_receives_later_spans() {
+    if !spanwright_tests::services::rotel() {
+        return;
+    }
     let _turn = serial();
     let (grpc, http) = (free_port(), free_port());
     let rotel = Rotel::start_on(grpc, http);
@@ -287,6 +296,9 @@ async fn async_request() -> String {
 
 #[test]
 fn init_inside_a_tokio_runtime_exports_and_shuts_down() {
+    if !spanwright_tests::services::rotel() {
+        return;
+    }
     let _turn = serial();
     let rotel = Rotel::start();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -5,9 +5,9 @@
 //! access log proves what the exporter sent. The exporter runs in a child process
 //! (`tests/bin/overload.rs`) configured only by `OTEL_*` variables.
 //!
-//! Needs `nginx` and `openssl` (the README's test command installs them); without
-//! them each test says so in one line and passes, unless
-//! `SPANWRIGHT_REQUIRE_SERVICES=1` (set by the test command) makes that a failure.
+//! Needs `nginx`, `openssl` and Rotel (the README's test command installs them);
+//! without them each test says so in one line and passes (see
+//! `spanwright_tests::services`).
 
 #[allow(dead_code)] // the shared helpers serve several test binaries
 mod receivers;
@@ -21,25 +21,6 @@ use std::time::Duration;
 
 const API_KEY: &str = "s3cret value";
 const API_KEY_ENCODED: &str = "s3cret%20value";
-
-fn available(program: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        let message = format!(
-            "skipped: {program} is not installed; `bash .ci/run` installs it and runs this test"
-        );
-        assert!(
-            std::env::var_os("SPANWRIGHT_REQUIRE_SERVICES").is_none(),
-            "{message}"
-        );
-        eprintln!("{message}");
-    }
-    found
-}
 
 struct TempDir(PathBuf);
 
@@ -253,7 +234,7 @@ struct Setup {
 }
 
 fn setup(name: &str, upstream: Upstream, verify_client: bool) -> Option<Setup> {
-    if !available("nginx") || !available("openssl") {
+    if !spanwright_tests::services::nginx_and_openssl() || !spanwright_tests::services::rotel() {
         return None;
     }
     let dir = TempDir::new(name);

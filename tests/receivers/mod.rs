@@ -1,6 +1,7 @@
 //! Real OTLP receivers that no one here wrote, started on free loopback ports:
 //! Rotel (prints every span it receives) and Otelite (stores them and answers
-//! queries). `scripts/test` installs both; a missing one fails the test loudly.
+//! queries). `scripts/test` installs both; without them the tests that need them
+//! skip with one line (see `spanwright_tests::services`).
 
 pub mod otelite;
 pub mod rotel;
