@@ -32,7 +32,134 @@
 //! assert_eq!(span.status, Status::error("no such object"));
 //! ```
 //!
-//! ## Choices where the contract is silent
+//! ## Getting started
+//!
+//! ```toml
+//! [dependencies]
+//! spanwright = "0.1"                                   # OTLP (gRPC + HTTP/protobuf), TLS, gzip
+//! # spanwright = { version = "0.1", default-features = false }                           # console and none only
+//! # spanwright = { version = "0.1", default-features = false, features = ["otlp-grpc"] } # one transport
+//! # spanwright = { version = "0.1", features = ["http", "tracing"] }                     # extras
+//! ```
+//!
+//! | feature | what it adds |
+//! | --- | --- |
+//! | `otlp` (default) | `otlp-grpc` and `otlp-http` |
+//! | `otlp-grpc`, `otlp-http` | OTLP over one transport, with TLS and gzip |
+//! | `http` | `http::HeaderMap` as a carrier of trace context ([`carrier`]) |
+//! | `tracing` | the `logs` module: JSON log lines stamped with trace and span ids, `tracing` events as span events |
+//! | `off` | every annotated function compiled as if it were not annotated |
+//!
+//! Then install telemetry once, at the start of `main`, and keep the returned
+//! [`Telemetry`] alive: dropping it flushes and shuts down.
+//!
+//! ```
+//! # unsafe { std::env::set_var("OTEL_TRACES_EXPORTER", "none") };
+//! fn main() {
+//!     let telemetry = spanwright::init().expect("valid OTEL_* settings");
+//!     // ... serve ...
+//!     let stats = telemetry.shutdown(); // or just let it drop
+//!     assert_eq!(stats.spans_dropped, 0);
+//! }
+//! ```
+//!
+//! The options of the macros are documented on [`span`] and [`traced_job`].
+//!
+//! ## Configuration
+//!
+//! [`init`] reads the standard variables; [`Telemetry::builder`] sets the same in
+//! code, where code wins. A bad value is an [`InitError`] naming the variable, its
+//! value and what is accepted; enumerated values are case-insensitive; an empty
+//! variable counts as unset. [`Telemetry::describe`] lists what is in force and
+//! where each value came from.
+//!
+//! | variable | accepted | default |
+//! | --- | --- | --- |
+//! | `OTEL_SDK_DISABLED` | `true`, `false` | `false`; `true` turns everything off |
+//! | `OTEL_ENABLED` | `true`, `false` | `true`; `false` turns everything off |
+//! | `OTEL_SERVICE_NAME` | any | from `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service` |
+//! | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` | none (`OTEL_SERVICE_NAME` wins for `service.name`) |
+//! | `OTEL_TRACES_EXPORTER` | a list of `otlp`, `console`, `none` | `otlp` (lean build: `console`) |
+//! | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio` | `parentbased_always_on` |
+//! | `OTEL_TRACES_SAMPLER_ARG` | a ratio from 0.0 to 1.0 | `1.0` |
+//! | `OTEL_PROPAGATORS` | a list of `tracecontext`, `baggage`, `none` | `tracecontext,baggage` |
+//! | `OTEL_BSP_MAX_QUEUE_SIZE` | a whole number, 1 or more | `16384` |
+//! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | 1 to the queue size | `2048` |
+//! | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds | `5000` (console: `100`) |
+//! | `OTEL_BSP_EXPORT_TIMEOUT` | milliseconds (validated; exports are bounded by `OTEL_EXPORTER_OTLP_TIMEOUT`) | `30000` |
+//! | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `OTEL_ATTRIBUTE_COUNT_LIMIT` | a whole number | `128` |
+//! | `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_SPAN_LINK_COUNT_LIMIT` | a whole number | `128` |
+//! | `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` | a whole number | `128` |
+//! | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | characters | unlimited |
+//! | `OTEL_EXPORTER_OTLP_*` | see "Exporting to a collector" below | |
+//!
+//! ## Jobs
+//!
+//! [`traced_job`] marks the function that handles one queue message: a consumer
+//! span, a new trace unless `parent = carrier` continues the producer's, and
+//! `job.status` / `job.duration_ms` at the end. The producer writes the context
+//! into the message with [`inject`]:
+//!
+//! ```
+//! use std::collections::HashMap;
+//!
+//! #[spanwright::span(kind = producer)]
+//! fn publish(queue: &mut Vec<HashMap<String, String>>) {
+//!     let mut headers = HashMap::new();
+//!     spanwright::inject(&mut headers);
+//!     queue.push(headers);
+//! }
+//!
+//! #[spanwright::traced_job(parent = headers)]
+//! fn work(headers: &HashMap<String, String>) {}
+//!
+//! let ((), spans) = spanwright::testing::capture(|| {
+//!     let mut queue = Vec::new();
+//!     publish(&mut queue);
+//!     work(&queue[0]);
+//! });
+//! let (producer, job) = (spans.named("publish"), spans.named("work"));
+//! assert_eq!(job.parent_span_id, producer.span_context.span_id());
+//! ```
+//!
+//! ## Testing
+//!
+//! [`testing::capture`] (and [`testing::capture_async`]) records every span made
+//! inside it, even when [`init`] was never called, and only those: tests running
+//! at the same time each see their own. [`testing::SpanDataExt`] reads attributes;
+//! `Captured::named` finds a span by name and `Captured::tree` draws them.
+//!
+//! ## Costs and the `off` switch
+//!
+//! Until telemetry is installed, an annotated function does one relaxed atomic
+//! load and a branch ([`enabled`]), then runs its body: no clock, no allocation,
+//! no attribute evaluation (BENCHMARKS.md in the repository has the instruction
+//! counts). The feature `off` removes even that: the macros emit the function as
+//! written. Features unify across a build, so enable `off` only in a binary's
+//! manifest, never in a library's: a library that turned it on would silently
+//! turn off every user's spans.
+//!
+//! ## Troubleshooting
+//!
+//! - **Spans are missing.** [`Telemetry::stats`] counts spans ended, exported and
+//!   dropped, and failed exports. A full export queue prints one line on stderr
+//!   ("the export queue is full"): raise `OTEL_BSP_MAX_QUEUE_SIZE`, or record fewer
+//!   spans. Keep the [`Telemetry`] alive until the end of `main` (it is
+//!   `#[must_use]`; `let _ = spanwright::init()` drops it at once).
+//! - **The collector is unreachable.** Exports fail without blocking the
+//!   application (the queue fills, then drops, all counted); the first failure
+//!   prints one line naming the endpoint and the error, at most once every 10 s,
+//!   and shutdown prints a summary. Check `OTEL_EXPORTER_OTLP_ENDPOINT` and
+//!   `OTEL_EXPORTER_OTLP_PROTOCOL` (4317 is gRPC, 4318 HTTP). For TLS, a private CA
+//!   goes in `OTEL_EXPORTER_OTLP_CERTIFICATE`.
+//! - **Panics show no location.** A panic hook installed after [`init`] replaced
+//!   spanwright's; see "Panic hooks" below.
+//! - **No spans at all in a binary.** Some dependency enabled the feature `off`
+//!   (`cargo tree -e features -i spanwright` shows which).
+//! - **`InitError::AlreadyInstalled`.** Another [`Telemetry`] is alive; drop it
+//!   first.
+//!
+//! ## Choices made where OpenTelemetry leaves room
 //!
 //! - **When an async span starts.** An `async fn`'s span starts at the first poll
 //!   of its future (nothing of the body runs before), and is current during each
@@ -215,32 +342,347 @@ pub use setup::telemetry::{Telemetry, TelemetryBuilder, init};
 pub use span::switch::enabled;
 pub use span::value::{ArrayElement, AttrValue};
 
-/// Instruments a function with an OpenTelemetry span. See the crate docs and
-/// `SPEC.md` for the options.
+/// Instruments a function with an OpenTelemetry span: every call starts a span,
+/// makes it the current context while the body runs, records the attributes you
+/// name and the outcome, and ends it.
+///
+/// Works on free functions and methods (`self`, `&self`, `&mut self`,
+/// `self: Pin<&mut Self>`), generic functions, `impl Trait` and destructured
+/// parameters, `async fn`, functions returning `impl Future` or
+/// `Pin<Box<dyn Future>>` whose body ends in an async block (the span covers the
+/// block's execution, not the future's construction), `unsafe fn`, `extern "C"
+/// fn`, and functions written by `macro_rules!`. Doc comments and other
+/// attributes are kept; `#[track_caller]` keeps reporting the caller.
 ///
 /// ```
-/// #[spanwright::span(name = "job.{kind}", kind = consumer, attrs(job.id = id, ?kind))]
-/// fn handle(kind: &str, id: u64) {}
+/// use spanwright::testing::{capture, SpanDataExt};
+/// use spanwright::opentelemetry::Value;
 ///
-/// let ((), spans) = spanwright::testing::capture(|| handle("resize", 9));
+/// #[spanwright::span]
+/// fn resize(width: u32) -> u32 { width / 2 }
+///
+/// let (half, spans) = capture(|| resize(640));
+/// assert_eq!(half, 320);
+/// assert_eq!(spans[0].name, "resize");
+/// // Nothing you did not name is recorded: arguments are not attributes by default.
+/// assert_eq!(spans[0].attr("width"), None);
+/// ```
+///
+/// # Options
+///
+/// All optional, in any order, each at most once. A mistake in them is a compile
+/// error at the offending token that says what would be right.
+///
+/// ## `name = "..."`
+///
+/// The span name (default: the function's name). `{param}` fills in a
+/// parameter's `Display`; the sampler sees the template as written.
+///
+/// ```
+/// #[spanwright::span(name = "job.{kind}")]
+/// fn run(kind: &str) {}
+///
+/// let ((), spans) = spanwright::testing::capture(|| run("resize"));
 /// assert_eq!(spans[0].name, "job.resize");
 /// ```
-pub use spanwright_macros::span;
-
-/// Instruments a job entrypoint: a consumer span that starts a new trace (or
-/// continues the one in `parent = carrier`) and records `job.status` and
-/// `job.duration_ms`.
+///
+/// ## `kind = client`
+///
+/// `internal` (default), `server`, `client`, `producer` or `consumer`.
+///
+/// ```
+/// use spanwright::opentelemetry::trace::SpanKind;
+///
+/// #[spanwright::span(kind = client)]
+/// fn call_storage() {}
+///
+/// let ((), spans) = spanwright::testing::capture(call_storage);
+/// assert_eq!(spans[0].span_kind, SpanKind::Client);
+/// ```
+///
+/// ## `attrs(key = expr, ...)`
+///
+/// Attributes set as the span starts. Keys are dotted lower-case identifiers
+/// (`job.id`) or string literals (`"model.name"`). `key = expr` records the
+/// value typed (integers, floats, bool, strings, `Option` of those, where `None`
+/// records nothing, and slices or `Vec`s of those); `%expr` records its `Display`,
+/// `?expr` its `Debug`; a bare `key` records the parameter of that name. A value
+/// of any other type is a compile error that says to use `%` or `?`. The
+/// expressions run only when the span is recorded: never when tracing is off,
+/// never for a span the sampler drops.
 ///
 /// ```
 /// use spanwright::testing::SpanDataExt;
 /// use spanwright::opentelemetry::Value;
 ///
-/// #[spanwright::traced_job(id = job_id)]
-/// fn run(job_id: u64) {}
+/// #[derive(Debug)]
+/// struct Region(&'static str);
 ///
-/// let ((), spans) = spanwright::testing::capture(|| run(5));
-/// assert_eq!(spans[0].attr("job.id"), Some(&Value::I64(5)));
-/// assert_eq!(spans[0].attr("job.status"), Some(&Value::from("completed")));
+/// #[spanwright::span(attrs(bucket, object.size = size, "model.name" = %model, ?region, missing = None::<u8>))]
+/// fn upload(bucket: &str, size: u64, model: &str, region: Region) {}
+///
+/// let ((), spans) = spanwright::testing::capture(|| upload("models", 42, "resnet", Region("eu")));
+/// let span = &spans[0];
+/// assert_eq!(span.attr("bucket"), Some(&Value::from("models")));
+/// assert_eq!(span.attr("object.size"), Some(&Value::I64(42)));
+/// assert_eq!(span.attr("model.name"), Some(&Value::from("resnet")));
+/// assert_eq!(span.attr("region"), Some(&Value::from("Region(\"eu\")")));
+/// assert_eq!(span.attr("missing"), None);
+/// ```
+///
+/// A parameter can also be marked where it is declared: `#[attr]` records it
+/// under its own name, `#[attr("key")]` under the given key (the macro removes
+/// the annotation).
+///
+/// ```
+/// use spanwright::testing::SpanDataExt;
+/// use spanwright::opentelemetry::Value;
+///
+/// #[spanwright::span]
+/// fn infer(#[attr] batch: u32, #[attr("model.name")] model: &str) {}
+///
+/// let ((), spans) = spanwright::testing::capture(|| infer(8, "resnet"));
+/// assert_eq!(spans[0].attr("batch"), Some(&Value::I64(8)));
+/// assert_eq!(spans[0].attr("model.name"), Some(&Value::from("resnet")));
+/// ```
+///
+/// ## `ret`
+///
+/// Records the return value (for a `Result`, the `Ok` value) as `return.value`:
+/// typed when it is an attribute value type, else its `Debug`.
+///
+/// ```
+/// use spanwright::testing::SpanDataExt;
+/// use spanwright::opentelemetry::Value;
+///
+/// #[spanwright::span(ret)]
+/// fn count() -> Result<u32, String> { Ok(3) }
+///
+/// let (_, spans) = spanwright::testing::capture(count);
+/// assert_eq!(spans[0].attr("return.value"), Some(&Value::I64(3)));
+/// ```
+///
+/// ## `status_ok`
+///
+/// Sets status Ok when the function succeeds (the default leaves it Unset, as the
+/// OpenTelemetry specification asks of instrumentation).
+///
+/// ```
+/// use spanwright::opentelemetry::trace::Status;
+///
+/// #[spanwright::span(status_ok)]
+/// fn check() -> Result<(), String> { Ok(()) }
+///
+/// let (_, spans) = spanwright::testing::capture(check);
+/// assert_eq!(spans[0].status, Status::Ok);
+/// ```
+///
+/// ## `parent = carrier`
+///
+/// Continues the trace whose W3C `traceparent` is in `carrier`: a
+/// `HashMap<String, String>`, any type implementing OpenTelemetry's `Extractor`,
+/// or `http::HeaderMap` (feature `http`). An absent or invalid header starts a
+/// new trace. See [`carrier`] and the crate docs on propagation.
+///
+/// ```
+/// use std::collections::HashMap;
+///
+/// #[spanwright::span(kind = server, parent = headers)]
+/// fn handle(headers: &HashMap<String, String>) {}
+///
+/// let headers = HashMap::from([(
+///     "traceparent".to_string(),
+///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string(),
+/// )]);
+/// let ((), spans) = spanwright::testing::capture(|| handle(&headers));
+/// assert_eq!(spans[0].span_context.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+/// assert_eq!(spans[0].parent_span_id.to_string(), "00f067aa0ba902b7");
+/// ```
+///
+/// ## `root`
+///
+/// Always starts a new trace, whatever is current.
+///
+/// ```
+/// #[spanwright::span(root)]
+/// fn nightly_cleanup() {}
+///
+/// #[spanwright::span]
+/// fn scheduler() { nightly_cleanup() }
+///
+/// let ((), spans) = spanwright::testing::capture(scheduler);
+/// let cleanup = spans.named("nightly_cleanup");
+/// assert_ne!(cleanup.span_context.trace_id(), spans.named("scheduler").span_context.trace_id());
+/// ```
+///
+/// ## `link = carrier`, `links(a, b, ...)`
+///
+/// Adds a span link to the context found in each carrier (one that holds none
+/// adds nothing): how a consumer of a batch relates to each producer.
+///
+/// ```
+/// use std::collections::HashMap;
+///
+/// #[spanwright::span(kind = consumer, links(first, second))]
+/// fn consume(first: &HashMap<String, String>, second: &HashMap<String, String>) {}
+///
+/// let message = |span: &str| HashMap::from([(
+///     "traceparent".to_string(),
+///     format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{span}-01"),
+/// )]);
+/// let ((), spans) = spanwright::testing::capture(|| consume(&message("00f067aa0ba902b7"), &message("00f067aa0ba902b8")));
+/// assert_eq!(spans[0].links.len(), 2);
+/// ```
+///
+/// ## `allow_sensitive`
+///
+/// Keys whose dot-separated parts name secrets (`password`, `passwd`, `secret`,
+/// `token`, `api_key`, `apikey`, `authorization`, `cookie`, `credentials`,
+/// `private_key`) are refused at compile time; `allow_sensitive` says it is
+/// deliberate.
+///
+/// ```
+/// #[spanwright::span(allow_sensitive, attrs(token.kind = kind))]
+/// fn refresh(kind: &str) {}
+/// # let _ = spanwright::testing::capture(|| refresh("bearer"));
+/// ```
+///
+/// ## `crate = path`
+///
+/// Where spanwright is, when it is reached through a re-export (a facade crate).
+///
+/// ```
+/// mod facade { pub use spanwright; }
+///
+/// #[spanwright::span(crate = facade::spanwright)]
+/// fn through_facade() {}
+///
+/// let ((), spans) = spanwright::testing::capture(through_facade);
+/// assert_eq!(spans.len(), 1);
+/// ```
+///
+/// # What is recorded without asking
+///
+/// - `code.function.name` (module path and function), `code.file.path` and
+///   `code.line.number` on every span.
+/// - A returned `Err(e)`: status Error with `e`'s `Display` (its `Debug` when it
+///   has no `Display`) as description, `error.type` = the error's type name, and
+///   an `exception` event with `exception.type` and `exception.message`.
+/// - A panic: status Error, `error.type = panic`, an `exception` event with the
+///   panic's message and location; the panic then goes on unwinding, untouched.
+/// - An async function's future dropped before completing: `cancelled = true`,
+///   status left Unset.
+/// - Anything else: status Unset (Ok with `status_ok`).
+///
+/// ```
+/// use spanwright::testing::SpanDataExt;
+/// use spanwright::opentelemetry::{trace::Status, Value};
+///
+/// #[spanwright::span]
+/// fn parse(text: &str) -> Result<u32, std::num::ParseIntError> { text.parse() }
+///
+/// let (_, spans) = spanwright::testing::capture(|| parse("x"));
+/// let span = &spans[0];
+/// assert_eq!(span.status, Status::error("invalid digit found in string"));
+/// assert_eq!(span.attr("error.type"), Some(&Value::from("core::num::error::ParseIntError")));
+/// assert_eq!(span.events[0].name, "exception");
+/// assert!(span.attr("code.line.number").is_some());
+/// ```
+///
+/// While the body runs (for an async function: during each poll of its future,
+/// and only then) the span is [`opentelemetry::Context::current`], so
+/// hand-written OpenTelemetry code and [`current`] see it, and
+/// `opentelemetry::trace::FutureExt::with_current_context` carries it into
+/// spawned tasks.
+pub use spanwright_macros::span;
+
+/// Instruments a job entrypoint: the function that handles one queue message,
+/// one scheduled run, or a batch job's `main`. Everything [`span`] takes, with
+/// other defaults: kind `consumer`, a new trace unless `parent` is given (a job
+/// is the root of its own work), and on the span's end `job.status`
+/// (`completed`, `failed` for a returned `Err`, `panicked`, `cancelled`) and
+/// `job.duration_ms`, which are kept even when other attributes reach the
+/// attribute count limit.
+///
+/// ```
+/// use spanwright::testing::SpanDataExt;
+/// use spanwright::opentelemetry::{trace::SpanKind, Value};
+///
+/// #[spanwright::traced_job]
+/// fn nightly() -> Result<(), String> { Err("bucket is empty".into()) }
+///
+/// let (_, spans) = spanwright::testing::capture(nightly);
+/// assert_eq!(spans[0].span_kind, SpanKind::Consumer);
+/// assert_eq!(spans[0].attr("job.status"), Some(&Value::from("failed")));
+/// assert!(matches!(spans[0].attr("job.duration_ms"), Some(Value::F64(_))));
+/// ```
+///
+/// # Options of jobs
+///
+/// ## `id = expr`, `attempt = expr`
+///
+/// The attributes `job.id` and `job.attempt`.
+///
+/// ```
+/// use spanwright::testing::SpanDataExt;
+/// use spanwright::opentelemetry::Value;
+///
+/// struct Message { id: u64, delivery: u32 }
+///
+/// #[spanwright::traced_job(id = message.id, attempt = message.delivery)]
+/// fn handle(message: &Message) {}
+///
+/// let ((), spans) = spanwright::testing::capture(|| handle(&Message { id: 7, delivery: 2 }));
+/// assert_eq!(spans[0].attr("job.id"), Some(&Value::I64(7)));
+/// assert_eq!(spans[0].attr("job.attempt"), Some(&Value::I64(2)));
+/// ```
+///
+/// ## `parent = carrier`, `link = carrier`
+///
+/// As for [`span`]: continue the producer's trace from the message's carrier
+/// (the OpenTelemetry messaging conventions allow this for single messages), or
+/// link to it (their default for batches).
+///
+/// ```
+/// use std::collections::HashMap;
+///
+/// #[spanwright::traced_job(parent = headers)]
+/// fn process(headers: &HashMap<String, String>) {}
+///
+/// let headers = HashMap::from([(
+///     "traceparent".to_string(),
+///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string(),
+/// )]);
+/// let ((), spans) = spanwright::testing::capture(|| process(&headers));
+/// assert_eq!(spans[0].parent_span_id.to_string(), "00f067aa0ba902b7");
+/// ```
+///
+/// ## `flush`
+///
+/// After the job ends, exports its spans before returning, waiting at most the
+/// flush timeout (1 s, [`TelemetryBuilder::flush_timeout`]), so they leave the
+/// process even if it exits right after. An async job awaits the flush without
+/// blocking its executor's thread. With telemetry off it costs nothing.
+///
+/// ```
+/// #[spanwright::traced_job(flush)]
+/// fn one_shot() {}
+///
+/// one_shot(); // nothing installed: returns at once
+/// ```
+///
+/// ## `init`
+///
+/// On `main` only: calls [`init`] before the span starts and shuts telemetry
+/// down (flushing) after it ends, also when `main` returns an `Err`. An init
+/// failure is one line on stderr and the job still runs.
+///
+/// ```no_run
+/// #[spanwright::traced_job(init)]
+/// fn main() -> Result<(), String> {
+///     // ... the batch job ...
+///     Ok(())
+/// }
 /// ```
 pub use spanwright_macros::traced_job;
 

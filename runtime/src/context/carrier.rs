@@ -1,6 +1,6 @@
 //! What trace context travels in: every type implementing OpenTelemetry's
 //! [`Extractor`] / [`Injector`] (`HashMap<String, String>`, your own message
-//! headers), and with the feature `http`, [`http::HeaderMap`] directly.
+//! headers), and with the feature `http`, `http::HeaderMap` directly.
 //!
 //! [`crate::extract`], [`crate::inject`] and the macros' `parent =` and `link =`
 //! take any carrier. You never name these traits: the type parameter `Via` only
