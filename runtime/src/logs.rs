@@ -69,6 +69,12 @@ where
 }
 
 /// A layer writing [`JsonWithTraceIds`] lines to stdout.
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+/// let subscriber = tracing_subscriber::registry().with(spanwright::logs::json_layer());
+/// tracing::subscriber::with_default(subscriber, || tracing::info!(user = 7, "signed in"));
+/// ```
 pub fn json_layer<S>() -> impl tracing_subscriber::Layer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,

@@ -80,6 +80,14 @@ impl Default for Capture {
 
 impl Capture {
     /// A capture whose spans go through `sampler` (default: always on).
+    ///
+    /// ```
+    /// use spanwright::opentelemetry_sdk::trace::Sampler;
+    /// #[spanwright::span]
+    /// fn sampled_out() {}
+    /// let ((), spans) = spanwright::testing::Capture::with_sampler(Sampler::AlwaysOff).run(sampled_out);
+    /// assert!(spans.is_empty());
+    /// ```
     pub fn with_sampler(sampler: impl ShouldSample + 'static) -> Self {
         // A sampler given here is opaque: its decisions are not predicted.
         Capture {
@@ -89,6 +97,13 @@ impl Capture {
     }
 
     /// Runs `f` inside the capture.
+    ///
+    /// ```
+    /// #[spanwright::span]
+    /// fn work() -> u8 { 1 }
+    /// let (value, spans) = spanwright::testing::Capture::default().run(work);
+    /// assert_eq!((value, spans.len()), (1, 1));
+    /// ```
     pub fn run<R>(self, f: impl FnOnce() -> R) -> (R, Captured) {
         let session = Session::start(self.sampler, self.kind);
         let value = {
@@ -99,6 +114,15 @@ impl Capture {
     }
 
     /// Awaits `future` inside the capture.
+    ///
+    /// ```
+    /// #[spanwright::span]
+    /// async fn work() -> u8 { 1 }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (value, spans) = spanwright::testing::Capture::default().run_async(work()).await;
+    /// assert_eq!((value, spans.len()), (1, 1));
+    /// # });
+    /// ```
     pub async fn run_async<F: Future>(self, future: F) -> (F::Output, Captured) {
         let session = Session::start(self.sampler, self.kind);
         let value = future.with_context(session.context.clone()).await;
@@ -160,6 +184,17 @@ impl SpanProcessor for Collector {
 }
 
 /// The spans a capture recorded, in the order they ended.
+///
+/// ```
+/// #[spanwright::span]
+/// fn leaf() {}
+/// #[spanwright::span]
+/// fn root() { leaf(); leaf(); }
+/// let ((), spans) = spanwright::testing::capture(root);
+/// assert_eq!(spans.len(), 3);
+/// assert_eq!(spans.all_named("leaf").count(), 2);
+/// assert!(spans.tree().contains("root"));
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Captured {
     spans: Vec<SpanData>,
@@ -176,6 +211,13 @@ impl Deref for Captured {
 impl Captured {
     /// The one span named `name`. Panics, listing the names there are, when there is
     /// no such span or more than one.
+    ///
+    /// ```
+    /// #[spanwright::span]
+    /// fn work() {}
+    /// let ((), spans) = spanwright::testing::capture(work);
+    /// assert_eq!(spans.named("work").name, "work");
+    /// ```
     pub fn named(&self, name: &str) -> &SpanData {
         let mut matching = self.spans.iter().filter(|s| s.name == name);
         match (matching.next(), matching.next()) {
@@ -193,6 +235,13 @@ impl Captured {
     }
 
     /// Every span named `name`, in the order they ended.
+    ///
+    /// ```
+    /// #[spanwright::span]
+    /// fn step() {}
+    /// let ((), spans) = spanwright::testing::capture(|| { step(); step(); });
+    /// assert_eq!(spans.all_named("step").count(), 2);
+    /// ```
     pub fn all_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a SpanData> + 'a {
         self.spans.iter().filter(move |s| s.name == name)
     }
@@ -270,8 +319,25 @@ impl Captured {
 /// let ((), spans) = spanwright::testing::capture(|| count(3));
 /// assert_eq!(spans.named("count").attr("n"), Some(&Value::I64(3)));
 /// ```
+///
+/// ```
+/// use spanwright::testing::SpanDataExt;
+/// #[spanwright::span(attrs(n))]
+/// fn work(n: i64) {}
+/// let ((), spans) = spanwright::testing::capture(|| work(4));
+/// assert_eq!(spans[0].attr("n"), Some(&spanwright::opentelemetry::Value::I64(4)));
+/// ```
 pub trait SpanDataExt {
     /// The value of attribute `key`.
+    ///
+    /// ```
+    /// use spanwright::testing::SpanDataExt;
+    /// #[spanwright::span(attrs(n))]
+    /// fn work(n: i64) {}
+    /// let ((), spans) = spanwright::testing::capture(|| work(4));
+    /// assert_eq!(spans[0].attr("n"), Some(&spanwright::opentelemetry::Value::I64(4)));
+    /// assert_eq!(spans[0].attr("absent"), None);
+    /// ```
     fn attr(&self, key: &str) -> Option<&Value>;
     /// The first event named `name`.
     fn event(&self, name: &str) -> Option<&opentelemetry::trace::Event>;

@@ -29,10 +29,23 @@ use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 
 /// `Via` for carriers implementing OpenTelemetry's `Extractor` / `Injector`.
+///
+/// ```
+/// fn carry<Via>(carrier: &mut impl spanwright::carrier::InjectCarrier<Via>) {
+///     spanwright::inject(carrier);
+/// }
+/// let mut headers = std::collections::HashMap::<String, String>::new();
+/// carry::<spanwright::carrier::ViaOpenTelemetry>(&mut headers);
+/// ```
 #[derive(Debug)]
 pub enum ViaOpenTelemetry {}
 
 /// `Via` for `http::HeaderMap` (feature `http`).
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// spanwright::inject(&mut headers); // Via = ViaHeaderMap, inferred
+/// ```
 #[cfg(feature = "http")]
 #[derive(Debug)]
 pub enum ViaHeaderMap {}
@@ -43,6 +56,14 @@ pub enum ViaHeaderMap {}
     label = "not a carrier",
     note = "a carrier is `HashMap<String, String>`, any type implementing `opentelemetry::propagation::Extractor`, or `http::HeaderMap` with the feature `http`"
 )]
+///
+/// ```
+/// fn continued<Via>(carrier: &impl spanwright::carrier::ExtractCarrier<Via>) -> bool {
+///     use spanwright::opentelemetry::trace::TraceContextExt;
+///     spanwright::extract(carrier).span().span_context().is_valid()
+/// }
+/// assert!(!continued(&std::collections::HashMap::<String, String>::new()));
+/// ```
 pub trait ExtractCarrier<Via> {
     /// Extracts with `propagator` on top of `cx`.
     fn extract_with(&self, propagator: &dyn TextMapPropagator, cx: &Context) -> Context;
@@ -54,6 +75,15 @@ pub trait ExtractCarrier<Via> {
     label = "not a carrier",
     note = "a carrier is `HashMap<String, String>`, any type implementing `opentelemetry::propagation::Injector`, or `http::HeaderMap` with the feature `http`"
 )]
+///
+/// ```
+/// fn send<Via>(carrier: &mut impl spanwright::carrier::InjectCarrier<Via>) {
+///     spanwright::inject(carrier);
+/// }
+/// let mut headers = std::collections::HashMap::<String, String>::new();
+/// send(&mut headers);
+/// assert!(headers.is_empty()); // outside any span there is nothing to carry
+/// ```
 pub trait InjectCarrier<Via> {
     /// Injects `cx` with `propagator`.
     fn inject_with(&mut self, propagator: &dyn TextMapPropagator, cx: &Context);

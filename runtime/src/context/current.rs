@@ -9,6 +9,15 @@ use std::fmt::Display;
 
 /// A handle on the span that is current on this thread (see [`current`]).
 /// Every method is a no-op outside a recorded span.
+///
+/// ```
+/// #[spanwright::span]
+/// fn work() {
+///     spanwright::current().set_attribute("rows", 3_i64).add_event("flushed", []);
+/// }
+/// let ((), spans) = spanwright::testing::capture(work);
+/// assert_eq!(spans[0].events[0].name, "flushed");
+/// ```
 #[derive(Debug, Clone)]
 pub struct CurrentSpan {
     cx: Context,
@@ -36,12 +45,28 @@ pub fn current() -> CurrentSpan {
 
 impl CurrentSpan {
     /// Sets an attribute on the span.
+    ///
+    /// ```
+    /// use spanwright::testing::SpanDataExt;
+    /// #[spanwright::span]
+    /// fn work() { spanwright::current().set_attribute("cache.hit", true); }
+    /// let ((), spans) = spanwright::testing::capture(work);
+    /// assert_eq!(spans[0].attr("cache.hit"), Some(&spanwright::opentelemetry::Value::Bool(true)));
+    /// ```
     pub fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) -> &Self {
         self.cx.span().set_attribute(KeyValue::new(key, value));
         self
     }
 
     /// Adds an event with attributes.
+    ///
+    /// ```
+    /// use spanwright::opentelemetry::KeyValue;
+    /// #[spanwright::span]
+    /// fn work() { spanwright::current().add_event("retry", [KeyValue::new("attempt", 2)]); }
+    /// let ((), spans) = spanwright::testing::capture(work);
+    /// assert_eq!(spans[0].events[0].name, "retry");
+    /// ```
     pub fn add_event(
         &self,
         name: impl Into<Cow<'static, str>>,
@@ -55,6 +80,17 @@ impl CurrentSpan {
 
     /// Records an error as an annotated function's `Err` is recorded: status Error
     /// with its message, `error.type`, and an `exception` event.
+    ///
+    /// ```
+    /// use spanwright::opentelemetry::trace::Status;
+    /// #[spanwright::span]
+    /// fn work() {
+    ///     let error = std::io::Error::other("disk full");
+    ///     spanwright::current().record_error(&error); // handled, but worth recording
+    /// }
+    /// let ((), spans) = spanwright::testing::capture(work);
+    /// assert_eq!(spans[0].status, Status::error("disk full"));
+    /// ```
     pub fn record_error<E: Display + ?Sized>(&self, error: &E) -> &Self {
         let span = self.cx.span();
         if span.is_recording() {
@@ -69,6 +105,14 @@ impl CurrentSpan {
     }
 
     /// The trace id in hex, if there is a valid current span.
+    ///
+    /// ```
+    /// #[spanwright::span]
+    /// fn work() -> Option<String> { spanwright::current().trace_id() }
+    /// let (id, _) = spanwright::testing::capture(work);
+    /// assert_eq!(id.unwrap().len(), 32);
+    /// assert_eq!(spanwright::current().trace_id(), None); // outside any span
+    /// ```
     pub fn trace_id(&self) -> Option<String> {
         let span = self.cx.span();
         let sc = span.span_context();
@@ -76,6 +120,13 @@ impl CurrentSpan {
     }
 
     /// The span id in hex, if there is a valid current span.
+    ///
+    /// ```
+    /// #[spanwright::span]
+    /// fn work() -> Option<String> { spanwright::current().span_id() }
+    /// let (id, spans) = spanwright::testing::capture(work);
+    /// assert_eq!(id.unwrap(), spans[0].span_context.span_id().to_string());
+    /// ```
     pub fn span_id(&self) -> Option<String> {
         let span = self.cx.span();
         let sc = span.span_context();

@@ -4,6 +4,13 @@ use std::fmt;
 
 /// Why telemetry could not be set up. Its `Display` names the variable, the value
 /// and what is accepted.
+///
+/// ```
+/// # unsafe { std::env::set_var("OTEL_TRACES_SAMPLER", "sometimes") };
+/// let error = spanwright::init().unwrap_err();
+/// assert!(error.to_string().starts_with("OTEL_TRACES_SAMPLER=\"sometimes\" is not valid"));
+/// # unsafe { std::env::remove_var("OTEL_TRACES_SAMPLER") };
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InitError {
     /// An environment variable holds a value spanwright does not accept.

@@ -65,6 +65,13 @@ pub fn init() -> Result<Telemetry, InitError> {
 /// Only one `Telemetry` is installed at a time: installing while one lives is
 /// [`InitError::AlreadyInstalled`]. Dropping it also puts the OpenTelemetry global
 /// tracer provider and propagator back to the no-op ones.
+///
+/// ```
+/// let telemetry = spanwright::Telemetry::builder().no_export().install().unwrap();
+/// assert!(telemetry.is_enabled());
+/// drop(telemetry); // flushes and shuts down
+/// assert!(!spanwright::enabled());
+/// ```
 #[must_use = "dropping the `Telemetry` shuts telemetry down at once: keep it alive"]
 pub struct Telemetry {
     installed: Option<Installed>,
@@ -98,12 +105,22 @@ impl fmt::Debug for Telemetry {
 
 impl Telemetry {
     /// Configures telemetry in code; settings made here win over the environment.
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder().service_name("api").no_export().install().unwrap();
+    /// assert!(telemetry.describe().contains("service.name = api (code)"));
+    /// ```
     pub fn builder() -> TelemetryBuilder {
         TelemetryBuilder::default()
     }
 
     /// Whether this `Telemetry` records spans (false when disabled by the
     /// environment).
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder().no_export().install().unwrap();
+    /// assert!(telemetry.is_enabled());
+    /// ```
     pub fn is_enabled(&self) -> bool {
         self.installed.is_some()
     }
@@ -122,6 +139,11 @@ impl Telemetry {
     }
 
     /// Exports every finished span now, waiting at most the exporter's flush bound.
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder().no_export().install().unwrap();
+    /// telemetry.flush(); // before a planned pause, say
+    /// ```
     pub fn flush(&self) {
         if let Some(installed) = &self.installed {
             let _ = installed.provider.force_flush();
@@ -144,6 +166,12 @@ impl Telemetry {
 
     /// Flushes and shuts down (as dropping does) and returns the final counts:
     /// every ended span is then either exported or dropped.
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder().no_export().install().unwrap();
+    /// let stats = telemetry.shutdown();
+    /// assert_eq!(stats.spans_exported + stats.spans_dropped, stats.spans_ended);
+    /// ```
     pub fn shutdown(mut self) -> ExportStats {
         self.shut_down()
     }
@@ -188,6 +216,17 @@ impl Drop for Telemetry {
 }
 
 /// Builds a [`Telemetry`]: `Telemetry::builder().service_name("api").install()`.
+///
+/// ```
+/// use std::time::Duration;
+/// let telemetry = spanwright::Telemetry::builder()
+///     .service_name("worker")
+///     .no_export()
+///     .shutdown_timeout(Duration::from_secs(2))
+///     .install()
+///     .unwrap();
+/// # drop(telemetry);
+/// ```
 #[must_use = "call `.install()` to install telemetry"]
 #[derive(Default)]
 pub struct TelemetryBuilder {
@@ -208,24 +247,53 @@ impl fmt::Debug for TelemetryBuilder {
 
 impl TelemetryBuilder {
     /// `service.name` (over `OTEL_SERVICE_NAME`).
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder().service_name("billing").no_export().install().unwrap();
+    /// assert!(telemetry.describe().contains("service.name = billing"));
+    /// ```
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
         self
     }
 
     /// Export to the terminal, each finished trace drawn as a tree.
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder().console().install().unwrap();
+    /// assert!(telemetry.describe().contains("exporter = console (code)"));
+    /// ```
     pub fn console(mut self) -> Self {
         self.exporter = Some(ExporterChoice::Console);
         self
     }
 
     /// Record spans but export nothing.
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder().no_export().install().unwrap();
+    /// assert!(telemetry.describe().contains("exporter = none (code)"));
+    /// ```
     pub fn no_export(mut self) -> Self {
         self.exporter = Some(ExporterChoice::None);
         self
     }
 
     /// Export through `exporter`, batched.
+    ///
+    /// ```
+    /// use spanwright::opentelemetry_sdk::{error::OTelSdkResult, trace::{SpanData, SpanExporter}};
+    /// #[derive(Debug)]
+    /// struct Stdout;
+    /// impl SpanExporter for Stdout {
+    ///     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+    ///         for span in batch { println!("{}", span.name); }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let telemetry = spanwright::Telemetry::builder().exporter(Stdout).install().unwrap();
+    /// # drop(telemetry);
+    /// ```
     pub fn exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
         let processor = move |settings: &_, value_length, counters| {
             batch::processor(exporter, settings, value_length, counters)
@@ -256,12 +324,31 @@ impl TelemetryBuilder {
     }
 
     /// The sampler (over `OTEL_TRACES_SAMPLER`).
+    ///
+    /// ```
+    /// use spanwright::opentelemetry_sdk::trace::Sampler;
+    /// let telemetry = spanwright::Telemetry::builder()
+    ///     .sampler(Sampler::TraceIdRatioBased(0.1))
+    ///     .no_export()
+    ///     .install()
+    ///     .unwrap();
+    /// # drop(telemetry);
+    /// ```
     pub fn sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = Some(sampler);
         self
     }
 
     /// How long dropping [`Telemetry`] may wait for the last export (default 5 s).
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder()
+    ///     .shutdown_timeout(std::time::Duration::from_millis(500))
+    ///     .no_export()
+    ///     .install()
+    ///     .unwrap();
+    /// # drop(telemetry);
+    /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = Some(timeout);
         self
@@ -269,6 +356,15 @@ impl TelemetryBuilder {
 
     /// How long `#[traced_job(flush)]` waits for the job's spans to be exported
     /// (default 1 s). An async job awaits the flush without blocking its thread.
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder()
+    ///     .flush_timeout(std::time::Duration::from_millis(200))
+    ///     .no_export()
+    ///     .install()
+    ///     .unwrap();
+    /// # drop(telemetry);
+    /// ```
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
         self.flush_timeout = Some(timeout);
         self
@@ -278,6 +374,13 @@ impl TelemetryBuilder {
     ///
     /// Fails with [`InitError::AlreadyInstalled`], before building anything, while
     /// another [`Telemetry`] lives.
+    ///
+    /// ```
+    /// let first = spanwright::Telemetry::builder().no_export().install().unwrap();
+    /// let second = spanwright::Telemetry::builder().no_export().install();
+    /// assert_eq!(second.unwrap_err(), spanwright::InitError::AlreadyInstalled);
+    /// # drop(first);
+    /// ```
     pub fn install(self) -> Result<Telemetry, InitError> {
         let mut settings = Vec::new();
         if disabled_by_env()? {

@@ -128,6 +128,15 @@ fn string_value(s: &str) -> StringValue {
     message = "a list of `{Self}` cannot be recorded as a span attribute value",
     note = "lists of integers, floats, bool or strings are recordable; record others with `?expr`"
 )]
+///
+/// ```
+/// use spanwright::testing::SpanDataExt;
+/// use spanwright::opentelemetry::{Array, Value};
+/// #[spanwright::span(attrs(sizes))]
+/// fn batch(sizes: &[u32]) {}
+/// let ((), spans) = spanwright::testing::capture(|| batch(&[3, 5]));
+/// assert_eq!(spans[0].attr("sizes"), Some(&Value::Array(Array::I64(vec![3, 5]))));
+/// ```
 pub trait ArrayElement: Sized {
     /// The OpenTelemetry array holding these elements.
     fn to_array(items: &[Self]) -> Array;
