@@ -130,6 +130,13 @@ pub struct SpanEvents {
 
 impl SpanEvents {
     /// Records events at `level` or more severe.
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::SubscriberExt;
+    /// // Warnings and errors become span events; info and below do not.
+    /// let layer = spanwright::logs::SpanEvents::at(tracing::Level::WARN);
+    /// let _subscriber = tracing_subscriber::registry().with(layer);
+    /// ```
     pub fn at(level: Level) -> Self {
         SpanEvents { level }
     }
