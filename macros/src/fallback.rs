@@ -22,6 +22,12 @@ pub(crate) fn function(error: syn::Error, function: &Function) -> TokenStream {
 
 /// The function as written, `#[attr]` annotations removed.
 pub(crate) fn plain(function: &Function) -> TokenStream {
+    with_prelude(function, TokenStream::new())
+}
+
+/// The function as written, `#[attr]` annotations removed, with `prelude` at the
+/// start of its body.
+fn with_prelude(function: &Function, prelude: TokenStream) -> TokenStream {
     let Function {
         outer_attrs,
         inner_attrs,
@@ -35,6 +41,7 @@ pub(crate) fn plain(function: &Function) -> TokenStream {
         #(#outer_attrs)*
         #vis #plain_sig {
             #(#inner_attrs)*
+            #prelude
             #(#stmts)*
         }
     }
@@ -68,23 +75,7 @@ pub(crate) fn off(plan: &Plan<'_>) -> TokenStream {
         .filter_map(|p| p.name.as_ref())
         .filter(|name| names.iter().any(|n| n == *name))
         .collect();
-    let Function {
-        outer_attrs,
-        inner_attrs,
-        vis,
-        plain_sig,
-        block,
-        ..
-    } = function;
-    let stmts = &block.stmts;
-    quote! {
-        #(#outer_attrs)*
-        #vis #plain_sig {
-            #(#inner_attrs)*
-            #(let _ = &#used;)*
-            #(#stmts)*
-        }
-    }
+    with_prelude(function, quote!(#(let _ = &#used;)*))
 }
 
 fn collect_idents(tokens: TokenStream, into: &mut Vec<proc_macro2::Ident>) {
