@@ -46,7 +46,8 @@
 //! | --- | --- |
 //! | `otlp` (default) | `otlp-grpc` and `otlp-http` |
 //! | `otlp-grpc`, `otlp-http` | OTLP over one transport, with TLS and gzip |
-//! | `http` | `http::HeaderMap` as a carrier of trace context ([`carrier`]) |
+//! | `http` | `http::HeaderMap` as a carrier of trace context ([`carrier`]), and `http::ServerLayer`, a tower layer making one server span per request |
+//! | `axum` | `http`, and the server span named after axum's matched route |
 //! | `tracing` | the `logs` module: JSON log lines stamped with trace and span ids, `tracing` events as span events |
 //! | `off` | every annotated function compiled as if it were not annotated |
 //!
@@ -323,6 +324,8 @@ mod setup;
 mod span;
 
 pub use context::carrier;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod testing;
 
 #[cfg(feature = "tracing")]

@@ -116,7 +116,7 @@ impl InjectCarrier<ViaOpenTelemetry> for dyn Injector + '_ {
 #[cfg(feature = "http")]
 mod header_map {
     use super::{ExtractCarrier, InjectCarrier, ViaHeaderMap};
-    use http::header::{HeaderMap, HeaderName, HeaderValue};
+    use ::http::header::{HeaderMap, HeaderName, HeaderValue};
     use opentelemetry::Context;
     use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 

@@ -78,11 +78,11 @@ fn grpc(
         builder = builder.with_tls_config(tls);
     }
     if !settings.headers.is_empty() {
-        let mut headers = http::HeaderMap::new();
+        let mut headers = ::http::HeaderMap::new();
         for (key, value) in &settings.headers {
             let (Ok(name), Ok(value)) = (
-                http::HeaderName::from_bytes(key.as_bytes()),
-                http::HeaderValue::from_str(value),
+                ::http::HeaderName::from_bytes(key.as_bytes()),
+                ::http::HeaderValue::from_str(value),
             ) else {
                 continue;
             };

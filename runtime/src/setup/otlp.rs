@@ -157,7 +157,7 @@ fn resolve_endpoint(protocol: OtlpProtocol, in_code: Option<String>) -> Result<S
     } else {
         url
     };
-    match url.parse::<http::Uri>() {
+    match url.parse::<::http::Uri>() {
         Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
             Ok(url)
         }

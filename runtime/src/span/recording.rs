@@ -53,6 +53,13 @@ impl Recording {
         Recording { cx: Some(cx), site }
     }
 
+    /// Sets an attribute, if the span is recorded.
+    pub(crate) fn set_attribute(&self, attribute: KeyValue) {
+        if let (Some(cx), Some(_)) = (&self.cx, self.site) {
+            cx.span().set_attribute(attribute);
+        }
+    }
+
     /// Makes the span the current context on this thread.
     #[inline]
     pub(crate) fn attach(&self) -> Option<ContextGuard> {

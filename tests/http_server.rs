@@ -1,0 +1,194 @@
+//! `spanwright::http::ServerLayer` on a real axum server on loopback, called by a
+//! plain HTTP/1.1 client over TCP: one server span per request, named after the
+//! matched route, continuing a valid `traceparent` and ignoring a malformed one;
+//! 5xx and panics are errors, a 404 is not; the server keeps serving after a
+//! panicking handler; annotated functions in a handler nest under the span.
+
+use axum::Router;
+use axum::routing::get;
+use spanwright::http::ServerLayer;
+use spanwright::opentelemetry::Value;
+use spanwright::opentelemetry::trace::{SpanId, SpanKind, Status};
+use spanwright::opentelemetry_sdk::error::OTelSdkResult;
+use spanwright::opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use spanwright::testing::SpanDataExt;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default)]
+struct Kept(Arc<Mutex<Vec<SpanData>>>);
+
+impl SpanExporter for Kept {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.lock().unwrap().extend(batch);
+        Ok(())
+    }
+}
+
+#[spanwright::span]
+async fn load(id: u64) -> u64 {
+    id * 2
+}
+
+async fn job(axum::extract::Path(id): axum::extract::Path<u64>) -> String {
+    load(id).await.to_string()
+}
+
+async fn broken() -> (http::StatusCode, &'static str) {
+    (http::StatusCode::SERVICE_UNAVAILABLE, "down")
+}
+
+async fn explode() -> &'static str {
+    panic!("handler exploded")
+}
+
+/// Sends one request; the status code, or `None` when the connection was closed
+/// without a response.
+fn request(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut text = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        text.push_str(&format!("{k}: {v}\r\n"));
+    }
+    text.push_str("\r\n");
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+}
+
+const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT: &str = "00f067aa0ba902b7";
+
+#[test]
+fn server_spans_for_each_kind_of_response() {
+    let kept = Kept::default();
+    let telemetry = spanwright::Telemetry::builder()
+        .exporter(kept.clone())
+        .install()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new()
+        .route("/jobs/{id}", get(job))
+        .route("/broken", get(broken))
+        .route("/explode", get(explode))
+        .layer(ServerLayer::new());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+
+    let traceparent = format!("00-{TRACE}-{PARENT}-01");
+    assert_eq!(
+        request(addr, "/jobs/21", &[("traceparent", &traceparent)]),
+        Some(200)
+    );
+    assert_eq!(
+        request(addr, "/jobs/4", &[("traceparent", "00-xyz-01")]),
+        Some(200)
+    );
+    assert_eq!(request(addr, "/nowhere", &[]), Some(404));
+    assert_eq!(request(addr, "/broken", &[]), Some(503));
+    assert_eq!(
+        request(addr, "/explode", &[]),
+        None,
+        "the connection closes"
+    );
+    assert_eq!(
+        request(addr, "/jobs/1", &[]),
+        Some(200),
+        "the server keeps serving"
+    );
+    telemetry.flush();
+    drop(telemetry);
+    drop(runtime);
+
+    let spans = kept.0.lock().unwrap().clone();
+    let server: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Server)
+        .collect();
+    assert_eq!(
+        server.len(),
+        6,
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+
+    // Continued from the traceparent, named after the matched route.
+    let continued = server[0];
+    assert_eq!(continued.name, "GET /jobs/{id}");
+    assert_eq!(continued.span_context.trace_id().to_string(), TRACE);
+    assert_eq!(continued.parent_span_id.to_string(), PARENT);
+    assert_eq!(
+        continued.attr("http.request.method"),
+        Some(&Value::from("GET"))
+    );
+    assert_eq!(continued.attr("url.path"), Some(&Value::from("/jobs/21")));
+    assert_eq!(continued.attr("url.scheme"), Some(&Value::from("http")));
+    assert_eq!(
+        continued.attr("http.route"),
+        Some(&Value::from("/jobs/{id}"))
+    );
+    assert_eq!(
+        continued.attr("network.protocol.version"),
+        Some(&Value::from("1.1"))
+    );
+    assert_eq!(
+        continued.attr("http.response.status_code"),
+        Some(&Value::I64(200))
+    );
+    assert_eq!(continued.status, Status::Unset);
+    // The handler's annotated function is its child.
+    let load = spans
+        .iter()
+        .find(|s| {
+            s.name == "load" && s.span_context.trace_id() == continued.span_context.trace_id()
+        })
+        .expect("the handler's span");
+    assert_eq!(load.parent_span_id, continued.span_context.span_id());
+
+    // A malformed traceparent starts a new trace.
+    let fresh = server[1];
+    assert_ne!(fresh.span_context.trace_id().to_string(), TRACE);
+    assert_eq!(fresh.parent_span_id, SpanId::INVALID);
+
+    // No route matched: the method alone; a 404 is not the server's error.
+    let missing = server[2];
+    assert_eq!(missing.name, "GET");
+    assert_eq!(missing.attr("http.route"), None);
+    assert_eq!(
+        missing.attr("http.response.status_code"),
+        Some(&Value::I64(404))
+    );
+    assert_eq!(missing.status, Status::Unset);
+
+    // A 5xx is.
+    let unavailable = server[3];
+    assert_eq!(
+        unavailable.attr("http.response.status_code"),
+        Some(&Value::I64(503))
+    );
+    assert_eq!(unavailable.attr("error.type"), Some(&Value::from("503")));
+    assert!(matches!(unavailable.status, Status::Error { .. }));
+
+    // So is a panic in the handler.
+    let panicked = server[4];
+    assert_eq!(panicked.name, "GET /explode");
+    assert_eq!(panicked.attr("error.type"), Some(&Value::from("panic")));
+    assert_eq!(panicked.status, Status::error("handler exploded"));
+
+    assert_eq!(
+        server[5].attr("http.response.status_code"),
+        Some(&Value::I64(200))
+    );
+}
