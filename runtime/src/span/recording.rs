@@ -54,6 +54,7 @@ impl Recording {
     }
 
     /// Sets an attribute, if the span is recorded.
+    #[cfg(feature = "http")]
     pub(crate) fn set_attribute(&self, attribute: KeyValue) {
         if let (Some(cx), Some(_)) = (&self.cx, self.site) {
             cx.span().set_attribute(attribute);
