@@ -1,10 +1,11 @@
 //! The batch pipeline every exporter sits behind: the SDK's batch processor,
 //! with spanwright's own admission in front of its queue (so every drop is
-//! counted and reported, which the SDK keeps to itself) and counting behind it
-//! (exported spans, failed exports).
+//! counted and reported, which the SDK keeps to itself), and behind it the
+//! attribute value length limit and the counting of exported spans and failed
+//! exports.
 
 use crate::export::stats::Counters;
-use crate::export::truncate::Truncating;
+use crate::export::truncate::truncate_batch;
 use crate::setup::batch::BatchSettings;
 use crate::span::job;
 use opentelemetry::Context;
@@ -24,11 +25,9 @@ pub(crate) fn processor<E: SpanExporter + 'static>(
     value_length: Option<usize>,
     counters: Arc<Counters>,
 ) -> Accounted {
-    let exporter = Counted {
-        inner: Truncating {
-            inner: exporter,
-            limit: value_length,
-        },
+    let exporter = Outgoing {
+        inner: exporter,
+        limit: value_length,
         counters: Arc::clone(&counters),
     };
     let config = BatchConfigBuilder::default()
@@ -78,17 +77,23 @@ impl SpanProcessor for Accounted {
     }
 }
 
-/// Counts what the exporter takes, exports and fails to export.
+/// The exporter as the batch thread sees it: applies the attribute value length
+/// limit, and counts what it takes, exports and fails to export.
 #[derive(Debug)]
-struct Counted<E> {
+struct Outgoing<E> {
     inner: E,
+    /// `None`: no length limit.
+    limit: Option<usize>,
     counters: Arc<Counters>,
 }
 
-impl<E: SpanExporter> SpanExporter for Counted<E> {
-    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+impl<E: SpanExporter> SpanExporter for Outgoing<E> {
+    fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         let count = batch.len();
         self.counters.taken(count);
+        if let Some(limit) = self.limit {
+            truncate_batch(&mut batch, limit);
+        }
         let export = self.inner.export(batch);
         let counters = Arc::clone(&self.counters);
         async move {

@@ -1,6 +1,8 @@
 //! Export: which exporter to use (`choice`), the console exporter (`console`) and
 //! its waterfall renderer (`waterfall`), OTLP (`otlp`, features `otlp-grpc` and
-//! `otlp-http`), and the attribute value length limit (`truncate`).
+//! `otlp-http`), the batch pipeline they all sit behind (`batch`), export statistics
+//! (`stats`), bounded flushes (`flush`), and the attribute value length limit
+//! (`truncate`).
 
 pub(crate) mod batch;
 pub(crate) mod choice;

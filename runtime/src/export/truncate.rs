@@ -2,47 +2,19 @@
 //! exporter (the SDK has no such limit).
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::resource::Resource;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use std::future::Future;
-use std::time::Duration;
+use opentelemetry_sdk::trace::SpanData;
 
-/// Truncates string attribute values (of spans, events and links) to a length in
-/// characters before handing spans to the inner exporter.
-#[derive(Debug)]
-pub(crate) struct Truncating<E> {
-    pub(crate) inner: E,
-    /// `None`: no limit, spans pass untouched.
-    pub(crate) limit: Option<usize>,
-}
-
-impl<E: SpanExporter> SpanExporter for Truncating<E> {
-    fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        if let Some(limit) = self.limit {
-            for span in &mut batch {
-                truncate_all(&mut span.attributes, limit);
-                for event in span.events.events.iter_mut() {
-                    truncate_all(&mut event.attributes, limit);
-                }
-                for link in span.links.links.iter_mut() {
-                    truncate_all(&mut link.attributes, limit);
-                }
-            }
+/// Truncates the string attribute values of spans, events and links to `limit`
+/// characters.
+pub(crate) fn truncate_batch(batch: &mut [SpanData], limit: usize) {
+    for span in batch {
+        truncate_all(&mut span.attributes, limit);
+        for event in span.events.events.iter_mut() {
+            truncate_all(&mut event.attributes, limit);
         }
-        self.inner.export(batch)
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
+        for link in span.links.links.iter_mut() {
+            truncate_all(&mut link.attributes, limit);
+        }
     }
 }
 
