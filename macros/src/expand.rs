@@ -159,6 +159,7 @@ fn classify(plan: &Plan<'_>) -> TokenStream {
             #rt::Outcome {
                 failure: #probe.__spanwright_failure(),
                 ret: #ret,
+                ..::core::default::Default::default()
             }
         }
     }

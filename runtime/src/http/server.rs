@@ -5,6 +5,7 @@
 //! `panic`); everything else, 4xx included, leaves the status Unset: a 404 is
 //! the client's error, not the server's.
 
+use crate::span::instrumented::Instrumented;
 use crate::span::recording::{Failure, Outcome, Recording};
 use crate::span::site::Site;
 use crate::span::start::Start;
@@ -15,7 +16,6 @@ use pin_project_lite::pin_project;
 use std::borrow::Cow;
 use std::fmt::Display;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -135,10 +135,11 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> ServerFuture<S::Future> {
+        let classify: fn(&Result<Response<R>, S::Error>) -> Outcome = response_outcome;
         if !crate::enabled() {
+            let inner = self.inner.call(request);
             return ServerFuture {
-                inner: self.inner.call(request),
-                recording: None,
+                inner: Instrumented::new(None, inner, classify),
             };
         }
         let method = request.method().as_str();
@@ -163,7 +164,9 @@ where
             let _current = recording.as_ref().and_then(Recording::attach);
             self.inner.call(request)
         };
-        ServerFuture { inner, recording }
+        ServerFuture {
+            inner: Instrumented::new(recording, inner, classify),
+        }
     }
 }
 
@@ -171,67 +174,55 @@ pin_project! {
     /// The response future of [`ServerService`]: the span is current while it is
     /// polled, and ends with the response.
     #[must_use = "futures do nothing unless polled"]
-    pub struct ServerFuture<F> {
+    pub struct ServerFuture<F>
+    where
+        F: Future,
+    {
         #[pin]
-        inner: F,
-        recording: Option<Recording>,
+        inner: Instrumented<F, fn(&F::Output) -> Outcome>,
     }
 }
 
-impl<F> std::fmt::Debug for ServerFuture<F> {
+impl<F: Future> std::fmt::Debug for ServerFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerFuture").finish_non_exhaustive()
     }
 }
 
-impl<F, R, E> Future for ServerFuture<F>
-where
-    F: Future<Output = Result<Response<R>, E>>,
-    E: Display,
-{
-    type Output = Result<Response<R>, E>;
+impl<F: Future> Future for ServerFuture<F> {
+    type Output = F::Output;
 
-    fn poll(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let Some(recording) = this.recording.as_ref() else {
-            return this.inner.poll(task);
-        };
-        let current = recording.attach();
-        let inner = this.inner;
-        let poll = catch_unwind(AssertUnwindSafe(|| inner.poll(task)));
-        drop(current);
-        let result = match poll {
-            Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(result)) => result,
-            Err(payload) => {
-                if let Some(recording) = this.recording.take() {
-                    recording.end_panicked(&*payload);
-                }
-                resume_unwind(payload)
-            }
-        };
-        if let Some(recording) = this.recording.take() {
-            let failure = match &result {
-                Ok(response) => {
-                    let status = response.status();
-                    recording.set_attribute(KeyValue::new(
-                        HTTP_RESPONSE_STATUS_CODE,
-                        i64::from(status.as_u16()),
-                    ));
-                    status.is_server_error().then(|| Failure {
-                        type_name: Cow::Owned(status.as_u16().to_string()),
-                        message: status.to_string(),
-                        panic: None,
-                    })
-                }
-                Err(error) => Some(Failure {
-                    type_name: Cow::Borrowed(std::any::type_name::<E>()),
-                    message: error.to_string(),
+    #[inline]
+    fn poll(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<F::Output> {
+        self.project().inner.poll(task)
+    }
+}
+
+/// The response's status code; a 5xx or an error is the request's failure.
+fn response_outcome<R, E: Display>(result: &Result<Response<R>, E>) -> Outcome {
+    match result {
+        Ok(response) => {
+            let status = response.status();
+            Outcome {
+                failure: status.is_server_error().then(|| Failure {
+                    type_name: Cow::Owned(status.as_u16().to_string()),
+                    message: status.to_string(),
                     panic: None,
                 }),
-            };
-            recording.finish(&(), |_| Outcome { failure, ret: None });
+                ret: None,
+                attributes: vec![KeyValue::new(
+                    HTTP_RESPONSE_STATUS_CODE,
+                    i64::from(status.as_u16()),
+                )],
+            }
         }
-        Poll::Ready(result)
+        Err(error) => Outcome {
+            failure: Some(Failure {
+                type_name: Cow::Borrowed(std::any::type_name::<E>()),
+                message: error.to_string(),
+                panic: None,
+            }),
+            ..Outcome::default()
+        },
     }
 }

@@ -43,6 +43,11 @@ fn read(variable: &'static str, minimum: u64) -> Result<Option<u64>, InitError> 
     }
 }
 
+/// Where a setting came from: the variable when it was set, else the default.
+fn source(found: Option<u64>, variable: &'static str) -> &'static str {
+    if found.is_some() { variable } else { "default" }
+}
+
 /// Reads `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`,
 /// `OTEL_BSP_SCHEDULE_DELAY` (ms) and `OTEL_BSP_EXPORT_TIMEOUT` (ms).
 pub(crate) fn from_env(console: bool) -> Result<BatchSettings, InitError> {
@@ -52,11 +57,7 @@ pub(crate) fn from_env(console: bool) -> Result<BatchSettings, InitError> {
     sources.push((
         "batch queue size",
         queue_size.to_string(),
-        if queue.is_some() {
-            "OTEL_BSP_MAX_QUEUE_SIZE"
-        } else {
-            "default"
-        },
+        source(queue, "OTEL_BSP_MAX_QUEUE_SIZE"),
     ));
     let batch = read("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1)?;
     let batch_size = match batch {
@@ -73,11 +74,7 @@ pub(crate) fn from_env(console: bool) -> Result<BatchSettings, InitError> {
     sources.push((
         "batch size",
         batch_size.to_string(),
-        if batch.is_some() {
-            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
-        } else {
-            "default"
-        },
+        source(batch, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
     ));
     let delay = read("OTEL_BSP_SCHEDULE_DELAY", 0)?;
     let delay_value = match delay {
@@ -88,11 +85,7 @@ pub(crate) fn from_env(console: bool) -> Result<BatchSettings, InitError> {
     sources.push((
         "batch delay",
         format!("{} ms", delay_value.as_millis()),
-        if delay.is_some() {
-            "OTEL_BSP_SCHEDULE_DELAY"
-        } else {
-            "default"
-        },
+        source(delay, "OTEL_BSP_SCHEDULE_DELAY"),
     ));
     // Validated like the others; an export is bounded by the exporter's own
     // timeout (OTEL_EXPORTER_OTLP_TIMEOUT), which the SDK's batch processor uses.

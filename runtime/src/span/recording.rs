@@ -23,6 +23,8 @@ pub struct Outcome {
     pub failure: Option<Failure>,
     /// The value for `return.value` (with `ret`).
     pub ret: Option<Value>,
+    /// More attributes the outcome sets (an HTTP response's status code).
+    pub attributes: Vec<KeyValue>,
 }
 
 /// A returned error.
@@ -53,14 +55,6 @@ impl Recording {
         Recording { cx: Some(cx), site }
     }
 
-    /// Sets an attribute, if the span is recorded.
-    #[cfg(feature = "http")]
-    pub(crate) fn set_attribute(&self, attribute: KeyValue) {
-        if let (Some(cx), Some(_)) = (&self.cx, self.site) {
-            cx.span().set_attribute(attribute);
-        }
-    }
-
     /// Makes the span the current context on this thread.
     #[inline]
     pub(crate) fn attach(&self) -> Option<ContextGuard> {
@@ -87,6 +81,9 @@ impl Recording {
         };
         if let Some(ret) = outcome.ret {
             span.set_attribute(KeyValue::new(RETURN_VALUE, ret));
+        }
+        if !outcome.attributes.is_empty() {
+            span.set_attributes(outcome.attributes);
         }
         let mut rethrow = None;
         let job_status = match outcome.failure {

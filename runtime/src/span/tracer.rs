@@ -13,11 +13,11 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The installed telemetry's tracer, its provider (to flush) and its sampler.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Installed {
     pub(crate) tracer: SdkTracer,
     pub(crate) provider: SdkTracerProvider,
@@ -26,7 +26,7 @@ pub(crate) struct Installed {
     pub(crate) flush_timeout: Duration,
 }
 
-static INSTALLED: Mutex<Option<Arc<Installed>>> = Mutex::new(None);
+static INSTALLED: Mutex<Option<Installed>> = Mutex::new(None);
 /// Changes (under the lock) whenever `INSTALLED` does.
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
@@ -35,7 +35,7 @@ thread_local! {
     static LOCAL: RefCell<(u64, Option<Rc<Installed>>)> = const { RefCell::new((0, None)) };
 }
 
-fn lock() -> MutexGuard<'static, Option<Arc<Installed>>> {
+fn lock() -> MutexGuard<'static, Option<Installed>> {
     INSTALLED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -95,21 +95,14 @@ fn installed() -> Option<Rc<Installed>> {
 fn snapshot() -> (u64, Option<Rc<Installed>>) {
     let installed = lock();
     let generation = GENERATION.load(Ordering::Acquire);
-    let handle = installed.as_ref().map(|i| {
-        Rc::new(Installed {
-            tracer: i.tracer.clone(),
-            provider: i.provider.clone(),
-            sampler: i.sampler,
-            flush_timeout: i.flush_timeout,
-        })
-    });
+    let handle = installed.clone().map(Rc::new);
     (generation, handle)
 }
 
 /// Installs `value` (or nothing), replacing whatever was installed.
 pub(crate) fn install(value: Option<Installed>) {
     let mut installed = lock();
-    *installed = value.map(Arc::new);
+    *installed = value;
     GENERATION.fetch_add(1, Ordering::Release);
 }
 
