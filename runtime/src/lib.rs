@@ -330,6 +330,10 @@ pub mod testing;
 
 #[cfg(feature = "tracing")]
 pub mod logs;
+#[cfg(feature = "tracing")]
+mod tracing_layer;
+#[cfg(feature = "tracing")]
+pub use tracing_layer::tracing_layer;
 
 #[doc(hidden)]
 #[path = "private.rs"]

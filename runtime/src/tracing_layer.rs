@@ -1,0 +1,160 @@
+//! `tracing` spans as spans of spanwright's pipeline (feature `tracing`).
+//!
+//! Built on tracing-opentelemetry's layer, handed a tracer that looks up
+//! spanwright's installation for every span it starts: the layer can be set up
+//! before or after [`crate::init`], follows a [`crate::testing::capture`], and
+//! costs a non-recording span while nothing is installed. Nesting both ways
+//! comes from the shared OpenTelemetry context: the layer makes an entered
+//! `tracing` span the current context (so an annotated function called inside
+//! it is its child), and takes a new `tracing` span's parent from the current
+//! context (so a library span opened inside an annotated function is its child).
+
+use crate::span::switch::enabled;
+use crate::span::tracer::tracer_for;
+use opentelemetry::trace::{SpanBuilder, SpanContext, Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+use std::borrow::Cow;
+use std::time::SystemTime;
+use tracing::{Metadata, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::registry::LookupSpan;
+
+/// A `tracing_subscriber` layer that records `tracing` spans (from hyper, sqlx,
+/// tokio, the AWS SDK, your own `#[tracing::instrument]`) as OpenTelemetry spans
+/// of spanwright's pipeline: same exporter, sampler, limits and counters, and the
+/// same trace as the annotated functions around them.
+///
+/// - a `tracing` span opened inside an annotated function is that function's child;
+/// - an annotated function called inside an entered `tracing` span (or a future
+///   `.instrument`ed with one) is that span's child;
+/// - a span's fields are its attributes; the `otel.name`, `otel.kind` and
+///   `otel.status_code` fields rename it, set its kind and its status (as in
+///   tracing-opentelemetry, which this layer is built on).
+///
+/// Events are not this layer's business: [`logs::SpanEvents`](crate::logs::SpanEvents)
+/// records those at the level you choose on the innermost span, whether a
+/// `tracing` span or an annotated function (tracing-opentelemetry alone would put
+/// an event inside an annotated function on the `tracing` span around it).
+///
+/// Install it once, in the same subscriber as the [`crate::logs`] layers if you
+/// use them. It may be set up before [`crate::init`]: until telemetry is
+/// installed (and after it is dropped) `tracing` spans are not recorded.
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+/// use spanwright::testing::SpanDataExt;
+///
+/// #[spanwright::span]
+/// fn handler() {
+///     // What a library does inside your function:
+///     let query = tracing::info_span!("query", db.system = "postgresql");
+///     let _entered = query.enter();
+/// }
+///
+/// let subscriber = tracing_subscriber::registry().with(spanwright::tracing_layer());
+/// let ((), spans) = tracing::subscriber::with_default(subscriber, || {
+///     spanwright::testing::capture(handler)
+/// });
+/// let (query, handler) = (spans.named("query"), spans.named("handler"));
+/// assert_eq!(query.parent_span_id, handler.span_context.span_id());
+/// assert_eq!(query.span_context.trace_id(), handler.span_context.trace_id());
+/// ```
+pub fn tracing_layer<S>() -> impl Layer<S>
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(PipelineTracer)
+        // Thread ids and idle/busy times are noise next to spanwright's own spans.
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        // Events are `logs::SpanEvents`' business (see above).
+        .with_filter(filter_fn(|metadata: &Metadata<'_>| metadata.is_span()))
+}
+
+/// Starts each span with whatever spanwright has installed at that moment.
+#[derive(Debug, Clone, Copy)]
+struct PipelineTracer;
+
+impl opentelemetry::trace::Tracer for PipelineTracer {
+    type Span = LibrarySpan;
+
+    fn build_with_context(&self, builder: SpanBuilder, parent_cx: &Context) -> LibrarySpan {
+        if enabled() {
+            if let Some(tracer) = tracer_for(parent_cx) {
+                return LibrarySpan::Recorded(
+                    tracer.tracer().0.build_with_context(builder, parent_cx),
+                );
+            }
+        }
+        // Like OpenTelemetry's no-op tracer: carry the parent on, record nothing.
+        LibrarySpan::Unrecorded(parent_cx.span().span_context().clone())
+    }
+}
+
+/// A `tracing` span's OpenTelemetry span: recorded by the SDK, or not at all.
+#[derive(Debug)]
+enum LibrarySpan {
+    Recorded(opentelemetry_sdk::trace::Span),
+    Unrecorded(SpanContext),
+}
+
+impl opentelemetry::trace::Span for LibrarySpan {
+    fn add_event_with_timestamp<T>(
+        &mut self,
+        name: T,
+        timestamp: SystemTime,
+        attributes: Vec<KeyValue>,
+    ) where
+        T: Into<Cow<'static, str>>,
+    {
+        if let LibrarySpan::Recorded(span) = self {
+            span.add_event_with_timestamp(name, timestamp, attributes);
+        }
+    }
+
+    fn span_context(&self) -> &SpanContext {
+        match self {
+            LibrarySpan::Recorded(span) => span.span_context(),
+            LibrarySpan::Unrecorded(context) => context,
+        }
+    }
+
+    fn is_recording(&self) -> bool {
+        matches!(self, LibrarySpan::Recorded(span) if span.is_recording())
+    }
+
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        if let LibrarySpan::Recorded(span) = self {
+            span.set_attribute(attribute);
+        }
+    }
+
+    fn set_status(&mut self, status: Status) {
+        if let LibrarySpan::Recorded(span) = self {
+            span.set_status(status);
+        }
+    }
+
+    fn update_name<T>(&mut self, new_name: T)
+    where
+        T: Into<Cow<'static, str>>,
+    {
+        if let LibrarySpan::Recorded(span) = self {
+            span.update_name(new_name);
+        }
+    }
+
+    fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
+        if let LibrarySpan::Recorded(span) = self {
+            span.add_link(span_context, attributes);
+        }
+    }
+
+    fn end_with_timestamp(&mut self, timestamp: SystemTime) {
+        if let LibrarySpan::Recorded(span) = self {
+            span.end_with_timestamp(timestamp);
+        }
+    }
+}
