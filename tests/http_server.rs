@@ -2,7 +2,8 @@
 //! plain HTTP/1.1 client over TCP: one server span per request, named after the
 //! matched route, continuing a valid `traceparent` and ignoring a malformed one;
 //! 5xx and panics are errors, a 404 is not; the server keeps serving after a
-//! panicking handler; annotated functions in a handler nest under the span.
+//! panicking handler; annotated functions in a handler nest under the span; a
+//! reqwest call injected from a client span arrives as its child.
 
 use axum::Router;
 use axum::routing::get;
@@ -42,6 +43,14 @@ async fn broken() -> (http::StatusCode, &'static str) {
 
 async fn explode() -> &'static str {
     panic!("handler exploded")
+}
+
+/// A reqwest call from a client span, its trace context in the request's headers.
+#[spanwright::span(name = "jobs fetch", kind = client)]
+async fn fetch(client: &reqwest::Client, url: String) -> Result<u16, reqwest::Error> {
+    let mut request = client.get(url).build()?;
+    spanwright::inject(request.headers_mut());
+    Ok(client.execute(request).await?.status().as_u16())
 }
 
 /// Sends one request; the status code, or `None` when the connection was closed
@@ -108,6 +117,9 @@ fn server_spans_for_each_kind_of_response() {
         Some(200),
         "the server keeps serving"
     );
+    let client = reqwest::Client::new();
+    let fetched = runtime.block_on(fetch(&client, format!("http://{addr}/jobs/5")));
+    assert_eq!(fetched.unwrap(), 200);
     telemetry.flush();
     drop(telemetry);
     drop(runtime);
@@ -119,7 +131,7 @@ fn server_spans_for_each_kind_of_response() {
         .collect();
     assert_eq!(
         server.len(),
-        6,
+        7,
         "{:?}",
         spans.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
@@ -191,4 +203,15 @@ fn server_spans_for_each_kind_of_response() {
         server[5].attr("http.response.status_code"),
         Some(&Value::I64(200))
     );
+
+    // The reqwest call arrives as the client span's child.
+    let client = spans.iter().find(|s| s.name == "jobs fetch").unwrap();
+    assert_eq!(client.span_kind, SpanKind::Client);
+    assert_eq!(server[6].name, "GET /jobs/{id}");
+    assert_eq!(server[6].parent_span_id, client.span_context.span_id());
+    assert_eq!(
+        server[6].span_context.trace_id(),
+        client.span_context.trace_id()
+    );
+    assert_eq!(client.parent_span_id, SpanId::INVALID);
 }

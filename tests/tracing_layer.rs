@@ -204,7 +204,7 @@ fn library_spans_use_the_installed_pipeline_while_there_is_one() {
     subscriber();
     tracing::info_span!("before.install").in_scope(|| {
         assert!(
-            !spanwright::current().trace_id().is_some(),
+            spanwright::current().trace_id().is_none(),
             "nothing recorded yet"
         );
     });

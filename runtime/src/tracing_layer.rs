@@ -81,12 +81,11 @@ impl opentelemetry::trace::Tracer for PipelineTracer {
     type Span = LibrarySpan;
 
     fn build_with_context(&self, builder: SpanBuilder, parent_cx: &Context) -> LibrarySpan {
-        if enabled() {
-            if let Some(tracer) = tracer_for(parent_cx) {
-                return LibrarySpan::Recorded(
-                    tracer.tracer().0.build_with_context(builder, parent_cx),
-                );
-            }
+        if enabled()
+            && let Some(tracer) = tracer_for(parent_cx)
+        {
+            let span = tracer.tracer().0.build_with_context(builder, parent_cx);
+            return LibrarySpan::Recorded(span);
         }
         // Like OpenTelemetry's no-op tracer: carry the parent on, record nothing.
         LibrarySpan::Unrecorded(parent_cx.span().span_context().clone())
@@ -94,6 +93,8 @@ impl opentelemetry::trace::Tracer for PipelineTracer {
 }
 
 /// A `tracing` span's OpenTelemetry span: recorded by the SDK, or not at all.
+// Not boxed: the context that holds it boxes it already.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum LibrarySpan {
     Recorded(opentelemetry_sdk::trace::Span),
