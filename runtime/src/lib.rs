@@ -48,7 +48,7 @@
 //! | `otlp-grpc`, `otlp-http` | OTLP over one transport, with TLS and gzip |
 //! | `http` | `http::HeaderMap` as a carrier of trace context ([`carrier`]), and `http::ServerLayer`, a tower layer making one server span per request |
 //! | `axum` | `http`, and the server span named after axum's matched route |
-//! | `tracing` | the `logs` module: JSON log lines stamped with trace and span ids, `tracing` events as span events |
+//! | `tracing` | `tracing_layer()`: `tracing` spans (from hyper, sqlx, tokio, ...) in the same traces; the `logs` module: JSON log lines stamped with trace and span ids, `tracing` events as span events |
 //! | `off` | every annotated function compiled as if it were not annotated |
 //!
 //! Then install telemetry once, at the start of `main`, and keep the returned
@@ -270,6 +270,50 @@
 //! `http::HeaderMap` directly (`parent = request.headers()`,
 //! `spanwright::inject(request.headers_mut())`); see [`carrier`].
 //!
+//! ## HTTP services and the `tracing` ecosystem
+//!
+//! A service built on axum, tonic or hyper gets one server span per request from
+//! `http::ServerLayer` (feature `http`; `axum` names it after the matched
+//! route). It continues the trace in the request's headers, sets the HTTP
+//! semantic-convention attributes, and sets status Error for a 5xx response or a
+//! panicking handler (`error.type` is the status code, or `panic`); a 4xx is the
+//! client's error and leaves the status Unset. Annotated functions the handler
+//! calls are its children. An outgoing call carries the trace on with
+//! `spanwright::inject(request.headers_mut())` from inside a `kind = client`
+//! function (reqwest, hyper and tonic requests all have an `http::HeaderMap`).
+//!
+//! The libraries a service is made of emit `tracing` spans. With the feature
+//! `tracing`, `tracing_layer()` records them in spanwright's pipeline, nested
+//! both ways with annotated functions:
+//!
+//! ```
+//! # #[cfg(all(feature = "axum", feature = "tracing"))] {
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! async fn create_job(body: String) -> String {
+//!     body
+//! }
+//!
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(spanwright::tracing_layer())
+//!     .with(spanwright::logs::SpanEvents::at(tracing::Level::WARN))
+//!     .with(spanwright::logs::json_layer());
+//! tracing::subscriber::set_global_default(subscriber).unwrap();
+//! # unsafe { std::env::set_var("OTEL_TRACES_EXPORTER", "none") };
+//! let telemetry = spanwright::init().unwrap();
+//! let app: axum::Router = axum::Router::new()
+//!     .route("/jobs", axum::routing::post(create_job))
+//!     .layer(spanwright::http::ServerLayer::new());
+//! // axum::serve(listener, app).await
+//! # drop((app, telemetry)); }
+//! ```
+//!
+//! Events are recorded by `logs::SpanEvents` alone (at the level you choose, on
+//! the innermost span, `tracing` or annotated), so an `#[instrument(err)]`
+//! error is a `log` event on its span, not its status: a `tracing` span's status
+//! is set by its `otel.status_code` field. The repository's `service` example is
+//! all of this in one program: API, Redis Stream, worker, reqwest, storage.
+//!
 //! ## Panic hooks and the order of installation
 //!
 //! The panic's location comes from a panic hook that spanwright chains in front
@@ -303,6 +347,8 @@
 //!   `OTEL_*` variable; [`InitError`].
 //! - `export/`: the choice of exporter, the console exporter and its waterfall
 //!   renderer, OTLP, and the attribute value length limit.
+//! - `http/`: the server layer (feature `http`); `tracing_layer.rs` and `logs.rs`:
+//!   the `tracing` bridge and log correlation (feature `tracing`).
 //!
 //! Code the macros generate reaches the runtime only through one hidden module,
 //! so the runtime's layout can change without breaking compiled macro output.
