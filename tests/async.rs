@@ -247,3 +247,80 @@ fn future_sizes_stay_small() {
         "plain {plain} B, spanned {spanned} B"
     );
 }
+
+/// Records when it is dropped, into the log it shares with the body.
+struct Guard(
+    &'static str,
+    std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>,
+);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.1.lock().unwrap().push(self.0);
+    }
+}
+
+#[spanwright::span]
+async fn holds_its_parameters(
+    _permit: Guard,
+    _: Guard,
+    (log, _unused): (std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>, u8),
+) {
+    yield_once().await;
+    log.lock().unwrap().push("body done");
+}
+
+/// Like an `async fn`'s, the future holds every parameter until the body is
+/// done, even those the body never names, and starts nothing before its first
+/// poll; disabled or recorded alike.
+#[test]
+fn parameters_live_until_the_body_is_done() {
+    for recorded in [false, true] {
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let run = || {
+            let future = holds_its_parameters(
+                Guard("permit dropped", log.clone()),
+                Guard("wildcard dropped", log.clone()),
+                (log.clone(), 0),
+            );
+            assert!(
+                log.lock().unwrap().is_empty(),
+                "nothing runs before the first poll"
+            );
+            block_on(future);
+        };
+        if recorded {
+            let ((), spans) = capture(run);
+            assert_eq!(spans.all_named("holds_its_parameters").count(), 1);
+        } else {
+            run();
+        }
+        let log = log.lock().unwrap();
+        assert_eq!(log[0], "body done", "recorded: {recorded}: {log:?}");
+        assert_eq!(log.len(), 3, "{log:?}");
+    }
+}
+
+#[spanwright::span(attrs(id))]
+async fn built_outside(id: u64) -> u64 {
+    yield_once().await;
+    id
+}
+
+/// The span starts at the first poll: a future made before a capture (or before
+/// `init`) and polled inside it is recorded, with its attributes, under the
+/// span current when it is polled.
+#[test]
+fn a_future_made_before_telemetry_is_recorded_when_polled() {
+    let future = built_outside(7);
+    let (value, spans) = capture(|| {
+        let parent = Context::current();
+        assert!(!parent.has_active_span());
+        block_on(future)
+    });
+    assert_eq!(value, 7);
+    assert_eq!(
+        spans.named("built_outside").attr("id"),
+        Some(&Value::I64(7))
+    );
+}

@@ -34,7 +34,7 @@ pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
     let outer_attrs = &function.outer_attrs;
     let inner_attrs = &function.inner_attrs;
     let vis = &function.vis;
-    let sig = &function.sig;
+    let mut sig = function.sig.clone();
     let body = match function.shape {
         Shape::Sync if tracks_caller(plan) => {
             let run = tracked_body(plan);
@@ -44,10 +44,13 @@ pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
             let run = sync_body(plan);
             wrap_job(plan, run)
         }
-        Shape::Async => {
+        // A job that installs or flushes awaits more than its body: it stays an
+        // `async fn` around the instrumented body.
+        Shape::Async if plan.init || plan.flush => {
             let run = async_body(plan, stmts_tokens(&function.block.stmts));
             wrap_job(plan, run)
         }
+        Shape::Async => deferred_body(plan, &mut sig),
         Shape::AsyncBlock => {
             // Statements before the trailing async block stay as they are; the
             // span covers the block's execution.
@@ -72,7 +75,9 @@ pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
 }
 
 /// The static call site and the expression that starts the span (or not).
-fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
+/// `method` is `start` (a function's recording) or `start_boxed` (a future's).
+fn start(plan: &Plan<'_>, on: TokenStream, method: &str) -> TokenStream {
+    let method = Ident::new(method, Span::call_site());
     let rt = &plan.runtime;
     let function = plan.function;
     let name = plan.name.pattern();
@@ -131,7 +136,7 @@ fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
                 #rt::Start::new(&#site)
                     #parent
                     #(#links)*
-                    .start(#record)
+                    .#method(#record)
             } else {
                 ::core::option::Option::None
             }
@@ -182,7 +187,7 @@ fn rebinds(plan: &Plan<'_>) -> TokenStream {
 fn sync_body(plan: &Plan<'_>) -> TokenStream {
     let rt = &plan.runtime;
     let on = local("__spanwright_on");
-    let start = start(plan, quote!(#on));
+    let start = start(plan, quote!(#on), "start");
     let classify = classify(plan);
     let rebinds = rebinds(plan);
     let mut block = plan.function.block.clone();
@@ -219,7 +224,7 @@ fn tracks_caller(plan: &Plan<'_>) -> bool {
 /// recorded from the hook's record as the guard drops.
 fn tracked_body(plan: &Plan<'_>) -> TokenStream {
     let rt = &plan.runtime;
-    let start = start(plan, quote!(#rt::enabled()));
+    let start = start(plan, quote!(#rt::enabled()), "start");
     let classify = classify(plan);
     let rebinds = rebinds(plan);
     let label = syn::Lifetime {
@@ -252,15 +257,95 @@ fn tracked_body(plan: &Plan<'_>) -> TokenStream {
 /// are not stored twice.
 fn async_body(plan: &Plan<'_>, stmts: TokenStream) -> TokenStream {
     let rt = &plan.runtime;
-    let start = start(plan, quote!(#rt::enabled()));
+    let start = start(plan, quote!(#rt::enabled()), "start_boxed");
     let classify = classify(plan);
     let rebinds = rebinds(plan);
     let recording = local("__spanwright_recording");
     let body_future = local("__spanwright_body");
-    // A typed `return` that never runs gives the block the function's return type
-    // (`impl Trait` in it inferred), so rustc checks the body against it and
-    // reports mismatches in the body itself.
-    let typed = plan.function.body_output().map(|ty| {
+    let typed = typed_return(plan);
+    // The user's statements sit in a block of their own: a `use Enum::*` there
+    // cannot shadow the names of the typed return above. The recording is bound
+    // first, so a temporary in `parent = &..` is dropped before the `.await`.
+    quote! {
+        {
+            let #recording = #start;
+            #[allow(clippy::async_yields_async)]
+            let #body_future = async { #typed { #rebinds #stmts } };
+            #rt::Instrumented::new(#recording, #body_future, #classify).await
+        }
+    }
+}
+
+/// An `async fn` becomes a plain `fn` returning `Instrumented::lazy` over one
+/// `async move` block that holds the parameters: at its first poll the block
+/// starts the span (the attribute expressions borrow the parameters) and hands
+/// the recording to the wrapper, which makes it current from then on. One state
+/// machine, the parameters stored once. The `impl` of the return type is
+/// spanned at the macro's own (2024) edition, so the future captures every
+/// lifetime and type parameter, as an `async fn`'s does, in a crate of any
+/// edition.
+fn deferred_body(plan: &Plan<'_>, sig: &mut syn::Signature) -> TokenStream {
+    let rt = &plan.runtime;
+    let start = start(plan, quote!(#rt::enabled()), "start_boxed");
+    let classify = classify(plan);
+    let rebinds = rebinds(plan);
+    let typed = typed_return(plan);
+    let stmts = stmts_tokens(&plan.function.block.stmts);
+    // Each parameter is held by the body's future until it completes, as an
+    // `async fn` holds it, even one the body never mentions (a guard, a permit).
+    let mut holds = Vec::new();
+    for (index, input) in sig.inputs.iter_mut().enumerate() {
+        match input {
+            syn::FnArg::Receiver(receiver) => {
+                let this = &receiver.self_token;
+                holds.push(quote!(let _ = &#this;));
+            }
+            syn::FnArg::Typed(typed) => match &*typed.pat {
+                syn::Pat::Ident(pat) if pat.subpat.is_none() && pat.by_ref.is_none() => {
+                    let name = &pat.ident;
+                    holds.push(quote!(let _ = &#name;));
+                }
+                _ => {
+                    let hidden = local(&format!("__spanwright_param{index}"));
+                    let pattern = std::mem::replace(&mut *typed.pat, syn::parse_quote!(#hidden));
+                    // Moved in first: what the pattern leaves (a `_`) lives on.
+                    holds.push(quote! {
+                        #[allow(clippy::redundant_locals)]
+                        let #hidden = #hidden;
+                        let #pattern = #hidden;
+                    });
+                }
+            },
+        }
+    }
+    sig.asyncness = None;
+    let (output, at) = match &sig.output {
+        syn::ReturnType::Default => (quote!(()), sig.ident.span()),
+        syn::ReturnType::Type(_, ty) => (quote!(#ty), ty.span()),
+    };
+    // Errors about the future (an unmet `impl Trait` bound) point at the return type.
+    let impl_token = syn::Token![impl](Span::mixed_site().located_at(at));
+    sig.output = syn::parse_quote!(-> #impl_token ::core::future::Future<Output = #output>);
+    let recording = local("__spanwright_recording");
+    let body_future = local("__spanwright_body");
+    quote! {
+        #[allow(clippy::async_yields_async)]
+        let #body_future = async move {
+            #(#holds)*
+            if let ::core::option::Option::Some(#recording) = #start {
+                #rt::handover(#recording).await;
+            }
+            #typed { #rebinds #stmts }
+        };
+        #rt::Instrumented::lazy(#body_future, #classify)
+    }
+}
+
+/// A typed `return` that never runs gives the block the function's return type
+/// (`impl Trait` in it inferred), so rustc checks the body against it and
+/// reports mismatches in the body itself.
+fn typed_return(plan: &Plan<'_>) -> Option<TokenStream> {
+    plan.function.body_output().map(|ty| {
         // At the return type, so rustc's note points there. It lives in a block
         // of its own, which the body cannot see into.
         let typed = Ident::new("__spanwright_typed", ty.span());
@@ -280,18 +365,7 @@ fn async_body(plan: &Plan<'_>, stmts: TokenStream) -> TokenStream {
                 #typed_return
             }
         }
-    });
-    // The user's statements sit in a block of their own: a `use Enum::*` there
-    // cannot shadow the names of the typed return above. The recording is bound
-    // first, so a temporary in `parent = &..` is dropped before the `.await`.
-    quote! {
-        {
-            let #recording = #start;
-            #[allow(clippy::async_yields_async)]
-            let #body_future = async { #typed { #rebinds #stmts } };
-            #rt::Instrumented::new(#recording, #body_future, #classify).await
-        }
-    }
+    })
 }
 
 /// Adds what `#[traced_job]`'s `init` and `flush` do around the instrumented call.

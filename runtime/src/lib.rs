@@ -165,6 +165,11 @@
 //! - **When an async span starts.** An `async fn`'s span starts at the first poll
 //!   of its future (nothing of the body runs before), and is current during each
 //!   poll and only then.
+//! - **What an annotated `async fn` becomes.** A plain `fn` returning
+//!   `impl Future<Output = ..>` that captures every parameter, lifetime and type
+//!   parameter, as the `async fn` did, in a crate of any edition; callers see no
+//!   difference, rustdoc shows the `fn` form. Its future holds the parameters once
+//!   and keeps them until the body is done, like an `async fn`'s.
 //! - **Attributes and the sampler.** The attribute expressions you name run only
 //!   for a span that is recorded. With the samplers spanwright configures itself
 //!   (`always_on`, `always_off`, `parentbased_always_on`/`_off`, the default), the

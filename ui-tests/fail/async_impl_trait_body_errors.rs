@@ -2,7 +2,8 @@
 
 struct Wrapper<T>(T);
 
-// Type errors in the body of an async fn returning `impl Trait` point at the body.
+// Type errors in an async fn returning `impl Trait` point at the user's code: a
+// mismatch at the body, an unmet `impl Trait` bound at the return type.
 #[spanwright::span]
 async fn opaque_unsatisfied() -> impl std::fmt::Display {
     ("",)

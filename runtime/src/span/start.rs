@@ -148,6 +148,16 @@ impl Start {
     }
 }
 
+impl Start {
+    /// [`Start::start`] for a future: the recording boxed, so that a disabled
+    /// future holds one null pointer. Out of line: the disabled path of the
+    /// future's first poll stays small enough to keep its state in registers.
+    #[inline(never)]
+    pub fn start_boxed(self, record: impl FnOnce(&mut SpanAttrs<'_>)) -> Option<Box<Recording>> {
+        self.start(record).map(Box::new)
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn end_with_panic(recording: Recording, payload: Box<dyn std::any::Any + Send>) -> ! {
