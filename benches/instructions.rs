@@ -3,13 +3,21 @@
 
 use spanwright::opentelemetry_sdk::trace::Sampler;
 use spanwright_benches::{
-    Discard, Tuned, block_on, plain, plain_async, provider, spanwright_async, spanwright_span,
+    Discard, Service, Tuned, block_on, lean_call, plain, plain_async, plain_named, plain_ready,
+    plain_result, plain_unit, poll_dyn, provider, span_named, span_ready, span_result, span_unit,
+    spanwright_async, spanwright_span, tracing_ready,
 };
 use std::hint::black_box;
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let case = args.next().expect("case");
+    if case == "sizes" {
+        for (variant, bytes) in spanwright_benches::future_sizes() {
+            println!("{variant}\t{bytes}");
+        }
+        return;
+    }
     let n: u64 = args.next().expect("n").parse().expect("a number");
     // The enabled cases: spanwright's telemetry, or a hand-tuned SDK tracer, both
     // with a batch processor and an exporter that discards.
@@ -43,6 +51,36 @@ fn measured(case: &str, n: u64, tuned: &Tuned) -> usize {
             (0..n).for_each(|i| sum += spanwright_span(black_box(i), black_box("resize")))
         }
         "tuned" => (0..n).for_each(|i| sum += tuned.call(black_box(i), black_box("resize"))),
+        "lean" => {
+            (0..n).for_each(|i| sum += lean_call(&tuned.tracer, black_box(i), black_box("resize")))
+        }
+        // Sync shapes, disabled.
+        "plain_unit" => (0..n).for_each(|i| plain_unit(black_box(i), black_box("resize"))),
+        "span_unit" => (0..n).for_each(|i| span_unit(black_box(i), black_box("resize"))),
+        "plain_result" => {
+            (0..n).for_each(|i| sum += plain_result(black_box(i), black_box("resize")).unwrap_or(0))
+        }
+        "span_result" => {
+            (0..n).for_each(|i| sum += span_result(black_box(i), black_box("resize")).unwrap_or(0))
+        }
+        "plain_method" => {
+            let service = Service { base: 1 };
+            (0..n).for_each(|i| sum += service.plain_method(black_box(i), black_box("resize")))
+        }
+        "span_method" => {
+            let service = Service { base: 1 };
+            (0..n).for_each(|i| sum += service.span_method(black_box(i), black_box("resize")))
+        }
+        "plain_named" => (0..n).for_each(|i| sum += plain_named(black_box(i), black_box("resize"))),
+        "span_named" => (0..n).for_each(|i| sum += span_named(black_box(i), black_box("resize"))),
+        // Async completing in one poll, polled through `Pin<&mut dyn Future>`.
+        "plain_ready" => (0..n)
+            .for_each(|i| sum += poll_dyn(plain_ready(black_box(i), black_box("resize"))) as usize),
+        "span_ready" => (0..n)
+            .for_each(|i| sum += poll_dyn(span_ready(black_box(i), black_box("resize"))) as usize),
+        "tracing_ready" => (0..n).for_each(|i| {
+            sum += poll_dyn(tracing_ready(black_box(i), black_box("resize"))) as usize
+        }),
         other => panic!("unknown case {other}"),
     }
     sum

@@ -1,50 +1,76 @@
 #!/usr/bin/env bash
-# Instructions per call under callgrind (deterministic, unlike wall time), counted
-# only inside the measured loop of the calling thread, and taken as
-# (Ir at 2N calls - Ir at N calls) / N, which cancels the loop's set-up. Compares the
-# disabled path of #[span] with the plain function, sync and async, and the
-# compile-time off switch (`--features off`) with the plain function.
+# Instructions per call under callgrind (deterministic, unlike wall time), taken as
+# (Ir at 2N calls - Ir at N calls) / N, which cancels start-up. Counted inside the
+# measured loop of the calling thread (--toggle-collect), except the all-threads
+# figures, which count the whole process (the batch thread exporting included).
+#
+# - the disabled path of #[span] against the plain function, for each sync shape;
+# - async, two harnesses: a future that suspends once, polled to completion by an
+#   inlined executor; and a future that completes in one poll, pinned in place and
+#   polled once through `Pin<&mut dyn Future>` (its own poll function runs), with
+#   #[tracing::instrument] (no subscriber) beside it; and the futures' sizes;
+# - the compile-time off switch (`--features off`) against the plain function;
+# - the enabled path: sampled spans against the tuned and the leanest hand-written
+#   SDK code, with a batch queue large enough that no span is dropped while counting.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)"; exit 1; }
 
-count() { # binary case calls -> Ir
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect='instructions::measured*' \
-    "$1" "$2" "$3" 2>&1 |
+count() { # binary case calls [all] -> Ir
+  local toggle=(--toggle-collect='instructions::measured*')
+  [ "${4:-}" = all ] && toggle=()
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "${toggle[@]}" "$1" "$2" "$3" 2>&1 |
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
-per_call() { # binary case [calls]
+per_call() { # binary case [calls] [all]
   local n=${3:-$N} one two
-  one=$(count "$1" "$2" "$n")
-  two=$(count "$1" "$2" $((2 * n)))
-  python3 -c "print(f'{($two - $one) / $n:.2f}')"
+  one=$(count "$1" "$2" "$n" "${4:-}")
+  two=$(count "$1" "$2" $((2 * n)) "${4:-}")
+  python3 -c "print(f'{($two - $one) / $n:.0f}')"
 }
+over() { python3 -c "print(f'{$2 - $1:+.0f}')"; }
 
 cargo build -q --release -p spanwright-benches --bin instructions
 cp target/release/instructions target/instructions-on
 cargo build -q --release -p spanwright-benches --bin instructions --features off
 cp target/release/instructions target/instructions-off
+on=target/instructions-on
 
-plain=$(per_call target/instructions-on plain)
-span=$(per_call target/instructions-on span)
-plain_async=$(per_call target/instructions-on plain_async)
-span_async=$(per_call target/instructions-on span_async)
-off_plain=$(per_call target/instructions-off plain)
-off_span=$(per_call target/instructions-off span)
+printf '### Disabled at run time, sync, by shape\n\n| shape | plain | #[span] | over plain |\n| --- | ---: | ---: | ---: |\n'
+for shape in "two attributes (usize return):plain:span" "unit return:plain_unit:span_unit" \
+  "Result return:plain_result:span_result" "&self method:plain_method:span_method" \
+  "name template:plain_named:span_named"; do
+  IFS=: read -r label p s <<<"$shape"
+  a=$(per_call $on "$p"); b=$(per_call $on "$s")
+  printf '| %s | %s | %s | %s |\n' "$label" "$a" "$b" "$(over "$a" "$b")"
+done
 
-printf '| case | Ir per call | over plain |\n| --- | ---: | ---: |\n'
-printf '| plain function | %s | |\n' "$plain"
-printf '| #[span], disabled at run time | %s | %+.2f |\n' "$span" "$(python3 -c "print($span - $plain)")"
-printf '| plain async fn (polled to completion) | %s | |\n' "$plain_async"
-printf '| #[span] async, disabled at run time | %s | %+.2f |\n' "$span_async" "$(python3 -c "print($span_async - $plain_async)")"
-printf '| plain function (off build) | %s | |\n' "$off_plain"
-printf '| #[span], compile-time off | %s | %+.2f |\n' "$off_span" "$(python3 -c "print($off_span - $off_plain)")"
+printf '\n### Disabled at run time, async\n\n| harness | plain | #[span] | over plain | #[tracing::instrument] | over plain |\n| --- | ---: | ---: | ---: | ---: | ---: |\n'
+a=$(per_call $on plain_async); b=$(per_call $on span_async)
+printf '| suspends once, inlined executor | %s | %s | %s | | |\n' "$a" "$b" "$(over "$a" "$b")"
+a=$(per_call $on plain_ready); b=$(per_call $on span_ready); c=$(per_call $on tracing_ready)
+printf '| one poll through `Pin<&mut dyn Future>` | %s | %s | %s | %s | %s |\n' "$a" "$b" "$(over "$a" "$b")" "$c" "$(over "$a" "$c")"
 
-# The enabled path, calling thread only (the batch worker is not counted), against
-# the fastest hand-written SDK code; fewer calls, as each is slow under valgrind.
-sampled=$(per_call target/instructions-on span_sampled 20000)
-tuned=$(per_call target/instructions-on tuned 20000)
-printf '| #[span], sampled (calling thread) | %s | |\n' "$sampled"
-printf '| tuned hand-written SDK code (calling thread) | %s | |\n' "$tuned"
-printf '| ratio #[span] / tuned | %s | |\n' "$(python3 -c "print(f'{$sampled / $tuned:.3f}')")"
+printf '\n### Future sizes (bytes)\n\n| variant | bytes |\n| --- | ---: |\n'
+$on sizes | while IFS=$'\t' read -r variant bytes; do printf '| %s | %s |\n' "$variant" "$bytes"; done
+
+a=$(per_call target/instructions-off plain); b=$(per_call target/instructions-off span)
+printf '\n### Compile-time off\n\n| plain | #[span] | over plain |\n| ---: | ---: | ---: |\n| %s | %s | %s |\n' "$a" "$b" "$(over "$a" "$b")"
+
+# The enabled path; fewer calls, as each is slow under valgrind. The queue holds
+# every span of the run, so none is dropped (a drop is cheaper than an export and
+# would pull the ratios toward 1).
+export OTEL_BSP_MAX_QUEUE_SIZE=65536
+M=20000
+printf '\n### Enabled, sampled (queue %s: nothing dropped)\n\n| case | calling thread | all threads |\n| --- | ---: | ---: |\n' "$OTEL_BSP_MAX_QUEUE_SIZE"
+declare -A mine all
+for c in span_sampled tuned lean; do
+  mine[$c]=$(per_call $on $c $M); all[$c]=$(per_call $on $c $M all)
+done
+printf '| #[span] | %s | %s |\n| tuned SDK code (`Tuned::call`) | %s | %s |\n| leanest SDK code (`lean_call`) | %s | %s |\n' \
+  "${mine[span_sampled]}" "${all[span_sampled]}" "${mine[tuned]}" "${all[tuned]}" "${mine[lean]}" "${all[lean]}"
+ratio() { python3 -c "print(f'{$1 / $2:.3f}')"; }
+printf '| ratio #[span] / tuned | %s | %s |\n| ratio #[span] / leanest | %s | %s |\n' \
+  "$(ratio "${mine[span_sampled]}" "${mine[tuned]}")" "$(ratio "${all[span_sampled]}" "${all[tuned]}")" \
+  "$(ratio "${mine[span_sampled]}" "${mine[lean]}")" "$(ratio "${all[span_sampled]}" "${all[lean]}")"

@@ -2,6 +2,7 @@
 //! argument that records both, written each way a user might write it.
 #![allow(missing_docs)]
 
+use spanwright::opentelemetry::trace::SpanBuilder;
 use spanwright::opentelemetry::trace::{
     FutureExt as _, SpanKind, TraceContextExt, Tracer as _, TracerProvider as _,
 };
@@ -13,7 +14,7 @@ use spanwright::opentelemetry_sdk::trace::{
 use std::borrow::Cow;
 use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::task::{Context as TaskContext, Poll, Waker};
 
 /// An exporter that discards: what is measured is the instrumentation, not I/O.
@@ -123,6 +124,128 @@ impl Tuned {
     }
 }
 
+/// The leanest correct hand-written SDK code: a `SpanBuilder` literal with the
+/// same five attributes, built under the current context, made current around
+/// the body and ended; no outcome classification, no panic guard.
+#[inline(never)]
+pub fn lean_call(tracer: &SdkTracer, a: u64, b: &str) -> usize {
+    let parent = Context::current();
+    let span = tracer.build_with_context(
+        SpanBuilder {
+            name: Cow::Borrowed("otel_lean"),
+            span_kind: Some(SpanKind::Internal),
+            attributes: Some(vec![
+                KeyValue::new(FUNCTION, "otel_lean"),
+                KeyValue::new(FILE, "benches/lib.rs"),
+                KeyValue::new(LINE, 120_i64),
+                KeyValue::new(A, a as i64),
+                KeyValue::new(B, b.to_owned()),
+            ]),
+            ..SpanBuilder::from_name("")
+        },
+        &parent,
+    );
+    let guard = parent.with_span(span).attach();
+    let value = body(a, b);
+    Context::map_current(|cx| cx.span().end());
+    drop(guard);
+    value
+}
+
+// ---- sync shapes, for the disabled path's instruction counts ---------------
+
+/// The error of the `Result` shape.
+#[derive(Debug)]
+pub struct Refused;
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("refused")
+    }
+}
+
+#[inline(never)]
+pub fn plain_unit(a: u64, b: &str) {
+    body(a, b);
+}
+
+#[inline(never)]
+#[spanwright::span(attrs(a, b))]
+pub fn span_unit(a: u64, b: &str) {
+    body(a, b);
+}
+
+#[inline(never)]
+pub fn plain_result(a: u64, b: &str) -> Result<usize, Refused> {
+    let n = body(a, b);
+    if n == usize::MAX { Err(Refused) } else { Ok(n) }
+}
+
+#[inline(never)]
+#[spanwright::span(attrs(a, b))]
+pub fn span_result(a: u64, b: &str) -> Result<usize, Refused> {
+    let n = body(a, b);
+    if n == usize::MAX { Err(Refused) } else { Ok(n) }
+}
+
+#[inline(never)]
+pub fn plain_named(a: u64, b: &str) -> usize {
+    body(a, b)
+}
+
+#[inline(never)]
+#[spanwright::span(name = "resize {a}", attrs(b))]
+pub fn span_named(a: u64, b: &str) -> usize {
+    body(a, b)
+}
+
+/// A service whose method is the `&self` shape.
+pub struct Service {
+    pub base: u64,
+}
+
+impl Service {
+    #[inline(never)]
+    pub fn plain_method(&self, a: u64, b: &str) -> usize {
+        body(a + self.base, b)
+    }
+
+    #[inline(never)]
+    #[spanwright::span(attrs(a, b))]
+    pub fn span_method(&self, a: u64, b: &str) -> usize {
+        body(a + self.base, b)
+    }
+}
+
+// ---- async, completing in one poll (the dyn harness) ------------------------
+
+pub async fn plain_ready(a: u64, b: &str) -> u64 {
+    body(a, b) as u64
+}
+
+#[spanwright::span(attrs(a, b))]
+pub async fn span_ready(a: u64, b: &str) -> u64 {
+    body(a, b) as u64
+}
+
+#[tracing::instrument]
+pub async fn tracing_ready(a: u64, b: &str) -> u64 {
+    body(a, b) as u64
+}
+
+/// Pins `future` in place and polls it once through `Pin<&mut dyn Future>` with a
+/// no-op waker: the future's own poll function is what runs, not inlined here.
+#[inline(never)]
+pub fn poll_dyn<F: Future<Output = u64>>(future: F) -> u64 {
+    let mut future = pin!(future);
+    let future: Pin<&mut dyn Future<Output = u64>> = future.as_mut();
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    match black_box(future).poll(&mut cx) {
+        Poll::Ready(value) => value,
+        Poll::Pending => unreachable!("completes in one poll"),
+    }
+}
+
 #[inline(never)]
 #[tracing::instrument]
 pub fn tracing_instrument(a: u64, b: &str) -> usize {
@@ -228,6 +351,12 @@ pub fn future_sizes() -> Vec<(&'static str, usize)> {
     vec![
         ("plain", size_of_val(&plain_async(1, "x"))),
         ("#[span]", size_of_val(&spanwright_async(1, "x"))),
+        ("plain, one poll", size_of_val(&plain_ready(1, "x"))),
+        ("#[span], one poll", size_of_val(&span_ready(1, "x"))),
+        (
+            "#[tracing::instrument], one poll",
+            size_of_val(&tracing_ready(1, "x")),
+        ),
         ("tuned OTel SDK", size_of_val(&tuned.call_async(1, "x"))),
         (
             "#[tracing::instrument]",
