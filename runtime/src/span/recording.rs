@@ -55,8 +55,9 @@ impl Recording {
         Recording { cx: Some(cx), site }
     }
 
-    /// Makes the span the current context on this thread.
-    #[inline]
+    /// Makes the span the current context on this thread. Out of line: one copy,
+    /// not one in every annotated function.
+    #[inline(never)]
     pub(crate) fn attach(&self) -> Option<ContextGuard> {
         self.cx.as_ref().map(|cx| cx.clone().attach())
     }
@@ -64,15 +65,29 @@ impl Recording {
     /// Records the function's outcome and ends the span. `classify` runs only when
     /// the span is recording. A panic while classifying (an error's `Display`,
     /// a `ret` value's `Debug`) is recorded, then goes on.
-    pub fn finish<T>(mut self, value: &T, classify: impl FnOnce(&T) -> Outcome) {
+    ///
+    /// A thin generic shell: only the classification is compiled once per
+    /// annotated function; the recording code is compiled once.
+    #[inline]
+    pub fn finish<T>(self, value: &T, classify: impl FnOnce(&T) -> Outcome) {
+        let mut classify = Some(classify);
+        self.finish_dyn(&mut |outcome: &mut Option<Outcome>| {
+            if let Some(classify) = classify.take() {
+                *outcome = Some(classify(value));
+            }
+        });
+    }
+
+    fn finish_dyn(mut self, classify: &mut dyn FnMut(&mut Option<Outcome>)) {
         let Some(cx) = self.cx.take() else { return };
         let span = cx.span();
         let Some(site) = self.site else {
             span.end();
             return;
         };
-        let outcome = match catch_unwind(AssertUnwindSafe(|| classify(value))) {
-            Ok(outcome) => outcome,
+        let mut classified = None;
+        let outcome = match catch_unwind(AssertUnwindSafe(|| classify(&mut classified))) {
+            Ok(()) => classified.unwrap_or_default(),
             Err(payload) => {
                 record_panic(&span, panic::describe(&*payload));
                 self.end(&cx, "panicked");

@@ -84,7 +84,20 @@ impl Start {
 
     /// Starts the span. `record` runs only if the sampler keeps the span; it names
     /// the span from a template and sets the attributes.
+    ///
+    /// A thin generic shell over one compiled start: each annotated function
+    /// compiles only its own attribute code, not the span start around it.
+    #[inline]
     pub fn start(self, record: impl FnOnce(&mut SpanAttrs<'_>)) -> Option<Recording> {
+        let mut record = Some(record);
+        self.start_dyn(&mut |attrs: &mut SpanAttrs<'_>| {
+            if let Some(record) = record.take() {
+                record(attrs);
+            }
+        })
+    }
+
+    fn start_dyn(self, record: &mut dyn FnMut(&mut SpanAttrs<'_>)) -> Option<Recording> {
         let site = self.site;
         // `base` is what the new span's context is built on; the sampler and the SDK
         // see `parent` (borrowed: no extra context clone on the common path).
@@ -113,17 +126,14 @@ impl Start {
         attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
         let mut name = Cow::Borrowed(site.name);
         let predicted = sampler.predict(parent);
-        let mut record = Some(record);
         let mut panicked = None;
         if predicted == Some(true) {
             // Known to be recorded: attributes go in at build time, the cheapest way.
-            if let Some(record) = record.take() {
-                let mut target = SpanAttrs(Target::Builder {
-                    attributes: &mut attributes,
-                    name: &mut name,
-                });
-                panicked = catch_unwind(AssertUnwindSafe(|| record(&mut target))).err();
-            }
+            let mut target = SpanAttrs(Target::Builder {
+                attributes: &mut attributes,
+                name: &mut name,
+            });
+            panicked = catch_unwind(AssertUnwindSafe(|| record(&mut target))).err();
         }
         let mut builder = SpanBuilder::from_name(name)
             .with_kind(site.kind.clone())
@@ -133,7 +143,7 @@ impl Start {
         }
         let mut span = tracer.build_with_context(builder, parent);
         let recording = span.is_recording();
-        if let (None, Some(record), true) = (predicted, record, recording) {
+        if let (None, true) = (predicted, recording) {
             let mut target = SpanAttrs(Target::Span(&mut span));
             panicked = catch_unwind(AssertUnwindSafe(|| record(&mut target))).err();
         }
@@ -150,11 +160,20 @@ impl Start {
 
 impl Start {
     /// [`Start::start`] for a future: the recording boxed, so that a disabled
-    /// future holds one null pointer. Out of line: the disabled path of the
-    /// future's first poll stays small enough to keep its state in registers.
-    #[inline(never)]
+    /// future holds one null pointer.
+    #[inline]
     pub fn start_boxed(self, record: impl FnOnce(&mut SpanAttrs<'_>)) -> Option<Box<Recording>> {
-        self.start(record).map(Box::new)
+        let mut record = Some(record);
+        self.start_dyn_boxed(&mut |attrs: &mut SpanAttrs<'_>| {
+            if let Some(record) = record.take() {
+                record(attrs);
+            }
+        })
+    }
+
+    #[inline(never)]
+    fn start_dyn_boxed(self, record: &mut dyn FnMut(&mut SpanAttrs<'_>)) -> Option<Box<Recording>> {
+        self.start_dyn(record).map(Box::new)
     }
 }
 

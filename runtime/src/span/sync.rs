@@ -48,11 +48,16 @@ fn run_recorded<R>(
             recording.finish(&value, classify);
             value
         }
-        Err(payload) => {
-            recording.end_panicked(&*payload);
-            resume_unwind(payload)
-        }
+        Err(payload) => end_panicked(recording, payload),
     }
+}
+
+/// Not generic: compiled once, not in every annotated function.
+#[cold]
+#[inline(never)]
+fn end_panicked(recording: Recording, payload: Box<dyn std::any::Any + Send>) -> ! {
+    recording.end_panicked(&*payload);
+    resume_unwind(payload)
 }
 
 /// The span of a `#[track_caller]` function, whose body runs inline (a closure
