@@ -21,14 +21,17 @@ fn main() {
     let n: u64 = args.next().expect("n").parse().expect("a number");
     // The enabled cases: spanwright's telemetry, or a hand-tuned SDK tracer, both
     // with a batch processor and an exporter that discards.
-    let telemetry = (case == "span_sampled").then(|| {
+    // The `_dropped` cases sample nothing: what a span the sampler drops costs.
+    let dropped = case.ends_with("_dropped");
+    let sampler = || if dropped { Sampler::AlwaysOff } else { Sampler::AlwaysOn };
+    let telemetry = matches!(case.as_str(), "span_sampled" | "span_dropped").then(|| {
         spanwright::Telemetry::builder()
             .exporter(Discard)
-            .sampler(Sampler::AlwaysOn)
+            .sampler(sampler())
             .install()
             .unwrap()
     });
-    let sdk = provider(Sampler::AlwaysOn);
+    let sdk = provider(sampler());
     let tuned = Tuned::new(&sdk);
     black_box(measured(&case, n, &tuned));
     drop(telemetry);
@@ -47,10 +50,10 @@ fn measured(case: &str, n: u64, tuned: &Tuned) -> usize {
         }
         "span_async" => (0..n)
             .for_each(|i| sum += block_on(spanwright_async(black_box(i), black_box("resize")))),
-        "span_sampled" => {
+        "span_sampled" | "span_dropped" => {
             (0..n).for_each(|i| sum += spanwright_span(black_box(i), black_box("resize")))
         }
-        "tuned" => (0..n).for_each(|i| sum += tuned.call(black_box(i), black_box("resize"))),
+        "tuned" | "tuned_dropped" => (0..n).for_each(|i| sum += tuned.call(black_box(i), black_box("resize"))),
         "lean" => {
             (0..n).for_each(|i| sum += lean_call(&tuned.tracer, black_box(i), black_box("resize")))
         }
