@@ -23,7 +23,13 @@ fn main() {
     // with a batch processor and an exporter that discards.
     // The `_dropped` cases sample nothing: what a span the sampler drops costs.
     let dropped = case.ends_with("_dropped");
-    let sampler = || if dropped { Sampler::AlwaysOff } else { Sampler::AlwaysOn };
+    let sampler = || {
+        if dropped {
+            Sampler::AlwaysOff
+        } else {
+            Sampler::AlwaysOn
+        }
+    };
     let telemetry = matches!(case.as_str(), "span_sampled" | "span_dropped").then(|| {
         spanwright::Telemetry::builder()
             .exporter(Discard)
@@ -53,7 +59,9 @@ fn measured(case: &str, n: u64, tuned: &Tuned) -> usize {
         "span_sampled" | "span_dropped" => {
             (0..n).for_each(|i| sum += spanwright_span(black_box(i), black_box("resize")))
         }
-        "tuned" | "tuned_dropped" => (0..n).for_each(|i| sum += tuned.call(black_box(i), black_box("resize"))),
+        "tuned" | "tuned_dropped" => {
+            (0..n).for_each(|i| sum += tuned.call(black_box(i), black_box("resize")))
+        }
         "lean" => {
             (0..n).for_each(|i| sum += lean_call(&tuned.tracer, black_box(i), black_box("resize")))
         }

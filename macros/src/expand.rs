@@ -332,7 +332,9 @@ fn deferred_body(plan: &Plan<'_>, sig: &mut syn::Signature) -> TokenStream {
         #[allow(clippy::async_yields_async)]
         let #body_future = async move {
             #(#holds)*
-            if let ::core::option::Option::Some(#recording) = #start {
+            // Bound first: a temporary in `parent = &..` is dropped before the `.await`.
+            let #recording = #start;
+            if let ::core::option::Option::Some(#recording) = #recording {
                 #rt::handover(#recording).await;
             }
             #typed { #rebinds #stmts }

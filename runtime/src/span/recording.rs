@@ -190,7 +190,7 @@ pub(crate) fn record_exception(
 mod tests {
     #[test]
     fn a_recording_fits_in_32_bytes() {
-        // It lives inside every annotated async function's future.
+        // It moves by value through every recorded sync call (and is boxed in a future).
         assert!(std::mem::size_of::<Option<super::Recording>>() <= 32);
     }
 }
