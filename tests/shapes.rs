@@ -152,6 +152,145 @@ fn with_inner_attribute() -> u8 {
     x
 }
 
+// Async shapes: each becomes a plain `fn` returning a future that must capture
+// exactly what the `async fn` did, in edition 2021 (tests-2021) as in 2024.
+pub trait Store {
+    fn get(&self, key: &str) -> impl Future<Output = usize>;
+    #[allow(async_fn_in_trait)]
+    async fn put(&mut self, key: &str, value: u32) -> u32;
+}
+
+impl Store for Counter {
+    #[span(attrs(key))]
+    async fn get(&self, key: &str) -> usize {
+        key.len() + self.n as usize
+    }
+
+    #[span(attrs(key, value))]
+    async fn put(&mut self, key: &str, value: u32) -> u32 {
+        self.n += value + key.len() as u32;
+        self.n
+    }
+}
+
+impl Counter {
+    #[span]
+    async fn async_by_value(self) -> u32 {
+        self.n
+    }
+
+    #[span]
+    async fn async_pinned(self: Pin<&mut Self>, by: u32) -> u32 {
+        let this = self.get_mut();
+        this.n += by;
+        this.n
+    }
+}
+
+#[span(attrs(a, b))]
+async fn async_two_borrows(a: &str, b: &[u8], mut c: u32) -> usize {
+    c += 1;
+    a.len() + b.len() + c as usize
+}
+
+#[span]
+async fn async_generic<T, U>(items: &[T], extra: U) -> String
+where
+    T: Display,
+    U: Into<String> + Send,
+{
+    let mut out: String = items.iter().map(ToString::to_string).collect();
+    out.push_str(&extra.into());
+    out
+}
+
+#[span(attrs(shown = %shown))]
+async fn async_impl_trait_arg(shown: impl Display, iter: impl Iterator<Item = u8>) -> u32 {
+    iter.map(u32::from).sum::<u32>() + shown.to_string().len() as u32
+}
+
+#[span]
+async fn async_destructured((a, b): (u8, u8), _: Counter, [x, _]: [u8; 2]) -> u32 {
+    u32::from(a) + u32::from(b) + u32::from(x)
+}
+
+#[span(attrs(n))]
+fn async_recursive(n: u32) -> Pin<Box<dyn Future<Output = u32> + Send>> {
+    Box::pin(async move {
+        if n == 0 {
+            0
+        } else {
+            n + async_recursive_fn(n - 1).await
+        }
+    })
+}
+
+#[span(attrs(n))]
+async fn async_recursive_fn(n: u32) -> u32 {
+    if n == 0 {
+        0
+    } else {
+        n + Box::pin(async_recursive_fn(n - 1)).await + async_recursive(0).await
+    }
+}
+
+/// The future of an annotated `async fn` is `Send` when its body's is.
+fn assert_send<F: Future + Send>(future: F) -> F {
+    future
+}
+
+#[test]
+fn async_shapes_capture_what_an_async_fn_captures() {
+    let ((), spans) = capture(|| {
+        let mut c = Counter { n: 1 };
+        let key = String::from("k");
+        assert_eq!(block_on(assert_send(c.get(&key))), 2);
+        assert_eq!(block_on(c.put(&key, 2)), 4);
+        assert_eq!(block_on(Pin::new(&mut c).async_pinned(1)), 5);
+        assert_eq!(block_on(assert_send(c.async_by_value())), 5);
+        let (a, b) = (String::from("ab"), vec![1u8, 2, 3]);
+        assert_eq!(block_on(assert_send(async_two_borrows(&a, &b, 0))), 6);
+        assert_eq!(block_on(async_generic(&[1, 2], "x")), "12x");
+        assert_eq!(
+            block_on(async_impl_trait_arg("four", [1u8, 2].into_iter())),
+            7
+        );
+        assert_eq!(
+            block_on(async_destructured((1, 2), Counter::default(), [3, 4])),
+            6
+        );
+        assert_eq!(block_on(assert_send(async_recursive_fn(3))), 6);
+    });
+    for name in [
+        "get",
+        "put",
+        "async_pinned",
+        "async_by_value",
+        "async_two_borrows",
+        "async_generic",
+        "async_impl_trait_arg",
+        "async_destructured",
+    ] {
+        assert_eq!(spans.all_named(name).count(), 1, "{name}\n{}", spans.tree());
+    }
+    assert_eq!(spans.all_named("async_recursive_fn").count(), 4);
+    let get = spans.named("get");
+    assert!(get.attributes.iter().any(|kv| kv.key.as_str() == "key"));
+    let shown = spans.named("async_impl_trait_arg");
+    assert!(shown.attributes.iter().any(|kv| kv.key.as_str() == "shown"));
+    // Each recursion level is the child of the one above it.
+    let levels: Vec<_> = spans.all_named("async_recursive_fn").collect();
+    let roots = levels
+        .iter()
+        .filter(|s| {
+            !levels
+                .iter()
+                .any(|p| p.span_context.span_id() == s.parent_span_id)
+        })
+        .count();
+    assert_eq!(roots, 1, "{}", spans.tree());
+}
+
 #[test]
 fn every_shape_makes_its_span() {
     let ((), spans) = capture(|| {
