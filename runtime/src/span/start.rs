@@ -135,11 +135,12 @@ impl Start {
             });
             panicked = catch_unwind(AssertUnwindSafe(|| record(&mut target))).err();
         }
-        let mut builder = SpanBuilder::from_name(name)
-            .with_kind(site.kind.clone())
-            .with_attributes(attributes);
+        // Fields set in place: `with_attributes` would collect the vector again.
+        let mut builder = SpanBuilder::from_name(name);
+        builder.span_kind = Some(site.kind.clone());
+        builder.attributes = Some(attributes);
         if !links.is_empty() {
-            builder = builder.with_links(links);
+            builder.links = Some(links);
         }
         let mut span = tracer.build_with_context(builder, parent);
         let recording = span.is_recording();
