@@ -362,7 +362,8 @@
 //!
 //! Until [`init`] installs telemetry, an annotated function does one relaxed
 //! atomic load ([`enabled`]) and a branch, then runs its body: no clock, no
-//! allocation, no attribute evaluation, no thread-local access. With the cargo
+//! allocation, no attribute evaluation, no thread-local access (an async function's
+//! future reads one thread-local after its first poll). With the cargo
 //! feature `off`, the macros emit the function unchanged.
 #![doc(html_root_url = "https://docs.rs/spanwright/0.1.0")]
 #![forbid(unsafe_code)]
