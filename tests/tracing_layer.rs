@@ -241,3 +241,50 @@ fn library_spans_use_the_installed_pipeline_while_there_is_one() {
     });
     assert_eq!(kept.0.lock().unwrap().len(), 3);
 }
+
+#[tracing::instrument(err)]
+fn library_call(fail: bool) -> Result<u8, String> {
+    if fail {
+        Err("connection reset".into())
+    } else {
+        Ok(1)
+    }
+}
+
+#[tracing::instrument(err)]
+async fn library_call_async(fail: bool) -> Result<u8, String> {
+    tokio::task::yield_now().await;
+    if fail { Err("timed out".into()) } else { Ok(1) }
+}
+
+#[spanwright::span]
+fn logs_an_error() {
+    tracing::error!("logged, then handled");
+}
+
+/// `#[tracing::instrument(err)]` marks its span's error with an `ERROR` event:
+/// that span gets status Error, sync and async; an `ERROR` event inside an
+/// annotated function changes no status (the function records its own outcome),
+/// and neither does one in the `tracing` span around that function.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_events_set_the_status_of_their_own_tracing_span() {
+    subscriber();
+    let ((), spans) = capture_async(async {
+        assert!(library_call(true).is_err());
+        assert!(library_call(false).is_ok());
+        assert!(library_call_async(true).await.is_err());
+        let outer = tracing::info_span!("outer");
+        outer.in_scope(logs_an_error);
+    })
+    .await;
+    let calls: Vec<_> = spans.all_named("library_call").collect();
+    assert_eq!(calls[0].status, Status::error("connection reset"));
+    assert_eq!(calls[1].status, Status::Unset);
+    assert_eq!(
+        spans.named("library_call_async").status,
+        Status::error("timed out")
+    );
+    assert_eq!(spans.named("logs_an_error").status, Status::Unset);
+    assert_eq!(spans.named("outer").status, Status::Unset);
+    assert_eq!(spans.named("logs_an_error").events.len(), 1, "SpanEvents");
+}

@@ -313,10 +313,11 @@
 //! # drop((app, telemetry)); }
 //! ```
 //!
-//! Events are recorded by `logs::SpanEvents` alone (at the level you choose, on
-//! the innermost span, `tracing` or annotated), so an `#[instrument(err)]`
-//! error is a `log` event on its span, not its status: a `tracing` span's status
-//! is set by its `otel.status_code` field. The repository's `service` example is
+//! Events are recorded on spans by `logs::SpanEvents` alone (at the level you
+//! choose, on the innermost span, `tracing` or annotated). An `ERROR` event emitted
+//! directly in a `tracing` span, as `#[instrument(err)]` emits for an `Err`, sets
+//! that span's status to Error; a `tracing` span's status can also be set with its
+//! `otel.status_code` field. The repository's `service` example is
 //! all of this in one program: API, Redis Stream, worker, reqwest, storage.
 //!
 //! ## Panic hooks and the order of installation

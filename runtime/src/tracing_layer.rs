@@ -11,13 +11,18 @@
 
 use crate::span::switch::enabled;
 use crate::span::tracer::tracer_for;
+use opentelemetry::trace::SpanId;
 use opentelemetry::trace::{SpanBuilder, SpanContext, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use std::borrow::Cow;
+use std::fmt;
 use std::time::SystemTime;
-use tracing::{Metadata, Subscriber};
+use tracing::field::{Field, Visit};
+use tracing::span::Id;
+use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
 /// A `tracing_subscriber` layer that records `tracing` spans (from hyper, sqlx,
@@ -30,12 +35,16 @@ use tracing_subscriber::registry::LookupSpan;
 ///   `.instrument`ed with one) is that span's child;
 /// - a span's fields are its attributes; the `otel.name`, `otel.kind` and
 ///   `otel.status_code` fields rename it, set its kind and its status (as in
-///   tracing-opentelemetry, which this layer is built on).
+///   tracing-opentelemetry, which this layer is built on);
+/// - an `ERROR` event emitted directly in a `tracing` span (what
+///   `#[tracing::instrument(err)]` emits for an `Err`) sets that span's status to
+///   Error, with the event's message or `error` field as description.
 ///
-/// Events are not this layer's business: [`logs::SpanEvents`](crate::logs::SpanEvents)
-/// records those at the level you choose on the innermost span, whether a
-/// `tracing` span or an annotated function (tracing-opentelemetry alone would put
-/// an event inside an annotated function on the `tracing` span around it).
+/// Recording events on spans is not this layer's business:
+/// [`logs::SpanEvents`](crate::logs::SpanEvents) records those at the level you
+/// choose on the innermost span, whether a `tracing` span or an annotated function
+/// (tracing-opentelemetry alone would put an event inside an annotated function on
+/// the `tracing` span around it).
 ///
 /// Install it once, in the same subscriber as the [`crate::logs`] layers if you
 /// use them. It may be set up before [`crate::init`]: until telemetry is
@@ -71,6 +80,85 @@ where
         .with_tracked_inactivity(false)
         // Events are `logs::SpanEvents`' business (see above).
         .with_filter(filter_fn(|metadata: &Metadata<'_>| metadata.is_span()))
+        .and_then(ErrorStatus)
+}
+
+/// The OpenTelemetry span id of a `tracing` span, noted when it is first entered.
+#[derive(Debug, Clone, Copy)]
+struct OtelSpanId(SpanId);
+
+/// Sets status Error on a `tracing` span that an `ERROR` event is emitted in
+/// directly (what `#[tracing::instrument(err)]` emits for an `Err`), when it is
+/// the innermost span: an annotated function in between records its own outcome.
+struct ErrorStatus;
+
+impl<S> Layer<S> for ErrorStatus
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+{
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        // Runs after tracing-opentelemetry's `on_enter`: the span is current now.
+        let Some(span) = ctx.span(id) else { return };
+        if span.extensions().get::<OtelSpanId>().is_some() {
+            return;
+        }
+        let current = Context::current().span().span_context().span_id();
+        if current != SpanId::INVALID {
+            span.extensions_mut().insert(OtelSpanId(current));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
+        if *event.metadata().level() != Level::ERROR {
+            return;
+        }
+        let Some(span) = ctx.event_span(event) else {
+            return;
+        };
+        let Some(OtelSpanId(id)) = span.extensions().get::<OtelSpanId>().copied() else {
+            return;
+        };
+        let cx = Context::current();
+        let innermost = cx.span();
+        if innermost.span_context().span_id() != id || !innermost.is_recording() {
+            return;
+        }
+        let mut description = Description::default();
+        event.record(&mut description);
+        innermost.set_status(Status::error(
+            description
+                .message
+                .or(description.error)
+                .unwrap_or_default(),
+        ));
+    }
+}
+
+/// An error event's description: its message, else its `error` field.
+#[derive(Default)]
+struct Description {
+    message: Option<String>,
+    error: Option<String>,
+}
+
+impl Visit for Description {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.record(field, value.to_owned());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.record(field, format!("{value:?}"));
+    }
+}
+
+impl Description {
+    fn record(&mut self, field: &Field, value: String) {
+        match field.name() {
+            "message" => self.message = Some(value),
+            "error" => self.error = Some(value),
+            _ => {}
+        }
+    }
 }
 
 /// Starts each span with whatever spanwright has installed at that moment.
