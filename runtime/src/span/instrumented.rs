@@ -144,12 +144,13 @@ impl Future for Handover {
 
     fn poll(mut self: Pin<&mut Self>, _task: &mut Context<'_>) -> Poll<()> {
         match self.0.take() {
-            Some(recording) => {
-                // Only while this thread's locals are torn down can this fail: the
-                // recording is dropped, and its span ends as cancelled.
-                let _ = HANDED_OVER.try_with(|slot| slot.set(Some(recording)));
-                Poll::Pending
-            }
+            Some(recording) => match HANDED_OVER.try_with(|slot| slot.set(Some(recording))) {
+                Ok(()) => Poll::Pending,
+                // This thread's locals are being torn down: the recording is dropped
+                // (its span ends as cancelled) and the body runs on, unrecorded,
+                // rather than wait for a wake-up that would never come.
+                Err(_) => Poll::Ready(()),
+            },
             None => Poll::Ready(()),
         }
     }
