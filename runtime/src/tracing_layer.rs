@@ -8,11 +8,13 @@
 //! `tracing` span the current context (so an annotated function called inside
 //! it is its child), and takes a new `tracing` span's parent from the current
 //! context (so a library span opened inside an annotated function is its child).
+//! Events are left to `logs::SpanEvents`, but for one rule kept from
+//! tracing-opentelemetry on the right span: an `ERROR` event directly in a
+//! `tracing` span marks that span's status (`ErrorStatus`).
 
 use crate::span::switch::enabled;
 use crate::span::tracer::tracer_for;
-use opentelemetry::trace::SpanId;
-use opentelemetry::trace::{SpanBuilder, SpanContext, Status, TraceContextExt};
+use opentelemetry::trace::{SpanBuilder, SpanContext, SpanId, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use std::borrow::Cow;
 use std::fmt;
