@@ -308,20 +308,8 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
     use spanwright::opentelemetry::trace::{SpanId, SpanKind, Status};
-    use spanwright::opentelemetry_sdk::error::OTelSdkResult;
-    use spanwright::opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
     use spanwright::testing::SpanDataExt;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Debug, Clone, Default)]
-    struct Kept(Arc<Mutex<Vec<SpanData>>>);
-
-    impl SpanExporter for Kept {
-        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-            self.0.lock().unwrap().extend(batch);
-            Ok(())
-        }
-    }
 
     /// The example as `cargo run --example service` runs it, exporting to memory
     /// instead of the console: one trace per job, in the documented shape.
@@ -332,7 +320,7 @@ mod tests {
         }
         let subscriber = tracing_subscriber::registry().with(spanwright::tracing_layer());
         tracing::subscriber::set_global_default(subscriber).unwrap();
-        let kept = Kept::default();
+        let kept = spanwright_tests::Kept::default();
         let telemetry = spanwright::Telemetry::builder()
             .exporter(kept.clone())
             .install()
@@ -344,7 +332,7 @@ mod tests {
         stored.sort();
         assert_eq!(stored, OBJECTS);
 
-        let spans = kept.0.lock().unwrap().clone();
+        let spans = kept.spans();
         assert_eq!(stats.spans_dropped, 0, "{stats:?}");
         assert_eq!(spans.len(), 6 * OBJECTS.len(), "{spans:#?}");
         let shape = [

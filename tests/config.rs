@@ -2,14 +2,12 @@
 //! error for a bad value, checked on `Telemetry::describe()` and on what reaches
 //! an exporter.
 
-use spanwright::opentelemetry::{Key, Value};
-use spanwright::opentelemetry_sdk::error::OTelSdkResult;
-use spanwright::opentelemetry_sdk::resource::Resource;
-use spanwright::opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use spanwright::opentelemetry::Value;
 use spanwright::testing::SpanDataExt;
 use spanwright::{InitError, Telemetry};
+use spanwright_tests::Kept;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 const VARIABLES: &[&str] = &[
@@ -50,42 +48,6 @@ fn env(vars: &[(&str, &str)]) -> Env {
         }
     }
     Env(guard)
-}
-
-/// An exporter keeping what it receives, and the resource it was given.
-#[derive(Debug, Clone, Default)]
-struct Kept {
-    spans: Arc<Mutex<Vec<SpanData>>>,
-    resource: Arc<Mutex<Option<Resource>>>,
-}
-
-impl SpanExporter for Kept {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.spans.lock().unwrap().extend(batch);
-        Ok(())
-    }
-    fn set_resource(&mut self, resource: &Resource) {
-        *self.resource.lock().unwrap() = Some(resource.clone());
-    }
-}
-
-impl Kept {
-    /// The resource attribute `key`; the batch processor hands the resource to its
-    /// exporter on its own thread, so this waits for it to arrive.
-    fn resource(&self, key: &'static str) -> Option<Value> {
-        let start = Instant::now();
-        while self.resource.lock().unwrap().is_none() && start.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.resource
-            .lock()
-            .unwrap()
-            .as_ref()
-            .and_then(|r| r.get(&Key::from_static_str(key)))
-    }
-    fn spans(&self) -> Vec<SpanData> {
-        self.spans.lock().unwrap().clone()
-    }
 }
 
 fn install_kept() -> (Telemetry, Kept) {

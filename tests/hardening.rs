@@ -8,11 +8,9 @@
 
 use spanwright::opentelemetry::trace::{Span as _, Status, TraceContextExt, Tracer as _};
 use spanwright::opentelemetry::{Context, Value, global};
-use spanwright::opentelemetry_sdk::error::OTelSdkResult;
-use spanwright::opentelemetry_sdk::resource::Resource;
-use spanwright::opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use spanwright::testing::SpanDataExt;
 use spanwright::{InitError, Telemetry};
+use spanwright_tests::Kept;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::TcpListener;
@@ -41,39 +39,6 @@ fn within<T: Send + 'static>(
     finished
         .recv_timeout(limit)
         .unwrap_or_else(|_| panic!("{what} did not finish in {limit:?}: deadlocked"))
-}
-
-/// Keeps every exported span, and counts `set_resource` calls (made when a
-/// provider is built around it).
-#[derive(Debug, Clone, Default)]
-struct Kept {
-    spans: Arc<Mutex<Vec<SpanData>>>,
-    built: Arc<AtomicUsize>,
-}
-
-impl SpanExporter for Kept {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.spans.lock().unwrap().extend(batch);
-        Ok(())
-    }
-
-    fn set_resource(&mut self, _resource: &Resource) {
-        self.built.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Kept {
-    fn named(&self, name: &str) -> SpanData {
-        let spans = self.spans.lock().unwrap();
-        spans
-            .iter()
-            .find(|s| s.name == name)
-            .cloned()
-            .unwrap_or_else(|| {
-                let names: Vec<_> = spans.iter().map(|s| s.name.to_string()).collect();
-                panic!("no span {name:?} among {names:?}")
-            })
-    }
 }
 
 // ---- 1. No lock is held while user code runs ----
@@ -161,7 +126,7 @@ fn a_second_install_is_refused_before_anything_is_built() {
     let refused = Telemetry::builder().exporter(second.clone()).install();
     assert_eq!(refused.unwrap_err(), InitError::AlreadyInstalled);
     assert_eq!(
-        second.built.load(Ordering::SeqCst),
+        second.resources_given(),
         0,
         "a pipeline was built for the refused install"
     );
@@ -173,10 +138,10 @@ fn a_second_install_is_refused_before_anything_is_built() {
         .install()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while second.built.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+    while second.resources_given() == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(second.built.load(Ordering::SeqCst), 1);
+    assert_eq!(second.resources_given(), 1);
     drop(again);
 }
 

@@ -10,23 +10,11 @@ use axum::routing::get;
 use spanwright::http::ServerLayer;
 use spanwright::opentelemetry::Value;
 use spanwright::opentelemetry::trace::{SpanId, SpanKind, Status};
-use spanwright::opentelemetry_sdk::error::OTelSdkResult;
-use spanwright::opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use spanwright::opentelemetry_sdk::trace::SpanData;
 use spanwright::testing::SpanDataExt;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-#[derive(Debug, Clone, Default)]
-struct Kept(Arc<Mutex<Vec<SpanData>>>);
-
-impl SpanExporter for Kept {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.0.lock().unwrap().extend(batch);
-        Ok(())
-    }
-}
 
 #[spanwright::span]
 async fn load(id: u64) -> u64 {
@@ -79,7 +67,7 @@ const PARENT: &str = "00f067aa0ba902b7";
 
 #[test]
 fn server_spans_for_each_kind_of_response() {
-    let kept = Kept::default();
+    let kept = spanwright_tests::Kept::default();
     let telemetry = spanwright::Telemetry::builder()
         .exporter(kept.clone())
         .install()
@@ -124,7 +112,7 @@ fn server_spans_for_each_kind_of_response() {
     drop(telemetry);
     drop(runtime);
 
-    let spans = kept.0.lock().unwrap().clone();
+    let spans = kept.spans();
     let server: Vec<&SpanData> = spans
         .iter()
         .filter(|s| s.span_kind == SpanKind::Server)

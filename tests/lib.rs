@@ -116,3 +116,67 @@ pub mod services {
             && available("openssl (Debian's openssl)", runs("openssl", &["version"]))
     }
 }
+
+/// An exporter keeping every span it receives, and the resource it was given,
+/// for tests that install telemetry and read back what was exported.
+#[derive(Debug, Clone, Default)]
+pub struct Kept {
+    spans: Arc<std::sync::Mutex<Vec<spanwright::opentelemetry_sdk::trace::SpanData>>>,
+    resource: Arc<std::sync::Mutex<Option<spanwright::opentelemetry_sdk::Resource>>>,
+    resources_given: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl spanwright::opentelemetry_sdk::trace::SpanExporter for Kept {
+    async fn export(
+        &self,
+        batch: Vec<spanwright::opentelemetry_sdk::trace::SpanData>,
+    ) -> spanwright::opentelemetry_sdk::error::OTelSdkResult {
+        self.spans.lock().unwrap().extend(batch);
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &spanwright::opentelemetry_sdk::Resource) {
+        *self.resource.lock().unwrap() = Some(resource.clone());
+        self.resources_given
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Kept {
+    /// Every span exported so far.
+    pub fn spans(&self) -> Vec<spanwright::opentelemetry_sdk::trace::SpanData> {
+        self.spans.lock().unwrap().clone()
+    }
+
+    /// The first exported span named `name`; panics naming the others if none is.
+    pub fn named(&self, name: &str) -> spanwright::opentelemetry_sdk::trace::SpanData {
+        let spans = self.spans();
+        let found = spans.iter().find(|s| s.name == name).cloned();
+        found.unwrap_or_else(|| {
+            let names: Vec<_> = spans.iter().map(|s| s.name.to_string()).collect();
+            panic!("no span {name:?} among {names:?}")
+        })
+    }
+
+    /// The resource attribute `key`; the batch processor hands the resource to its
+    /// exporter on its own thread, so this waits (up to 5 s) for it to arrive.
+    pub fn resource(&self, key: &'static str) -> Option<spanwright::opentelemetry::Value> {
+        let start = std::time::Instant::now();
+        while self.resource.lock().unwrap().is_none()
+            && start.elapsed() < std::time::Duration::from_secs(5)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let resource = self.resource.lock().unwrap();
+        resource
+            .as_ref()
+            .and_then(|r| r.get(&spanwright::opentelemetry::Key::from_static_str(key)))
+    }
+
+    /// How many times a pipeline was built around this exporter (each hands it a
+    /// resource).
+    pub fn resources_given(&self) -> usize {
+        self.resources_given
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -4,10 +4,9 @@
 //! `logs::SpanEvents`, on the innermost span of either kind.
 
 use spanwright::opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
-use spanwright::opentelemetry_sdk::error::OTelSdkResult;
-use spanwright::opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use spanwright::opentelemetry_sdk::trace::SpanData;
 use spanwright::testing::{Captured, SpanDataExt, capture, capture_async};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::Once;
 use tracing::Instrument;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -187,16 +186,6 @@ fn events_land_once_on_the_innermost_span_of_either_kind() {
     assert_eq!(retry.parent_span_id, pool.span_context.span_id());
 }
 
-#[derive(Debug, Clone, Default)]
-struct Kept(Arc<Mutex<Vec<SpanData>>>);
-
-impl SpanExporter for Kept {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.0.lock().unwrap().extend(batch);
-        Ok(())
-    }
-}
-
 /// The layer was set up before `init`; library spans go through the installed
 /// pipeline (exported and counted) only while telemetry is installed.
 #[test]
@@ -209,7 +198,7 @@ fn library_spans_use_the_installed_pipeline_while_there_is_one() {
         );
     });
 
-    let kept = Kept::default();
+    let kept = spanwright_tests::Kept::default();
     let telemetry = spanwright::Telemetry::builder()
         .exporter(kept.clone())
         .install()
@@ -222,7 +211,7 @@ fn library_spans_use_the_installed_pipeline_while_there_is_one() {
     assert_eq!(stats.spans_ended, 3, "{stats:?}");
     assert_eq!(stats.spans_exported, 3, "{stats:?}");
 
-    let exported = kept.0.lock().unwrap().clone();
+    let exported = kept.spans();
     let mut names: Vec<_> = exported.iter().map(|s| s.name.to_string()).collect();
     names.sort();
     assert_eq!(names, ["job.poll", "lookup", "redis.xread"]);
@@ -239,7 +228,7 @@ fn library_spans_use_the_installed_pipeline_while_there_is_one() {
             "nothing installed any more"
         );
     });
-    assert_eq!(kept.0.lock().unwrap().len(), 3);
+    assert_eq!(kept.spans().len(), 3);
 }
 
 #[tracing::instrument(err)]
