@@ -172,6 +172,8 @@ impl Start {
         })
     }
 
+    // Out of line, boxing included: inlined, the boxing grows the first poll of
+    // every disabled future (+13 to +14 instructions measured).
     #[inline(never)]
     fn start_dyn_boxed(self, record: &mut dyn FnMut(&mut SpanAttrs<'_>)) -> Option<Box<Recording>> {
         self.start_dyn(record).map(Box::new)
