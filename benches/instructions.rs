@@ -30,7 +30,11 @@ fn main() {
             Sampler::AlwaysOn
         }
     };
-    let telemetry = matches!(case.as_str(), "span_sampled" | "span_dropped").then(|| {
+    let telemetry = matches!(
+        case.as_str(),
+        "span_sampled" | "span_dropped" | "async_sampled"
+    )
+    .then(|| {
         spanwright::Telemetry::builder()
             .exporter(Discard)
             .sampler(sampler())
@@ -59,6 +63,10 @@ fn measured(case: &str, n: u64, tuned: &Tuned) -> usize {
         "span_sampled" | "span_dropped" => {
             (0..n).for_each(|i| sum += spanwright_span(black_box(i), black_box("resize")))
         }
+        "async_sampled" => (0..n)
+            .for_each(|i| sum += block_on(spanwright_async(black_box(i), black_box("resize")))),
+        "tuned_async" => (0..n)
+            .for_each(|i| sum += block_on(tuned.call_async(black_box(i), black_box("resize")))),
         "tuned" | "tuned_dropped" => {
             (0..n).for_each(|i| sum += tuned.call(black_box(i), black_box("resize")))
         }

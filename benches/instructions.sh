@@ -71,7 +71,9 @@ done
 printf '| #[span] | %s | %s |\n| tuned SDK code (`Tuned::call`) | %s | %s |\n| leanest SDK code (`lean_call`) | %s | %s |\n' \
   "${mine[span_sampled]}" "${all[span_sampled]}" "${mine[tuned]}" "${all[tuned]}" "${mine[lean]}" "${all[lean]}"
 ratio() { python3 -c "print(f'{$1 / $2:.3f}')"; }
-for c in span_dropped tuned_dropped; do mine[$c]=$(per_call $on $c $M); done
+for c in span_dropped tuned_dropped async_sampled tuned_async; do mine[$c]=$(per_call $on $c $M); done
+printf '\n**Async, sampled** (suspends once, inlined executor; calling thread)\n\n| #[span] | tuned SDK code | ratio |\n| ---: | ---: | ---: |\n| %s | %s | %s |\n' \
+  "${mine[async_sampled]}" "${mine[tuned_async]}" "$(ratio "${mine[async_sampled]}" "${mine[tuned_async]}")"
 printf '| ratio #[span] / tuned | %s | %s |\n| ratio #[span] / leanest | %s | %s |\n' \
   "$(ratio "${mine[span_sampled]}" "${mine[tuned]}")" "$(ratio "${all[span_sampled]}" "${all[tuned]}")" \
   "$(ratio "${mine[span_sampled]}" "${mine[lean]}")" "$(ratio "${all[span_sampled]}" "${all[lean]}")"

@@ -285,7 +285,18 @@ fn tracestate_rules() {
         ),
         (vec!["foo=2=3".into()], None, "= in a value"),
         (vec!["Foo=1".into()], None, "an upper-case key"),
-        (vec!["foo=1,foo=2".into()], None, "a repeated key"),
+        // Level 2 (test_tracestate_duplicated_keys): the list is inherited, a
+        // repeated key keeps its first member.
+        (
+            vec!["foo=1,foo=2".into()],
+            Some("foo=1".into()),
+            "a repeated key with another value",
+        ),
+        (
+            vec!["foo=1,bar=2,foo=1".into()],
+            Some("foo=1,bar=2".into()),
+            "a repeated member",
+        ),
         (
             vec!["1abc=1".into()],
             Some("1abc=1".into()),

@@ -230,14 +230,15 @@ pub(crate) fn trailing_async_block(block: &Block) -> Option<&syn::ExprAsync> {
     }
 }
 
-pub(crate) fn trailing_async_block_mut(block: &mut Block) -> Option<&mut syn::ExprAsync> {
+/// The trailing async block as an expression, to be wrapped in place.
+pub(crate) fn trailing_async_expr_mut(block: &mut Block) -> Option<&mut Expr> {
     let Some(Stmt::Expr(expr, None)) = block.stmts.last_mut() else {
         return None;
     };
     match expr {
-        Expr::Async(block) => Some(block),
+        Expr::Async(_) => Some(expr),
         Expr::Call(call) if call.args.len() == 1 => match call.args.first_mut() {
-            Some(Expr::Async(block)) => Some(block),
+            Some(inner @ Expr::Async(_)) => Some(inner),
             _ => None,
         },
         _ => None,

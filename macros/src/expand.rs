@@ -4,7 +4,7 @@
 //! and they cannot capture the body's names.
 
 use crate::Macro;
-use crate::ast::{Shape, trailing_async_block_mut};
+use crate::ast::{Shape, trailing_async_expr_mut};
 use crate::attr::Format;
 use crate::valid::{Parent, Plan, SpanName};
 use proc_macro2::{Ident, Span, TokenStream};
@@ -44,21 +44,42 @@ pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
             let run = sync_body(plan);
             wrap_job(plan, run)
         }
-        // A job that installs or flushes awaits more than its body: it stays an
-        // `async fn` around the instrumented body.
-        Shape::Async if plan.init || plan.flush => {
-            let run = async_body(plan, stmts_tokens(&function.block.stmts));
-            wrap_job(plan, run)
+        // `main` under `init` stays an `async fn` (an executor's attribute may
+        // follow), which installs telemetry before the span's context is taken.
+        Shape::Async if plan.init => {
+            let future = deferred_body(plan, &mut sig, false);
+            let future_local = local("__spanwright_future");
+            let run = wrap_job(plan, quote!(#future_local.await));
+            quote! {
+                let #future_local = { #future };
+                #run
+            }
         }
-        Shape::Async => deferred_body(plan, &mut sig),
+        Shape::Async => {
+            let future = deferred_body(plan, &mut sig, true);
+            then_flush(plan, future)
+        }
         Shape::AsyncBlock => {
             // Statements before the trailing async block stay as they are; the
-            // span covers the block's execution.
+            // span covers the block's execution, its parent taken where the block
+            // is made.
             let mut block = function.block.clone();
-            let inner = trailing_async_block_mut(&mut block).expect("shape checked by ast");
+            let expr = trailing_async_expr_mut(&mut block).expect("shape checked by ast");
+            let syn::Expr::Async(mut inner) = expr.clone() else {
+                unreachable!("shape checked by ast")
+            };
+            let rt = &plan.runtime;
+            let typed = typed_return(plan);
+            let rebinds = rebinds(plan);
             let stmts = stmts_tokens(&inner.block.stmts);
-            let run = wrap_job(plan, async_body(plan, stmts));
-            inner.block = syn::parse_quote!({ #run });
+            let deferred = deferred_block(plan, quote!(), quote!(#typed { #rebinds #stmts }));
+            inner.block = syn::parse_quote!(#deferred);
+            let classify = classify(plan);
+            let future = then_flush(
+                plan,
+                quote!(#rt::Instrumented::deferred(#rt::called(), #inner, #classify)),
+            );
+            *expr = syn::parse_quote!({ #future });
             stmts_tokens(&block.stmts)
         }
     };
@@ -74,10 +95,8 @@ pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
     }
 }
 
-/// The static call site and the expression that starts the span (or not).
-/// `method` is `start` (a function's recording) or `start_boxed` (a future's).
-fn start(plan: &Plan<'_>, on: TokenStream, method: &str) -> TokenStream {
-    let method = Ident::new(method, Span::call_site());
+/// The static call site and the expression that starts the span when `on`.
+fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
     let rt = &plan.runtime;
     let function = plan.function;
     let name = plan.name.pattern();
@@ -136,7 +155,7 @@ fn start(plan: &Plan<'_>, on: TokenStream, method: &str) -> TokenStream {
                 #rt::Start::new(&#site)
                     #parent
                     #(#links)*
-                    .#method(#record)
+                    .start(#record)
             } else {
                 ::core::option::Option::None
             }
@@ -187,7 +206,7 @@ fn rebinds(plan: &Plan<'_>) -> TokenStream {
 fn sync_body(plan: &Plan<'_>) -> TokenStream {
     let rt = &plan.runtime;
     let on = local("__spanwright_on");
-    let start = start(plan, quote!(#on), "start");
+    let start = start(plan, quote!(#on));
     let classify = classify(plan);
     let rebinds = rebinds(plan);
     let mut block = plan.function.block.clone();
@@ -224,7 +243,7 @@ fn tracks_caller(plan: &Plan<'_>) -> bool {
 /// recorded from the hook's record as the guard drops.
 fn tracked_body(plan: &Plan<'_>) -> TokenStream {
     let rt = &plan.runtime;
-    let start = start(plan, quote!(#rt::enabled()), "start");
+    let start = start(plan, quote!(#rt::enabled()));
     let classify = classify(plan);
     let rebinds = rebinds(plan);
     let label = syn::Lifetime {
@@ -252,41 +271,32 @@ fn tracked_body(plan: &Plan<'_>) -> TokenStream {
     }
 }
 
-/// The body as an inner future. It does not `move`: it borrows the parameters the
-/// outer future already holds (taking by value only what the body moves), so they
-/// are not stored twice.
-fn async_body(plan: &Plan<'_>, stmts: TokenStream) -> TokenStream {
-    let rt = &plan.runtime;
-    let start = start(plan, quote!(#rt::enabled()), "start_boxed");
-    let classify = classify(plan);
-    let rebinds = rebinds(plan);
-    let recording = local("__spanwright_recording");
-    let body_future = local("__spanwright_body");
-    let typed = typed_return(plan);
-    // The user's statements sit in a block of their own: a `use Enum::*` there
-    // cannot shadow the names of the typed return above. The recording is bound
-    // first, so a temporary in `parent = &..` is dropped before the `.await`.
+/// A job's future that flushes the exporter once its span has ended: awaited
+/// in an outer future, so that the span's context is still taken at the call.
+fn then_flush(plan: &Plan<'_>, future: TokenStream) -> TokenStream {
+    if !plan.flush {
+        return future;
+    }
+    let future_local = local("__spanwright_future");
+    let run = wrap_job(plan, quote!(#future_local.await));
     quote! {
-        {
-            let #recording = #start;
-            #[allow(clippy::async_yields_async)]
-            let #body_future = async { #typed { #rebinds #stmts } };
-            #rt::Instrumented::new(#recording, #body_future, #classify).await
-        }
+        let #future_local = { #future };
+        async move { #run }
     }
 }
 
-/// An `async fn` becomes a plain `fn` returning `Instrumented::lazy` over one
-/// `async move` block that holds the parameters: at its first poll the block
-/// starts the span (the attribute expressions borrow the parameters) and hands
-/// the recording to the wrapper, which makes it current from then on. One state
-/// machine, the parameters stored once. The `impl` of the return type is
+/// An `async fn` becomes a plain `fn` returning `Instrumented::deferred` over one
+/// `async move` block that holds the parameters. The wrapper keeps the context
+/// current at the call (the span's parent); at its first poll the block starts
+/// the span (the attribute expressions borrow the parameters) and hands the
+/// recording to the wrapper, which makes it current from then on. One state
+/// machine, the parameters stored once. With `plain_fn` false (`main` under
+/// `init`) the function stays an `async fn` around that future. The `impl` of the return type is
 /// spanned at the macro's own (2024) edition, so the future captures every
 /// lifetime and type parameter, as an `async fn`'s does, in a crate of any
 /// edition.
-fn deferred_body(plan: &Plan<'_>, sig: &mut syn::Signature) -> TokenStream {
+fn deferred_body(plan: &Plan<'_>, sig: &mut syn::Signature, plain_fn: bool) -> TokenStream {
     let rt = &plan.runtime;
-    let start = start(plan, quote!(#rt::enabled()), "start_boxed");
     let classify = classify(plan);
     let rebinds = rebinds(plan);
     let typed = typed_return(plan);
@@ -318,28 +328,46 @@ fn deferred_body(plan: &Plan<'_>, sig: &mut syn::Signature) -> TokenStream {
             },
         }
     }
-    sig.asyncness = None;
-    let (output, at) = match &sig.output {
-        syn::ReturnType::Default => (quote!(()), sig.ident.span()),
-        syn::ReturnType::Type(_, ty) => (quote!(#ty), ty.span()),
-    };
-    // Errors about the future (an unmet `impl Trait` bound) point at the return type.
-    let impl_token = syn::Token![impl](Span::mixed_site().located_at(at));
-    sig.output = syn::parse_quote!(-> #impl_token ::core::future::Future<Output = #output>);
-    let recording = local("__spanwright_recording");
+    if plain_fn {
+        sig.asyncness = None;
+        let (output, at) = match &sig.output {
+            syn::ReturnType::Default => (quote!(()), sig.ident.span()),
+            syn::ReturnType::Type(_, ty) => (quote!(#ty), ty.span()),
+        };
+        // Errors about the future (an unmet `impl Trait` bound) point at the return type.
+        let impl_token = syn::Token![impl](Span::mixed_site().located_at(at));
+        sig.output = syn::parse_quote!(-> #impl_token ::core::future::Future<Output = #output>);
+    }
     let body_future = local("__spanwright_body");
+    let deferred = deferred_block(plan, quote!(#(#holds)*), quote!(#typed { #rebinds #stmts }));
     quote! {
         #[allow(clippy::async_yields_async)]
-        let #body_future = async move {
-            #(#holds)*
+        let #body_future = async move #deferred;
+        #rt::Instrumented::deferred(#rt::called(), #body_future, #classify)
+    }
+}
+
+/// The block of a deferred body: `prelude` (what holds the parameters), then at
+/// its first poll the span starts (if the wrapper's ticket says so) and is
+/// handed over to the wrapper, then `body` runs.
+fn deferred_block(plan: &Plan<'_>, prelude: TokenStream, body: TokenStream) -> TokenStream {
+    let rt = &plan.runtime;
+    let ticket = local("__spanwright_ticket");
+    let recording = local("__spanwright_recording");
+    let start = start(plan, quote!(#ticket.is_some()));
+    quote! {
+        {
+            #prelude
+            let #ticket = #rt::ticket();
             // Bound first: a temporary in `parent = &..` is dropped before the `.await`.
             let #recording = #start;
-            if let ::core::option::Option::Some(#recording) = #recording {
-                #rt::handover(#recording).await;
+            if let (::core::option::Option::Some(#ticket), ::core::option::Option::Some(#recording)) =
+                (#ticket, #recording)
+            {
+                #ticket.handover(#recording).await;
             }
-            #typed { #rebinds #stmts }
-        };
-        #rt::Instrumented::lazy(#body_future, #classify)
+            #body
+        }
     }
 }
 

@@ -258,10 +258,12 @@
 //!   Spaces and tabs around the value are ignored. Anything else starts a new
 //!   trace, and its `tracestate` is ignored with it.
 //! - The sampled flag and Level 2's random trace-id flag (`02`) are carried on;
-//!   other flag bits are not.
-//! - `tracestate`: repeated header lines are combined; at most 32 members; an
-//!   invalid member or a repeated key drops the whole list (the trace is still
-//!   continued). Keys follow the Level 2 grammar, but OpenTelemetry's
+//!   other flag bits are not. The random flag describes the trace id, so it goes
+//!   on whatever the sampler decides: a span the sampler drops still injects
+//!   `02` under a parent that had it.
+//! - `tracestate`: repeated header lines are combined; at most 32 members; a
+//!   repeated key keeps its first member and discards the repeats; an invalid
+//!   member drops the whole list (the trace is still continued). Keys follow the Level 2 grammar, but OpenTelemetry's
 //!   `TraceState` cannot hold a key with two `@` or more than 13 characters after
 //!   its `@`, so a list with such a key is dropped whole. An empty `tracestate`
 //!   is not sent.

@@ -4,12 +4,16 @@
 //! The message always comes from the panic's payload, caught and re-thrown
 //! unchanged by the span's runner, so it cannot belong to another panic. The
 //! location comes from the hook (a payload has none): the hook leaves it for the
-//! first span the panic reaches, which claims it for the rest of that unwinding.
-//! When a hook installed later replaces spanwright's without calling it, spans
-//! record the message without a location: no location beats a wrong one.
+//! first span the panic reaches, which claims it for the rest of that unwinding
+//! (outer spans know it by the payload's address, as the payload is re-thrown
+//! as is). What was left but never claimed (a panic caught inside the body, or
+//! outside any span) is forgotten whenever a span becomes current on a thread
+//! that is not unwinding, so it can never be taken for a later panic. When a
+//! hook installed later replaces spanwright's without calling it, spans record
+//! the message without a location: no location beats a wrong one.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{self, PanicHookInfo};
 use std::sync::Once;
 
@@ -31,9 +35,24 @@ pub(crate) struct PanicLocation {
 thread_local! {
     /// The last panic the hook saw on this thread, not yet claimed by a span.
     static SEEN: RefCell<Option<PanicRecord>> = const { RefCell::new(None) };
-    /// The panic being unwound through spans now (its payload's address and its
-    /// record), for the outer spans it reaches after the first.
+    /// The panic being unwound through spans now (its payload's address, `0`
+    /// when claimed by a drop guard, and its record), for the outer spans it
+    /// reaches after the first.
     static UNWINDING: RefCell<Option<(usize, PanicRecord)>> = const { RefCell::new(None) };
+    /// Whether either of the above holds something: the common check is one read.
+    static HELD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Forgets every record of a panic that is over: called as a span becomes
+/// current. A thread that is not unwinding has no panic in flight, so whatever
+/// is left belongs to a panic that was caught.
+#[inline]
+pub(crate) fn forget_finished() {
+    if HELD.try_with(Cell::get).unwrap_or(false) && !std::thread::panicking() {
+        let _ = SEEN.try_with(|slot| slot.borrow_mut().take());
+        let _ = UNWINDING.try_with(|slot| slot.borrow_mut().take());
+        let _ = HELD.try_with(|held| held.set(false));
+    }
 }
 
 static HOOK: Once = Once::new();
@@ -64,6 +83,7 @@ fn remember(info: &PanicHookInfo<'_>) {
     };
     // The hook may run during thread teardown, when the thread-local is gone.
     let _ = SEEN.try_with(|slot| *slot.borrow_mut() = Some(record));
+    let _ = HELD.try_with(|held| held.set(true));
 }
 
 /// The text of a panic payload: `panic!`'s message, or the type's stand-in.

@@ -12,8 +12,8 @@
 //! - An invalid `traceparent` is ignored together with its `tracestate`.
 //! - `tracestate`: several header lines are combined in order; members are
 //!   separated by `,` with optional spaces or tabs, empty members are allowed;
-//!   more than 32 members, an invalid member or a repeated key drops the whole
-//!   header (the trace is still continued). Keys follow the Level 2 grammar, but
+//!   a repeated key keeps its first member; more than 32 members or an invalid
+//!   member drops the whole header (the trace is still continued). Keys follow the Level 2 grammar, but
 //!   OpenTelemetry's `TraceState` cannot hold a key with two `@` or more than 13
 //!   characters after its `@`: such a header is dropped whole as well.
 
@@ -131,8 +131,9 @@ pub(crate) fn parse_tracestate(lines: &[&str]) -> Option<TraceState> {
         if !valid_key(key) || !valid_value(value) {
             return None;
         }
+        // A repeated key: the first member is kept, the repeat discarded.
         if members.iter().any(|(seen, _)| *seen == key) {
-            return None;
+            continue;
         }
         members.push((key, value));
         if members.len() > MAX_MEMBERS {

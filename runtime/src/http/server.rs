@@ -144,26 +144,24 @@ where
         }
         let method = request.method().as_str();
         let route = route(&request);
-        let recording = Start::new(&SITE)
-            .parent(request.headers())
-            .start_boxed(|span| {
-                span.name(match route {
-                    Some(route) => format!("{method} {route}"),
-                    None => method.to_owned(),
-                });
-                span.attr(HTTP_REQUEST_METHOD, Some(Value::from(method.to_owned())));
-                span.attr(URL_PATH, Some(Value::from(request.uri().path().to_owned())));
-                let scheme = request.uri().scheme_str().unwrap_or("http").to_owned();
-                span.attr(URL_SCHEME, Some(Value::from(scheme)));
-                span.attr(HTTP_ROUTE, route.map(|r| Value::from(r.to_owned())));
-                span.attr(
-                    NETWORK_PROTOCOL_VERSION,
-                    Some(Value::from(version(request.version()))),
-                );
+        let recording = Start::new(&SITE).parent(request.headers()).start(|span| {
+            span.name(match route {
+                Some(route) => format!("{method} {route}"),
+                None => method.to_owned(),
             });
+            span.attr(HTTP_REQUEST_METHOD, Some(Value::from(method.to_owned())));
+            span.attr(URL_PATH, Some(Value::from(request.uri().path().to_owned())));
+            let scheme = request.uri().scheme_str().unwrap_or("http").to_owned();
+            span.attr(URL_SCHEME, Some(Value::from(scheme)));
+            span.attr(HTTP_ROUTE, route.map(|r| Value::from(r.to_owned())));
+            span.attr(
+                NETWORK_PROTOCOL_VERSION,
+                Some(Value::from(version(request.version()))),
+            );
+        });
         // What the service does on `call` belongs to the request too.
         let inner = {
-            let _current = recording.as_deref().and_then(Recording::attach);
+            let _current = recording.as_ref().and_then(Recording::attach);
             self.inner.call(request)
         };
         ServerFuture {

@@ -1,35 +1,57 @@
-//! The future of an annotated async function: its span is current during each
-//! poll and only then; ended on completion, panic or drop.
+//! The future of an annotated async function: its span takes its parent when
+//! the function is called, starts at the first poll, is current during every
+//! poll and while the body is dropped, and ends on completion, panic or drop.
 //!
-//! An `async fn` is expanded to a plain `fn` returning `Instrumented::lazy` over
-//! one `async move` block: the parameters are stored once, in that block, and
-//! the span starts inside it at the first poll, where the attribute expressions
-//! can borrow them. The block then hands its recording to the wrapper (see
-//! [`handover`]), which makes it current from there on. Disabled, the block
-//! starts nothing and hands nothing over: the wrapper's polls are plain polls.
+//! An `async fn` is expanded to a plain `fn` returning [`Instrumented::deferred`]
+//! over one `async move` block. At the call, the wrapper keeps the current
+//! context (only when tracing is on: one boxed context). At the first poll it
+//! makes that context current while the block starts the span (the attribute
+//! expressions borrow the parameters the block holds) and hands the recording
+//! over (see [`handover`]); from then on the wrapper makes the span current.
+//! Disabled, the wrapper holds a null pointer and its polls are plain polls.
 
 use crate::span::recording::{Outcome, Recording};
+use opentelemetry::Context;
 use pin_project_lite::pin_project;
 use std::cell::Cell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context as Task, Poll};
 
 pin_project! {
     /// Wraps the body future of an annotated async function.
     #[must_use = "futures do nothing unless polled"]
     pub struct Instrumented<F, C> {
+        // `None` only once a cancelled future's body has been dropped in its span.
         #[pin]
-        body: F,
+        body: Option<F>,
         // Boxed: one pointer, null when disabled, keeps the future small and its
         // disabled polls and drop short; the enabled path pays one allocation.
-        // Dropped unfinished (a cancelled future), the recording ends as cancelled.
-        recording: Option<Box<Recording>>,
-        // Until the body's first poll has returned: the body may hand a recording over.
-        first_poll: bool,
+        span: Option<Box<SpanState>>,
         classify: C,
     }
+
+    impl<F, C> PinnedDrop for Instrumented<F, C> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(state) = this.span.take() {
+                if let SpanState::Started(recording) = *state {
+                    drop_in_span(this.body, recording);
+                }
+            }
+        }
+    }
+}
+
+/// The span of one call, in the wrapper's box.
+#[derive(Debug)]
+enum SpanState {
+    /// The context current when the function was called, until the first poll.
+    Called(Context),
+    /// The span being recorded.
+    Started(Recording),
 }
 
 impl<F, C> Instrumented<F, C>
@@ -37,27 +59,60 @@ where
     F: Future,
     C: Fn(&F::Output) -> Outcome,
 {
-    /// `recording` is `None` on the disabled path: then polling is a plain poll.
+    /// A body whose span has already started (`None`: nothing to record).
     #[inline(always)]
-    pub fn new(recording: Option<Box<Recording>>, body: F, classify: C) -> Self {
+    pub fn new(recording: Option<Recording>, body: F, classify: C) -> Self {
         Instrumented {
-            body,
-            recording,
-            first_poll: false,
+            body: Some(body),
+            span: recording.map(started),
             classify,
         }
     }
 
-    /// A body that starts its own span at its first poll and hands it over.
+    /// A body that starts its own span at its first poll and hands it over;
+    /// `called` is [`called`]'s context (`None` when tracing was off).
     #[inline(always)]
-    pub fn lazy(body: F, classify: C) -> Self {
+    pub fn deferred(called: Option<CalledContext>, body: F, classify: C) -> Self {
         Instrumented {
-            body,
-            recording: None,
-            first_poll: true,
+            body: Some(body),
+            span: called.map(|called| called.0),
             classify,
         }
     }
+}
+
+/// The context an annotated async function was called in, boxed as its wrapper
+/// keeps it: one pointer.
+#[derive(Debug)]
+pub struct CalledContext(Box<SpanState>);
+
+/// At the call of an annotated async function: the current context, for its
+/// span's parent, when something would record under it. Disabled: one relaxed
+/// load, nothing stored.
+#[inline(always)]
+pub fn called() -> Option<CalledContext> {
+    if crate::span::switch::enabled() {
+        current_context()
+    } else {
+        None
+    }
+}
+
+/// `None` when nothing records under the current context (tracing is on only for
+/// another thread's `testing::capture`): then the future is as one made while
+/// tracing was off, whose span takes its parent at the first poll.
+#[inline(never)]
+fn current_context() -> Option<CalledContext> {
+    let cx = Context::current();
+    if !crate::span::tracer::records(&cx) {
+        return None;
+    }
+    Some(CalledContext(Box::new(SpanState::Called(cx))))
+}
+
+#[inline(never)]
+fn started(recording: Recording) -> Box<SpanState> {
+    Box::new(SpanState::Started(recording))
 }
 
 impl<F, C> Future for Instrumented<F, C>
@@ -68,90 +123,297 @@ where
     type Output = F::Output;
 
     #[inline]
-    fn poll(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<F::Output> {
-        let mut this = self.project();
-        if this.recording.is_none() {
-            let poll = this.body.as_mut().poll(task);
-            if !*this.first_poll {
-                return poll;
-            }
-            *this.first_poll = false;
-            let handed_over = HANDED_OVER.try_with(Cell::take).ok().flatten();
-            match (poll, handed_over) {
-                (Poll::Pending, Some(recording)) => *this.recording = Some(recording),
-                (poll, _) => return poll,
-            }
+    fn poll(self: Pin<&mut Self>, task: &mut Task<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let mut body = this.body.as_pin_mut().expect("polled after it was dropped");
+        if this.span.is_some() {
+            return poll_with_span(body, this.span, this.classify, task);
         }
-        poll_recorded(this.body, this.recording, this.classify, task)
+        let poll = body.as_mut().poll(task);
+        // A future made while tracing was off starts its span at its first poll
+        // if tracing is on by then (`testing::capture_async` of a future made
+        // outside it): its body has handed a recording over on this thread.
+        if poll.is_pending() && LATE.load(Ordering::Relaxed) != 0 {
+            return poll_late(body, this.span, this.classify, task);
+        }
+        poll
     }
 }
 
-/// A poll with the span current. Out of line: the disabled poll stays a plain
-/// poll of the body, without this path's unwinding and registers.
+/// Out of line: the disabled poll stays a plain poll of the body, without this
+/// path's unwinding and registers.
 #[inline(never)]
-fn poll_recorded<F, C>(
-    body: Pin<&mut F>,
-    recording: &mut Option<Box<Recording>>,
+fn poll_with_span<F, C>(
+    mut body: Pin<&mut F>,
+    span: &mut Option<Box<SpanState>>,
     classify: &C,
-    task: &mut Context<'_>,
+    task: &mut Task<'_>,
 ) -> Poll<F::Output>
 where
     F: Future,
     C: Fn(&F::Output) -> Outcome,
 {
-    let current = recording.as_deref().and_then(Recording::attach);
-    // The payload is caught to read the panic's own message, then re-thrown as is.
-    let poll = catch_unwind(AssertUnwindSafe(|| body.poll(task)));
+    let Some(state) = span.as_deref_mut() else {
+        return body.poll(task);
+    };
+    if let SpanState::Started(_) = state {
+        return poll_recorded(body, span, classify, task);
+    }
+    // The first poll: the call's context is current while the body starts the span.
+    let SpanState::Called(called) = std::mem::replace(state, SpanState::Called(Context::new()))
+    else {
+        unreachable!("matched above")
+    };
+    let current = called.attach();
+    let slot = Slot::open();
+    let poll = body.as_mut().poll(task);
+    let handed_over = slot.close();
     drop(current);
-    match poll {
-        Ok(Poll::Pending) => Poll::Pending,
-        Ok(Poll::Ready(value)) => {
-            if let Some(recording) = recording.take() {
-                (*recording).finish(&value, classify);
-            }
-            Poll::Ready(value)
+    match (poll, handed_over) {
+        (Poll::Pending, Some(recording)) => {
+            *state = SpanState::Started(recording);
+            poll_recorded(body, span, classify, task)
         }
-        Err(payload) => {
-            if let Some(recording) = recording.take() {
-                (*recording).end_panicked(&*payload);
-            }
-            resume_unwind(payload)
+        // No span started (tracing was turned off since the call).
+        (poll, _) => {
+            *span = None;
+            poll
         }
     }
 }
 
+/// A poll with the span current.
+fn poll_recorded<F, C>(
+    body: Pin<&mut F>,
+    span: &mut Option<Box<SpanState>>,
+    classify: &C,
+    task: &mut Task<'_>,
+) -> Poll<F::Output>
+where
+    F: Future,
+    C: Fn(&F::Output) -> Outcome,
+{
+    let current = match span.as_deref() {
+        Some(SpanState::Started(recording)) => recording.attach(),
+        _ => None,
+    };
+    // The payload is caught to read the panic's own message, then re-thrown as is.
+    let poll = catch_unwind(AssertUnwindSafe(|| body.poll(task)));
+    drop(current);
+    let ended = match poll {
+        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Ready(_)) | Err(_) => span.take(),
+    };
+    let recording = match ended.map(|state| *state) {
+        Some(SpanState::Started(recording)) => Some(recording),
+        _ => None,
+    };
+    match poll {
+        Ok(Poll::Ready(value)) => {
+            if let Some(recording) = recording {
+                recording.finish(&value, classify);
+            }
+            Poll::Ready(value)
+        }
+        Err(payload) => {
+            if let Some(recording) = recording {
+                recording.end_panicked(&*payload);
+            }
+            resume_unwind(payload)
+        }
+        Ok(Poll::Pending) => unreachable!("returned above"),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn poll_late<F, C>(
+    body: Pin<&mut F>,
+    span: &mut Option<Box<SpanState>>,
+    classify: &C,
+    task: &mut Task<'_>,
+) -> Poll<F::Output>
+where
+    F: Future,
+    C: Fn(&F::Output) -> Outcome,
+{
+    match Slot::take_late() {
+        // The body is suspended at its hand-over: poll on, with the span current.
+        Some(recording) => {
+            *span = Some(started(recording));
+            poll_recorded(body, span, classify, task)
+        }
+        None => Poll::Pending,
+    }
+}
+
+/// A cancelled future: the body's destructors run with the span current, then
+/// the span ends (as cancelled, when `recording` drops).
+#[inline(never)]
+fn drop_in_span<F>(body: Pin<&mut Option<F>>, recording: Recording) {
+    let current = recording.attach();
+    let mut body = body;
+    body.set(None);
+    drop(current);
+    drop(recording);
+}
+
+/// Recordings handed over by bodies whose wrapper was not listening (it was made
+/// while tracing was off), not yet taken: a disabled wrapper reads its
+/// thread-local slot only while this is not zero.
+static LATE: AtomicUsize = AtomicUsize::new(0);
+
+enum SlotState {
+    /// No wrapper is waiting for a recording on this thread.
+    Closed,
+    /// A wrapper is polling its body for the first time, with the call's context.
+    Open,
+    /// A body has started its span and suspended for its wrapper to take it.
+    Full { recording: Recording, late: bool },
+}
+
 thread_local! {
-    /// The recording a lazy body has just started, on its way to the wrapper
-    /// polling it. Set and taken within one poll of that wrapper, on this thread.
-    static HANDED_OVER: Cell<Option<Box<Recording>>> = const { Cell::new(None) };
+    /// The hand-over between a body starting its span and the wrapper polling it,
+    /// within one poll, on this thread.
+    static SLOT: Cell<SlotState> = const { Cell::new(SlotState::Closed) };
 }
 
-/// Awaited by a lazy body right after it started its span: parks the recording
-/// for the wrapper and suspends once, so that the wrapper takes it and polls
-/// the body again, now with the span current. Never suspends to the executor.
-#[inline]
-pub fn handover(recording: Box<Recording>) -> Handover {
-    Handover(Some(recording))
+/// A wrapper's first poll: the slot open for its body's recording.
+struct Slot(());
+
+impl Slot {
+    fn open() -> Slot {
+        let previous = SLOT.try_with(|slot| slot.replace(SlotState::Open));
+        debug_assert!(
+            !matches!(previous, Ok(SlotState::Full { .. })),
+            "a recording was handed over and never taken"
+        );
+        Slot(())
+    }
+
+    fn close(self) -> Option<Recording> {
+        let taken = SLOT.try_with(|slot| slot.replace(SlotState::Closed));
+        std::mem::forget(self);
+        match taken {
+            Ok(SlotState::Full { recording, late }) => {
+                if late {
+                    LATE.fetch_sub(1, Ordering::Relaxed);
+                }
+                Some(recording)
+            }
+            _ => None,
+        }
+    }
+
+    fn take_late() -> Option<Recording> {
+        let taken = SLOT.try_with(|slot| match slot.replace(SlotState::Closed) {
+            SlotState::Full {
+                recording,
+                late: true,
+            } => Some(recording),
+            other => {
+                slot.set(other);
+                None
+            }
+        });
+        let recording = taken.ok().flatten()?;
+        LATE.fetch_sub(1, Ordering::Relaxed);
+        Some(recording)
+    }
 }
 
-/// See [`handover`].
+impl Drop for Slot {
+    /// The body panicked during the first poll: nothing was handed over.
+    fn drop(&mut self) {
+        let _ = SLOT.try_with(|slot| slot.replace(SlotState::Closed));
+    }
+}
+
+/// The right to hand a recording over: issued to a body at its first poll, and
+/// only when tracing is on.
+#[derive(Debug)]
+pub struct Ticket {
+    /// Whether the wrapper polling the body is listening (it kept the call's
+    /// context); if not, it takes the recording on its way out of the poll.
+    listening: bool,
+}
+
+/// The first thing a deferred body does: whether to start a span. Disabled:
+/// one relaxed load, no thread-local access.
+#[inline(always)]
+pub fn ticket() -> Option<Ticket> {
+    if crate::span::switch::enabled() {
+        issue_ticket()
+    } else {
+        None
+    }
+}
+
+#[inline(never)]
+fn issue_ticket() -> Option<Ticket> {
+    let listening = SLOT
+        .try_with(|slot| match slot.replace(SlotState::Closed) {
+            SlotState::Open => true,
+            other => {
+                slot.set(other);
+                false
+            }
+        })
+        .ok()?;
+    Some(Ticket { listening })
+}
+
+impl Ticket {
+    /// Parks the recording a body has just started for its wrapper; awaited at
+    /// once, the returned future suspends the body once, so that the wrapper
+    /// takes the recording and polls the body again, now with the span current.
+    /// Never waits on the executor.
+    #[inline(never)]
+    pub fn handover(self, recording: Recording) -> Handover {
+        let late = !self.listening;
+        let parked = SLOT.try_with(|slot| match slot.replace(SlotState::Closed) {
+            SlotState::Closed => {
+                slot.set(SlotState::Full { recording, late });
+                true
+            }
+            other => {
+                // Cannot happen with generated code: the recording is dropped (its
+                // span ends as cancelled) and the body runs on unrecorded.
+                debug_assert!(
+                    false,
+                    "spanwright: a span was handed over twice in one poll"
+                );
+                slot.set(other);
+                false
+            }
+        });
+        // Without this thread's locals (being torn down) the body runs on
+        // unrecorded rather than wait for a wake-up that would never come.
+        let parked = parked.unwrap_or(false);
+        if parked && late {
+            // Read by the wrapper on this thread as the body returns.
+            LATE.fetch_add(1, Ordering::Relaxed);
+        }
+        Handover { parked }
+    }
+}
+
+/// See [`Ticket::handover`]: one byte in the body's future.
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
-pub struct Handover(Option<Box<Recording>>);
+pub struct Handover {
+    parked: bool,
+}
 
 impl Future for Handover {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, _task: &mut Context<'_>) -> Poll<()> {
-        match self.0.take() {
-            Some(recording) => match HANDED_OVER.try_with(|slot| slot.set(Some(recording))) {
-                Ok(()) => Poll::Pending,
-                // This thread's locals are being torn down: the recording is dropped
-                // (its span ends as cancelled) and the body runs on, unrecorded,
-                // rather than wait for a wake-up that would never come.
-                Err(_) => Poll::Ready(()),
-            },
-            None => Poll::Ready(()),
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, _task: &mut Task<'_>) -> Poll<()> {
+        if std::mem::take(&mut self.parked) {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
         }
     }
 }

@@ -43,7 +43,8 @@ pub(crate) fn complete(span: &mut SpanData) {
     if !is_job {
         return;
     }
-    let ending = ENDING.try_with(Cell::take).ok().flatten();
+    // Read, not taken: every processor of a list gets its own copy of the span.
+    let ending = ENDING.try_with(Cell::get).ok().flatten();
     let millis = span
         .end_time
         .duration_since(span.start_time)

@@ -59,6 +59,7 @@ impl Recording {
     /// not one in every annotated function.
     #[inline(never)]
     pub(crate) fn attach(&self) -> Option<ContextGuard> {
+        panic::forget_finished();
         self.cx.as_ref().map(|cx| cx.clone().attach())
     }
 
@@ -137,6 +138,14 @@ impl Recording {
             record_panic(&cx.span(), panic::describe_unwinding());
         }
         self.end(&cx, "panicked");
+    }
+
+    /// Ends the span without claiming success or failure: status Unset (even
+    /// with `status_ok`), a job's `job.status` is `unknown`.
+    pub(crate) fn end_unknown(mut self) {
+        if let Some(cx) = self.cx.take() {
+            self.end(&cx, "unknown");
+        }
     }
 
     fn end(&self, cx: &Context, job_status: &'static str) {

@@ -8,7 +8,7 @@ use crate::span::recording::Recording;
 use crate::span::site::Site;
 use crate::span::tracer;
 use opentelemetry::trace::{
-    Link, Span as _, SpanBuilder, SpanContext, TraceContextExt, Tracer as _,
+    Link, Span as _, SpanBuilder, SpanContext, TraceContextExt, TraceFlags, Tracer as _,
 };
 use opentelemetry::{Context, Key, KeyValue, Value};
 use opentelemetry_sdk::trace::Span as SdkSpan;
@@ -148,8 +148,15 @@ impl Start {
             let mut target = SpanAttrs(Target::Span(&mut span));
             panicked = catch_unwind(AssertUnwindSafe(|| record(&mut target))).err();
         }
-        // The span (a few hundred bytes) moves once, into its context, here.
-        let recording = Recording::new(base.with_span(span), recording.then_some(site));
+        let cx = if !recording && parent_random(parent) {
+            // The SDK clears every flag of a span its sampler drops; the random
+            // trace-id flag (W3C Level 2) describes the trace id and goes on.
+            with_random_flag(&base, &span)
+        } else {
+            // The span (a few hundred bytes) moves once, into its context, here.
+            base.with_span(span)
+        };
+        let recording = Recording::new(cx, recording.then_some(site));
         if let Some(payload) = panicked {
             // An attribute expression or name template panicked: the span records
             // the panic and ends; the panic goes on, and the body never runs.
@@ -159,25 +166,25 @@ impl Start {
     }
 }
 
-impl Start {
-    /// [`Start::start`] for a future: the recording boxed, so that a disabled
-    /// future holds one null pointer.
-    #[inline]
-    pub fn start_boxed(self, record: impl FnOnce(&mut SpanAttrs<'_>)) -> Option<Box<Recording>> {
-        let mut record = Some(record);
-        self.start_dyn_boxed(&mut |attrs: &mut SpanAttrs<'_>| {
-            if let Some(record) = record.take() {
-                record(attrs);
-            }
-        })
-    }
+/// The W3C Level 2 random trace-id flag.
+const RANDOM: u8 = 0x02;
 
-    // Out of line, boxing included: inlined, the boxing grows the first poll of
-    // every disabled future (+13 to +14 instructions measured).
-    #[inline(never)]
-    fn start_dyn_boxed(self, record: &mut dyn FnMut(&mut SpanAttrs<'_>)) -> Option<Box<Recording>> {
-        self.start_dyn(record).map(Box::new)
-    }
+#[inline]
+fn parent_random(parent: &Context) -> bool {
+    parent.has_active_span() && parent.span().span_context().trace_flags().to_u8() & RANDOM != 0
+}
+
+#[cold]
+#[inline(never)]
+fn with_random_flag(base: &Context, dropped: &SdkSpan) -> Context {
+    let sc = dropped.span_context();
+    base.with_remote_span_context(SpanContext::new(
+        sc.trace_id(),
+        sc.span_id(),
+        TraceFlags::new(RANDOM),
+        false,
+        sc.trace_state().clone(),
+    ))
 }
 
 #[cold]

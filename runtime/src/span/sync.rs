@@ -95,14 +95,16 @@ impl Drop for Scope {
             if std::thread::panicking() {
                 recording.end_unwinding();
             } else {
-                recording.finish(&(), |_| Outcome::default());
+                // Left through a `return` or `?` the macro could not see (inside a
+                // macro invocation): the value is unknown, so is the outcome.
+                recording.end_unknown();
             }
         }
     }
 }
 
 /// `?` in an annotated sync function, which the macro rewrites (the `Try` trait
-/// is not stable): `Result`, `Option`, and `Poll` of a `Result`.
+/// is not stable): `Result`, `Option`, `ControlFlow`, and `Poll` of a `Result`.
 pub trait Branch {
     /// The value `?` produces.
     type Output;
@@ -132,6 +134,20 @@ impl<T> Branch for Option<T> {
         match self {
             Some(value) => std::ops::ControlFlow::Continue(value),
             None => std::ops::ControlFlow::Break(None),
+        }
+    }
+}
+
+impl<B, C> Branch for std::ops::ControlFlow<B, C> {
+    type Output = C;
+    type Residual = std::ops::ControlFlow<B, std::convert::Infallible>;
+    #[inline]
+    fn branch(self) -> std::ops::ControlFlow<Self::Residual, C> {
+        match self {
+            std::ops::ControlFlow::Continue(value) => std::ops::ControlFlow::Continue(value),
+            std::ops::ControlFlow::Break(value) => {
+                std::ops::ControlFlow::Break(std::ops::ControlFlow::Break(value))
+            }
         }
     }
 }
@@ -207,6 +223,17 @@ impl<T, E, F: From<E>> FromResidual<Result<std::convert::Infallible, E>> for Res
     fn from_residual(residual: Result<std::convert::Infallible, E>) -> Self {
         match residual {
             Err(error) => Err(From::from(error)),
+        }
+    }
+}
+
+impl<B, C> FromResidual<std::ops::ControlFlow<B, std::convert::Infallible>>
+    for std::ops::ControlFlow<B, C>
+{
+    #[inline]
+    fn from_residual(residual: std::ops::ControlFlow<B, std::convert::Infallible>) -> Self {
+        match residual {
+            std::ops::ControlFlow::Break(value) => std::ops::ControlFlow::Break(value),
         }
     }
 }

@@ -72,6 +72,11 @@ pub(crate) fn tracer_for(cx: &Context) -> Option<TracerFor<'_>> {
     installed().map(TracerFor::Installed)
 }
 
+/// Whether anything would record a span started under `cx`.
+pub(crate) fn records(cx: &Context) -> bool {
+    cx.get::<CaptureTracer>().is_some() || installed().is_some()
+}
+
 fn installed() -> Option<Rc<Installed>> {
     let generation = GENERATION.load(Ordering::Acquire);
     let looked_up = LOCAL.try_with(|local| {
