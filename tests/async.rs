@@ -324,3 +324,132 @@ fn a_future_made_before_telemetry_is_recorded_when_polled() {
         Some(&Value::I64(7))
     );
 }
+
+// --- Where an async span takes its parent, and where its future's drops run ---
+
+#[spanwright::span]
+async fn send_email(user: u32) -> SpanId {
+    yield_once().await;
+    let _ = user;
+    Context::current().span().span_context().span_id()
+}
+
+/// A request handler that spawns its side work without carrying the context by
+/// hand, as a service written for `#[tracing::instrument]` does.
+#[spanwright::span]
+async fn handle_request(user: u32) -> (SpanId, tokio::task::JoinHandle<SpanId>) {
+    let detached = tokio::spawn(send_email(user));
+    let joined = tokio::spawn(send_email(user + 1)).await.unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    set.spawn(send_email(user + 2));
+    set.spawn(send_email(user + 3));
+    let mut from_set = Vec::new();
+    while let Some(id) = set.join_next().await {
+        from_set.push(id.unwrap());
+    }
+    assert_eq!(from_set.len(), 2);
+    let me = Context::current().span().span_context().span_id();
+    let _ = joined;
+    (me, detached)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawned_tasks_keep_the_caller_as_parent() {
+    let ((request, detached), spans) = capture_async(async {
+        let (request, detached) = handle_request(7).await;
+        // Joined after the parent returned (and its span ended).
+        (request, detached.await.unwrap())
+    })
+    .await;
+    let parent = spans.named("handle_request");
+    assert_eq!(parent.span_context.span_id(), request);
+    let emails: Vec<&SpanData> = spans.all_named("send_email").collect();
+    assert_eq!(
+        emails.len(),
+        4,
+        "every spawned task is recorded by the capture"
+    );
+    for email in &emails {
+        assert_eq!(email.parent_span_id, request, "spawned child's parent");
+        assert_eq!(
+            email.span_context.trace_id(),
+            parent.span_context.trace_id(),
+            "one trace"
+        );
+    }
+    assert!(emails.iter().any(|e| e.span_context.span_id() == detached));
+}
+
+#[spanwright::span]
+async fn a() -> std::pin::Pin<Box<dyn Future<Output = SpanId> + Send>> {
+    Box::pin(send_email(1))
+}
+
+#[spanwright::span]
+async fn b(made_in_a: std::pin::Pin<Box<dyn Future<Output = SpanId> + Send>>) -> SpanId {
+    made_in_a.await
+}
+
+#[test]
+fn a_future_takes_its_parent_where_it_is_made() {
+    let (_, spans) = block_on(capture_async(async { b(a().await).await }));
+    let email = spans.named("send_email");
+    assert_eq!(
+        email.parent_span_id,
+        spans.named("a").span_context.span_id()
+    );
+    assert_ne!(
+        email.parent_span_id,
+        spans.named("b").span_context.span_id()
+    );
+}
+
+/// Notes the span current when it is dropped.
+struct DropProbe(
+    std::sync::Arc<std::sync::Mutex<Vec<(&'static str, SpanId)>>>,
+    &'static str,
+);
+
+impl Drop for DropProbe {
+    fn drop(&mut self) {
+        let id = Context::current().span().span_context().span_id();
+        self.0.lock().unwrap().push((self.1, id));
+    }
+}
+
+#[spanwright::span]
+async fn guarded(param: DropProbe, dropped: bool) -> SpanId {
+    let _local = DropProbe(std::sync::Arc::clone(&param.0), "local");
+    yield_once().await;
+    if dropped {
+        std::future::pending::<()>().await;
+    }
+    Context::current().span().span_context().span_id()
+}
+
+#[test]
+fn a_futures_drops_run_inside_its_span() {
+    for cancelled in [true, false] {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let probe = DropProbe(std::sync::Arc::clone(&seen), "parameter");
+        let (_, spans) = capture(|| {
+            let mut future = Box::pin(guarded(probe, cancelled));
+            if cancelled {
+                assert!(poll_once(future.as_mut()).is_pending());
+                assert!(poll_once(future.as_mut()).is_pending());
+                drop(future); // a `select!` or a timeout that gave up on it
+            } else {
+                block_on(future);
+            }
+        });
+        let span = spans.named("guarded").span_context.span_id();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec![("local", span), ("parameter", span)],
+            "cancelled: {cancelled}"
+        );
+        let cancelled_attr = spans.named("guarded").attr("cancelled").cloned();
+        assert_eq!(cancelled_attr, cancelled.then_some(Value::Bool(true)));
+    }
+}

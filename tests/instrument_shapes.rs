@@ -309,3 +309,90 @@ fn a_track_caller_panic_is_located_at_the_caller() {
         "the panic's location is the caller's"
     );
 }
+
+/// `?` on `std::ops::ControlFlow`, in a closure-run body and in a
+/// `#[track_caller]` one.
+#[span(attrs(limit))]
+pub fn first_over(values: &[u32], limit: u32) -> std::ops::ControlFlow<u32, usize> {
+    let mut seen = 0;
+    for value in values {
+        over(*value, limit)?;
+        seen += 1;
+    }
+    std::ops::ControlFlow::Continue(seen)
+}
+
+#[span]
+#[track_caller]
+pub fn first_over_tracked(values: &[u32], limit: u32) -> std::ops::ControlFlow<u32, usize> {
+    let mut seen = 0;
+    for value in values {
+        over(*value, limit)?;
+        seen += 1;
+    }
+    std::ops::ControlFlow::Continue(seen)
+}
+
+fn over(value: u32, limit: u32) -> std::ops::ControlFlow<u32> {
+    if value > limit {
+        std::ops::ControlFlow::Break(value)
+    } else {
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
+#[test]
+fn question_mark_on_control_flow() {
+    use std::ops::ControlFlow::{Break, Continue};
+    for f in [first_over, first_over_tracked] {
+        let (found, spans) = capture(|| f(&[1, 9, 3], 5));
+        assert_eq!(found, Break(9));
+        assert_eq!(spans.len(), 1);
+        let (found, _) = capture(|| f(&[1, 2], 5));
+        assert_eq!(found, Continue(2));
+    }
+}
+
+/// A `return` the macro cannot see: inside a macro invocation.
+macro_rules! bail {
+    ($error:expr) => {
+        return Err($error)
+    };
+}
+
+#[span(status_ok)]
+#[track_caller]
+pub fn leaves_unseen(fail: bool) -> Result<u8, String> {
+    if fail {
+        bail!(String::from("refused"));
+    }
+    Ok(1)
+}
+
+#[spanwright::traced_job(name = "jobs.unseen")]
+#[track_caller]
+pub fn job_leaves_unseen(fail: bool) -> Result<u8, String> {
+    if fail {
+        bail!(String::from("refused"));
+    }
+    Ok(1)
+}
+
+#[test]
+fn an_exit_the_macro_cannot_see_claims_no_outcome() {
+    use spanwright::opentelemetry::trace::Status;
+    let (value, spans) = capture(|| leaves_unseen(true));
+    assert_eq!(value, Err(String::from("refused")));
+    assert_eq!(
+        spans[0].status,
+        Status::Unset,
+        "not Ok: the value was never seen"
+    );
+    let (value, spans) = capture(|| leaves_unseen(false));
+    assert_eq!(value, Ok(1));
+    assert_eq!(spans[0].status, Status::Ok);
+    let (_, spans) = capture(|| job_leaves_unseen(true));
+    assert_eq!(spans[0].attr("job.status"), Some(&Value::from("unknown")));
+    let (_, spans) = capture(|| job_leaves_unseen(false));
+    assert_eq!(spans[0].attr("job.status"), Some(&Value::from("completed")));
+}

@@ -335,3 +335,61 @@ fn init_inside_a_tokio_runtime_exports_and_shuts_down() {
             .all(|s| s.parent_id == root.span_id && s.service_name == "e2e-tokio")
     );
 }
+
+#[derive(Debug)]
+struct Refused;
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("refused")
+    }
+}
+
+#[spanwright::traced_job(name = "jobs.refuse")]
+fn refusing_job(trace_id: &mut String) -> Result<(), Refused> {
+    *trace_id = spanwright::current().trace_id().expect("recording");
+    Err(Refused)
+}
+
+/// Every exporter of `OTEL_TRACES_EXPORTER` gets the same spans: a failed job
+/// reaches the collector as `failed` whichever place `otlp` has in the list.
+#[test]
+fn every_exporter_of_a_list_gets_the_job_status() {
+    if !spanwright_tests::services::rotel() {
+        return;
+    }
+    let _turn = serial();
+    let rotel = Rotel::start();
+    for exporters in ["console,otlp", "otlp,console"] {
+        let vars = [
+            ("OTEL_TRACES_EXPORTER", exporters.to_owned()),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{}", rotel.grpc_port),
+            ),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned()),
+            ("OTEL_SERVICE_NAME", format!("e2e-list-{exporters}")),
+        ];
+        // SAFETY: the tests of this binary take turns (`serial`) and no other
+        // thread reads the environment meanwhile.
+        for (key, value) in &vars {
+            unsafe { std::env::set_var(key, value) };
+        }
+        let telemetry = spanwright::init();
+        for (key, _) in &vars {
+            unsafe { std::env::remove_var(key) };
+        }
+        let telemetry = telemetry.expect("valid settings");
+        let mut trace_id = String::new();
+        assert!(refusing_job(&mut trace_id).is_err());
+        drop(telemetry);
+        let spans = rotel.wait_for_trace(&trace_id, 1);
+        let job = &spans[0];
+        assert_eq!(job.name, "jobs.refuse");
+        assert_eq!(
+            job.attr("job.status"),
+            Some("Str(failed)"),
+            "with {exporters}: {job:?}"
+        );
+        assert_eq!(job.status, "error");
+    }
+}

@@ -646,3 +646,25 @@ fn fuzzed_tracestates_never_panic_and_keep_only_valid_lists() {
         }
     }
 }
+
+/// Level 2's random flag describes the trace id, not the sampling decision
+/// (test_propagates_random_flag): a span that a parent-based sampler drops under
+/// a not-sampled random parent still injects `02`, and a sampled one `03`.
+#[test]
+fn the_random_flag_survives_a_dropped_span() {
+    use spanwright::opentelemetry_sdk::trace::Sampler;
+    use spanwright::testing::Capture;
+    let parent_based = || Sampler::ParentBased(Box::new(Sampler::AlwaysOn));
+    for (flags, sent, recorded) in [("02", "02", 0), ("03", "03", 1), ("00", "00", 0)] {
+        let incoming = headers(&[("traceparent", &traceparent("00", TRACE, PARENT, flags))]);
+        let (outgoing, spans) = Capture::with_sampler(parent_based()).run(|| serve(&incoming));
+        assert_eq!(spans.len(), recorded, "flags {flags}");
+        let tp = &outgoing["traceparent"];
+        assert!(tp.starts_with(&format!("00-{TRACE}-")), "{tp}");
+        assert!(!tp.contains(PARENT), "a span of its own: {tp}");
+        assert!(
+            tp.ends_with(&format!("-{sent}")),
+            "flags {flags} sent on as {tp}"
+        );
+    }
+}

@@ -42,6 +42,7 @@ pub(crate) struct Annotation {
     pub(crate) key: Option<LitStr>,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Shape {
     Sync,
     Async,

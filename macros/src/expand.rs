@@ -75,10 +75,7 @@ pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
             let deferred = deferred_block(plan, quote!(), quote!(#typed { #rebinds #stmts }));
             inner.block = syn::parse_quote!(#deferred);
             let classify = classify(plan);
-            let future = then_flush(
-                plan,
-                quote!(#rt::Instrumented::deferred(#rt::called(), #inner, #classify)),
-            );
+            let future = then_flush(plan, quote!(#rt::Instrumented::deferred(#inner, #classify)));
             *expr = syn::parse_quote!({ #future });
             stmts_tokens(&block.stmts)
         }
@@ -89,8 +86,18 @@ pub(crate) fn expand(plan: &Plan<'_>) -> TokenStream {
     function.block.brace_token.surround(&mut block, |tokens| {
         tokens.extend(quote!(#(#inner_attrs)* #body));
     });
+    // An `async fn` made a plain `fn` only builds its future: inlined across
+    // crates, as the `async fn`'s own constructor would be (unless the user says).
+    let inline = (sig.asyncness.is_none()
+        && function.shape == Shape::Async
+        && !function
+            .outer_attrs
+            .iter()
+            .any(|a| a.path().is_ident("inline")))
+    .then(|| quote!(#[inline]));
     quote! {
         #(#outer_attrs)*
+        #inline
         #vis #sig #block
     }
 }
@@ -264,9 +271,14 @@ fn tracked_body(plan: &Plan<'_>) -> TokenStream {
     let value = local("__spanwright_value");
     quote! {
         let #scope = #rt::Scope::enter(#start);
-        #[allow(unreachable_code, clippy::needless_return)]
+        #[allow(unreachable_code, clippy::needless_return, clippy::diverging_sub_expression)]
         let #value #output = #label: { #rebinds #(#stmts)* };
-        #scope.finish(&#value, #classify);
+        // Unreachable when the body always panics (the scope's drop records it).
+        #[allow(unreachable_code)]
+        let #value = {
+            #scope.finish(&#value, #classify);
+            #value
+        };
         #value
     }
 }
@@ -343,7 +355,7 @@ fn deferred_body(plan: &Plan<'_>, sig: &mut syn::Signature, plain_fn: bool) -> T
     quote! {
         #[allow(clippy::async_yields_async)]
         let #body_future = async move #deferred;
-        #rt::Instrumented::deferred(#rt::called(), #body_future, #classify)
+        #rt::Instrumented::deferred(#body_future, #classify)
     }
 }
 
@@ -352,19 +364,15 @@ fn deferred_body(plan: &Plan<'_>, sig: &mut syn::Signature, plain_fn: bool) -> T
 /// handed over to the wrapper, then `body` runs.
 fn deferred_block(plan: &Plan<'_>, prelude: TokenStream, body: TokenStream) -> TokenStream {
     let rt = &plan.runtime;
-    let ticket = local("__spanwright_ticket");
-    let recording = local("__spanwright_recording");
-    let start = start(plan, quote!(#ticket.is_some()));
+    let handover = local("__spanwright_handover");
+    let start = start(plan, quote!(true));
+    // The start is a closure of its own: a temporary in `parent = &..` is
+    // dropped before the `.await`, and only the one-byte hand-over lives across it.
     quote! {
         {
             #prelude
-            let #ticket = #rt::ticket();
-            // Bound first: a temporary in `parent = &..` is dropped before the `.await`.
-            let #recording = #start;
-            if let (::core::option::Option::Some(#ticket), ::core::option::Option::Some(#recording)) =
-                (#ticket, #recording)
-            {
-                #ticket.handover(#recording).await;
+            if let ::core::option::Option::Some(#handover) = #rt::start_deferred(|| #start) {
+                #handover.await;
             }
             #body
         }

@@ -162,9 +162,8 @@
 //!
 //! ## Choices made where OpenTelemetry leaves room
 //!
-//! - **When an async span starts.** An `async fn`'s span starts at the first poll
-//!   of its future (nothing of the body runs before), and is current during each
-//!   poll and only then.
+//! - **When an async span starts, and its parent.** See "Async functions,
+//!   spawned tasks and cancellation" below.
 //! - **What an annotated `async fn` becomes.** A plain `fn` returning
 //!   `impl Future<Output = ..>` that captures every parameter, lifetime and type
 //!   parameter, as the `async fn` did, in a crate of any edition; callers see no
@@ -211,6 +210,56 @@
 //! - **Flushing a job.** `#[traced_job(flush)]` waits at most 1 s
 //!   ([`TelemetryBuilder::flush_timeout`]); an async job awaits it without
 //!   blocking its executor's thread.
+//!
+//! ## Async functions, spawned tasks and cancellation
+//!
+//! An annotated `async fn` behaves like one under `#[tracing::instrument]`:
+//!
+//! - **Parent: where it is called.** The span's parent is the context current
+//!   when the function is *called* (when its future is made), wherever and
+//!   whenever the future is first polled. `tokio::spawn(send_email(user))` inside
+//!   a request's span continues the request's trace on any worker thread, also
+//!   when the task runs after the request has returned; a future made in one span
+//!   and awaited in another belongs to the first.
+//! - **Start: the first poll.** The span starts when the future is first polled
+//!   (its attribute expressions run then), and is current during each poll and
+//!   only then, so interleaved futures on one thread each see their own span.
+//! - **Drop: inside the span.** When the future is dropped, completed or
+//!   cancelled (by `select!`, a timeout, a client going away), the body's
+//!   destructors (its locals and parameters) run with the span current, then the
+//!   span ends; a cancelled one carries `cancelled = true`.
+//! - **Made while tracing was off.** A future made while nothing records under the
+//!   current context (before [`init`], or outside a [`testing::capture_async`] it
+//!   is then handed to) takes its parent at its first poll instead, so
+//!   `capture_async(work())` records `work`'s span.
+//!
+//! The same holds for a function returning `impl Future` or
+//! `Pin<Box<dyn Future>>` whose body ends in an async block: the parent is taken
+//! where the block is made. `main` under `#[traced_job(init)]` takes it after
+//! telemetry is installed.
+//!
+//! ```
+//! use spanwright::testing::capture_async;
+//!
+//! #[spanwright::span]
+//! async fn send_email(user: u32) {}
+//!
+//! #[spanwright::span]
+//! async fn handle_request(user: u32) -> tokio::task::JoinHandle<()> {
+//!     // No `.with_current_context()` needed: the parent is taken here.
+//!     tokio::spawn(send_email(user))
+//! }
+//!
+//! # tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap().block_on(async {
+//! let ((), spans) = capture_async(async {
+//!     let email = handle_request(7).await;
+//!     email.await.unwrap(); // after the request's span has ended
+//! })
+//! .await;
+//! let request = spans.named("handle_request").span_context.span_id();
+//! assert_eq!(spans.named("send_email").parent_span_id, request);
+//! # });
+//! ```
 //!
 //! ## Exporting to a collector
 //!
@@ -365,8 +414,9 @@
 //!
 //! Until [`init`] installs telemetry, an annotated function does one relaxed
 //! atomic load ([`enabled`]) and a branch, then runs its body: no clock, no
-//! allocation, no attribute evaluation, no thread-local access (an async function's
-//! future reads one thread-local after its first poll). With the cargo
+//! allocation, no attribute evaluation, no thread-local access, no context
+//! clone: an async function's future holds one null pointer and its polls are
+//! plain polls. With the cargo
 //! feature `off`, the macros emit the function unchanged.
 #![doc(html_root_url = "https://docs.rs/spanwright/0.1.0")]
 #![forbid(unsafe_code)]
@@ -653,9 +703,11 @@ pub use span::value::{ArrayElement, AttrValue};
 ///
 /// While the body runs (for an async function: during each poll of its future,
 /// and only then) the span is [`opentelemetry::Context::current`], so
-/// hand-written OpenTelemetry code and [`current`] see it, and
-/// `opentelemetry::trace::FutureExt::with_current_context` carries it into
-/// spawned tasks.
+/// hand-written OpenTelemetry code and [`current`] see it. An async function's
+/// span takes its parent where the function is called, so a spawned call stays
+/// in its caller's trace (see the crate docs, "Async functions, spawned tasks
+/// and cancellation"); `opentelemetry::trace::FutureExt::with_current_context`
+/// carries the current span into other spawned work.
 pub use spanwright_macros::span;
 
 /// Instruments a job entrypoint: the function that handles one queue message,

@@ -2,7 +2,7 @@
 //! release without notice; the macros and the runtime are released together.
 #![allow(missing_docs)]
 
-pub use crate::span::instrumented::{CalledContext, Instrumented, Ticket, called, ticket};
+pub use crate::span::instrumented::{Instrumented, start_deferred};
 /// Return-value classification (see the `probe` module of the runtime).
 pub mod probe {
     pub use crate::span::probe::{

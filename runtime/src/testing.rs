@@ -3,8 +3,10 @@
 //!
 //! Each capture has its own tracer provider, carried in the OpenTelemetry
 //! context, so tests running at the same time on different threads never see
-//! each other's spans. Work moved to another task or thread stays in the capture
-//! when the context goes with it
+//! each other's spans. An annotated async function called inside a capture stays
+//! in it wherever its future is polled (a spawned task included); other work
+//! moved to another task or thread stays in the capture when the context goes
+//! with it
 //! ([`FutureExt::with_current_context`](opentelemetry::trace::FutureExt::with_current_context)).
 
 use crate::span::sampling::SamplerKind;

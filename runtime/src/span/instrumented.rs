@@ -11,10 +11,11 @@
 //! Disabled, the wrapper holds a null pointer and its polls are plain polls.
 
 use crate::span::recording::{Outcome, Recording};
-use opentelemetry::Context;
+use opentelemetry::{Context, ContextGuard};
 use pin_project_lite::pin_project;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,25 +25,85 @@ pin_project! {
     /// Wraps the body future of an annotated async function.
     #[must_use = "futures do nothing unless polled"]
     pub struct Instrumented<F, C> {
-        // `None` only once a cancelled future's body has been dropped in its span.
+        // Dropped before `span` (fields drop in order): a cancelled future's
+        // body is dropped with its span current, then the span ends.
         #[pin]
-        body: Option<F>,
+        body: F,
         // Boxed: one pointer, null when disabled, keeps the future small and its
         // disabled polls and drop short; the enabled path pays one allocation.
-        span: Option<Box<SpanState>>,
+        span: SpanSlot,
         classify: C,
     }
 
     impl<F, C> PinnedDrop for Instrumented<F, C> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Some(state) = this.span.take() {
-                if let SpanState::Started(recording) = *state {
-                    drop_in_span(this.body, recording);
-                }
+            if this.span.0.is_some() {
+                this.span.enter_for_drop();
             }
         }
     }
+}
+
+/// The wrapper's span, boxed. `ManuallyDrop` so that no drop glue follows the
+/// check in `drop`: the disabled future's drop stays a null check.
+struct SpanSlot(ManuallyDrop<Option<Box<SpanState>>>);
+
+impl SpanSlot {
+    fn new(state: Option<Box<SpanState>>) -> Self {
+        SpanSlot(ManuallyDrop::new(state))
+    }
+
+    /// The future is being dropped, its body next: the span becomes current
+    /// until this slot drops, right after the body.
+    #[inline(never)]
+    fn enter_for_drop(&mut self) {
+        let Some(state) = self.0.as_deref_mut() else {
+            return;
+        };
+        let recording = match std::mem::replace(state, SpanState::Called(Context::new())) {
+            SpanState::Started(recording) => recording,
+            other => {
+                *state = other;
+                return;
+            }
+        };
+        if let Some(guard) = recording.attach() {
+            let pushed = DROPPING.try_with(|entered| entered.borrow_mut().push(guard));
+            if pushed.is_ok() {
+                *state = SpanState::Dropping(recording);
+                return;
+            }
+        }
+        *state = SpanState::Started(recording);
+    }
+}
+
+impl Drop for SpanSlot {
+    #[inline]
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            drop_span(&mut self.0);
+        }
+    }
+}
+
+/// Ends the span of a future dropped unfinished (as cancelled, when its
+/// recording drops), after its body's destructors ran with the span current.
+#[inline(never)]
+fn drop_span(span: &mut Option<Box<SpanState>>) {
+    if let Some(SpanState::Dropping(_)) = span.as_deref() {
+        // The guard `enter_for_drop` pushed: the body's drops pushed and popped
+        // their own in between.
+        let guard = DROPPING.try_with(|entered| entered.borrow_mut().pop());
+        drop(guard);
+    }
+    span.take();
+}
+
+thread_local! {
+    /// The spans made current by futures being dropped on this thread, innermost last.
+    static DROPPING: RefCell<Vec<ContextGuard>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The span of one call, in the wrapper's box.
@@ -52,6 +113,9 @@ enum SpanState {
     Called(Context),
     /// The span being recorded.
     Started(Recording),
+    /// The span, current while the future's body is dropped; held, never read,
+    /// until it drops and ends the span.
+    Dropping(#[allow(dead_code)] Recording),
 }
 
 impl<F, C> Instrumented<F, C>
@@ -63,51 +127,44 @@ where
     #[inline(always)]
     pub fn new(recording: Option<Recording>, body: F, classify: C) -> Self {
         Instrumented {
-            body: Some(body),
-            span: recording.map(started),
+            body,
+            span: SpanSlot::new(recording.map(started)),
             classify,
         }
     }
 
-    /// A body that starts its own span at its first poll and hands it over;
-    /// `called` is [`called`]'s context (`None` when tracing was off).
+    /// A body that starts its own span at its first poll and hands it over
+    /// (see [`start_deferred`]). Made where the function is called: when tracing
+    /// is on, the current context is kept for the span's parent (one box).
     #[inline(always)]
-    pub fn deferred(called: Option<CalledContext>, body: F, classify: C) -> Self {
-        Instrumented {
-            body: Some(body),
-            span: called.map(|called| called.0),
+    pub fn deferred(body: F, classify: C) -> Self {
+        let mut this = Instrumented {
+            body,
+            span: SpanSlot::new(None),
             classify,
+        };
+        // After the fields are in place, so the disabled path keeps no registers.
+        if crate::span::switch::enabled() {
+            *this.span.0 = called();
         }
+        this
     }
 }
 
-/// The context an annotated async function was called in, boxed as its wrapper
-/// keeps it: one pointer.
-#[derive(Debug)]
-pub struct CalledContext(Box<SpanState>);
-
-/// At the call of an annotated async function: the current context, for its
-/// span's parent, when something would record under it. Disabled: one relaxed
-/// load, nothing stored.
-#[inline(always)]
-pub fn called() -> Option<CalledContext> {
-    if crate::span::switch::enabled() {
-        current_context()
-    } else {
-        None
-    }
-}
-
-/// `None` when nothing records under the current context (tracing is on only for
-/// another thread's `testing::capture`): then the future is as one made while
-/// tracing was off, whose span takes its parent at the first poll.
+/// The context current at the call, when something would record under it.
+/// `None` otherwise (tracing is on only for another thread's
+/// `testing::capture`): then the future is as one made while tracing was off,
+/// whose span takes its parent at its first poll.
+///
+/// `extern "C"`: a call that cannot unwind (a panic in here aborts), so the
+/// caller builds the future in place, with no landing pad to drop it from.
 #[inline(never)]
-fn current_context() -> Option<CalledContext> {
+extern "C" fn called() -> Option<Box<SpanState>> {
     let cx = Context::current();
     if !crate::span::tracer::records(&cx) {
         return None;
     }
-    Some(CalledContext(Box::new(SpanState::Called(cx))))
+    Some(Box::new(SpanState::Called(cx)))
 }
 
 #[inline(never)]
@@ -125,16 +182,16 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, task: &mut Task<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let mut body = this.body.as_pin_mut().expect("polled after it was dropped");
-        if this.span.is_some() {
-            return poll_with_span(body, this.span, this.classify, task);
+        let mut body = this.body;
+        if this.span.0.is_some() {
+            return poll_with_span(body, &mut this.span.0, this.classify, task);
         }
         let poll = body.as_mut().poll(task);
         // A future made while tracing was off starts its span at its first poll
         // if tracing is on by then (`testing::capture_async` of a future made
         // outside it): its body has handed a recording over on this thread.
         if poll.is_pending() && LATE.load(Ordering::Relaxed) != 0 {
-            return poll_late(body, this.span, this.classify, task);
+            return poll_late(body, &mut this.span.0, this.classify, task);
         }
         poll
     }
@@ -247,17 +304,6 @@ where
     }
 }
 
-/// A cancelled future: the body's destructors run with the span current, then
-/// the span ends (as cancelled, when `recording` drops).
-#[inline(never)]
-fn drop_in_span<F>(body: Pin<&mut Option<F>>, recording: Recording) {
-    let current = recording.attach();
-    let mut body = body;
-    body.set(None);
-    drop(current);
-    drop(recording);
-}
-
 /// Recordings handed over by bodies whose wrapper was not listening (it was made
 /// while tracing was off), not yet taken: a disabled wrapper reads its
 /// thread-local slot only while this is not zero.
@@ -329,28 +375,24 @@ impl Drop for Slot {
     }
 }
 
-/// The right to hand a recording over: issued to a body at its first poll, and
-/// only when tracing is on.
-#[derive(Debug)]
-pub struct Ticket {
-    /// Whether the wrapper polling the body is listening (it kept the call's
-    /// context); if not, it takes the recording on its way out of the poll.
-    listening: bool,
-}
-
-/// The first thing a deferred body does: whether to start a span. Disabled:
-/// one relaxed load, no thread-local access.
+/// The start of a deferred body, at its first poll: `start` starts the span
+/// (it runs the attribute expressions, which borrow the parameters the body
+/// holds); the returned future, awaited at once, hands the recording over to the
+/// wrapper. Disabled: one relaxed load, no thread-local access, no call.
 #[inline(always)]
-pub fn ticket() -> Option<Ticket> {
+pub fn start_deferred(start: impl FnOnce() -> Option<Recording>) -> Option<Handover> {
     if crate::span::switch::enabled() {
-        issue_ticket()
+        start_and_park(start)
     } else {
         None
     }
 }
 
+/// Out of line: the body's disabled poll keeps none of this path's registers.
 #[inline(never)]
-fn issue_ticket() -> Option<Ticket> {
+fn start_and_park(start: impl FnOnce() -> Option<Recording>) -> Option<Handover> {
+    // Whether the wrapper polling the body is listening (it kept the call's
+    // context); if not, it takes the recording on its way out of the poll.
     let listening = SLOT
         .try_with(|slot| match slot.replace(SlotState::Closed) {
             SlotState::Open => true,
@@ -360,45 +402,40 @@ fn issue_ticket() -> Option<Ticket> {
             }
         })
         .ok()?;
-    Some(Ticket { listening })
+    park(start()?, !listening)
 }
 
-impl Ticket {
-    /// Parks the recording a body has just started for its wrapper; awaited at
-    /// once, the returned future suspends the body once, so that the wrapper
-    /// takes the recording and polls the body again, now with the span current.
-    /// Never waits on the executor.
-    #[inline(never)]
-    pub fn handover(self, recording: Recording) -> Handover {
-        let late = !self.listening;
-        let parked = SLOT.try_with(|slot| match slot.replace(SlotState::Closed) {
-            SlotState::Closed => {
-                slot.set(SlotState::Full { recording, late });
-                true
-            }
-            other => {
-                // Cannot happen with generated code: the recording is dropped (its
-                // span ends as cancelled) and the body runs on unrecorded.
-                debug_assert!(
-                    false,
-                    "spanwright: a span was handed over twice in one poll"
-                );
-                slot.set(other);
-                false
-            }
-        });
-        // Without this thread's locals (being torn down) the body runs on
-        // unrecorded rather than wait for a wake-up that would never come.
-        let parked = parked.unwrap_or(false);
-        if parked && late {
-            // Read by the wrapper on this thread as the body returns.
-            LATE.fetch_add(1, Ordering::Relaxed);
+/// Parks `recording` for the wrapper on this thread.
+fn park(recording: Recording, late: bool) -> Option<Handover> {
+    let parked = SLOT.try_with(|slot| match slot.replace(SlotState::Closed) {
+        SlotState::Closed => {
+            slot.set(SlotState::Full { recording, late });
+            true
         }
-        Handover { parked }
+        other => {
+            // Cannot happen with generated code: the recording is dropped (its
+            // span ends as cancelled) and the body runs on unrecorded.
+            debug_assert!(
+                false,
+                "spanwright: a span was handed over twice in one poll"
+            );
+            slot.set(other);
+            false
+        }
+    });
+    // Without this thread's locals (being torn down) the body runs on
+    // unrecorded rather than wait for a wake-up that would never come.
+    if !parked.unwrap_or(false) {
+        return None;
     }
+    if late {
+        // Read by the wrapper on this thread as the body returns.
+        LATE.fetch_add(1, Ordering::Relaxed);
+    }
+    Some(Handover { parked: true })
 }
 
-/// See [`Ticket::handover`]: one byte in the body's future.
+/// See [`start_deferred`]: one byte in the body's future.
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct Handover {
