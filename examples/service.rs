@@ -271,7 +271,9 @@ async fn run(objects: &[&str]) -> Result<Vec<String>, String> {
 }
 
 fn main() -> ExitCode {
-    let subscriber = tracing_subscriber::registry().with(spanwright::tracing_layer());
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::INFO)
+        .with(spanwright::tracing_layer());
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
     let telemetry = if std::env::var_os("OTEL_TRACES_EXPORTER").is_some() {
         spanwright::init()
@@ -318,7 +320,9 @@ mod tests {
         if !spanwright_tests::services::redis() {
             return;
         }
-        let subscriber = tracing_subscriber::registry().with(spanwright::tracing_layer());
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::INFO)
+            .with(spanwright::tracing_layer());
         tracing::subscriber::set_global_default(subscriber).unwrap();
         let kept = spanwright_tests::Kept::default();
         let telemetry = spanwright::Telemetry::builder()

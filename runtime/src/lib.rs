@@ -351,6 +351,9 @@
 //! }
 //!
 //! let subscriber = tracing_subscriber::registry()
+//!     // A level filter first: without one, every TRACE span of every library
+//!     // (hyper, h2, tonic, ...) becomes an exported span.
+//!     .with(tracing_subscriber::filter::LevelFilter::INFO)
 //!     .with(spanwright::tracing_layer())
 //!     .with(spanwright::logs::SpanEvents::at(tracing::Level::WARN))
 //!     .with(spanwright::logs::json_layer());
@@ -363,6 +366,11 @@
 //! // axum::serve(listener, app).await
 //! # drop((app, telemetry)); }
 //! ```
+//!
+//! Nothing spanwright's export does is recorded: its export threads run in
+//! OpenTelemetry's suppressed-telemetry scope, and the bridge and the log layers
+//! pass nothing emitted there, so the spans and events of the exporter's own
+//! libraries (tonic, hyper, h2) never feed the pipeline, whatever the filter.
 //!
 //! Events are recorded on spans by `logs::SpanEvents` alone (at the level you
 //! choose, on the innermost span, `tracing` or annotated). An `ERROR` event emitted

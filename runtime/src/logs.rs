@@ -6,6 +6,7 @@
 //! use tracing_subscriber::layer::SubscriberExt;
 //!
 //! let subscriber = tracing_subscriber::registry()
+//!     .with(tracing_subscriber::filter::LevelFilter::INFO) // what is worth a line
 //!     .with(spanwright::logs::json_layer())               // JSON lines with trace ids
 //!     .with(spanwright::logs::SpanEvents::at(tracing::Level::WARN)); // warnings and errors on the span
 //! tracing::subscriber::set_global_default(subscriber).unwrap();
@@ -16,7 +17,9 @@ use opentelemetry::{Context, Key, KeyValue};
 use serde_json::{Map, Value as Json};
 use std::fmt;
 use tracing::field::{Field, Visit};
+use tracing::subscriber::Interest;
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -72,14 +75,53 @@ where
 ///
 /// ```
 /// use tracing_subscriber::layer::SubscriberExt;
-/// let subscriber = tracing_subscriber::registry().with(spanwright::logs::json_layer());
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_subscriber::filter::LevelFilter::INFO)
+///     .with(spanwright::logs::json_layer());
 /// tracing::subscriber::with_default(subscriber, || tracing::info!(user = 7, "signed in"));
 /// ```
 pub fn json_layer<S>() -> impl tracing_subscriber::Layer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    tracing_subscriber::fmt::layer().event_format(JsonWithTraceIds)
+    tracing_subscriber::fmt::layer()
+        .event_format(JsonWithTraceIds)
+        .with_filter(NotExporting::all())
+}
+
+/// A per-layer filter that passes nothing emitted while spanwright exports: the
+/// export threads run in OpenTelemetry's suppressed-telemetry scope, so what the
+/// exporter's own libraries (tonic, hyper, h2, ...) emit there never becomes a
+/// span, a span event or a log line (which would be exported in turn, and feed
+/// itself). Decided per span and event, never cached per call site.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NotExporting {
+    spans_only: bool,
+}
+
+impl NotExporting {
+    pub(crate) fn spans() -> Self {
+        NotExporting { spans_only: true }
+    }
+
+    fn all() -> Self {
+        NotExporting { spans_only: false }
+    }
+}
+
+impl<S> tracing_subscriber::layer::Filter<S> for NotExporting {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>, _cx: &LayerContext<'_, S>) -> bool {
+        (!self.spans_only || metadata.is_span()) && !Context::is_current_telemetry_suppressed()
+    }
+
+    fn callsite_enabled(&self, metadata: &'static tracing::Metadata<'static>) -> Interest {
+        if self.spans_only && !metadata.is_span() {
+            Interest::never()
+        } else {
+            // Depends on the thread: asked again for every span and event.
+            Interest::sometimes()
+        }
+    }
 }
 
 struct JsonFields(Map<String, Json>);
@@ -119,7 +161,9 @@ impl Visit for JsonFields {
 ///     tracing::error!(files = 3, "disk full");
 /// }
 ///
-/// let subscriber = tracing_subscriber::registry().with(spanwright::logs::SpanEvents::at(tracing::Level::ERROR));
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_subscriber::filter::LevelFilter::INFO)
+///     .with(spanwright::logs::SpanEvents::at(tracing::Level::ERROR));
 /// let ((), spans) = tracing::subscriber::with_default(subscriber, || spanwright::testing::capture(sync_files));
 /// assert_eq!(spans.named("sync_files").events[0].name, "log");
 /// ```
@@ -135,7 +179,9 @@ impl SpanEvents {
     /// use tracing_subscriber::layer::SubscriberExt;
     /// // Warnings and errors become span events; info and below do not.
     /// let layer = spanwright::logs::SpanEvents::at(tracing::Level::WARN);
-    /// let _subscriber = tracing_subscriber::registry().with(layer);
+    /// let _subscriber = tracing_subscriber::registry()
+    ///     .with(tracing_subscriber::filter::LevelFilter::INFO)
+    ///     .with(layer);
     /// ```
     pub fn at(level: Level) -> Self {
         SpanEvents { level }
@@ -146,7 +192,7 @@ impl<S: Subscriber> tracing_subscriber::Layer<S> for SpanEvents {
     fn on_event(&self, event: &Event<'_>, _ctx: LayerContext<'_, S>) {
         let metadata = event.metadata();
         // `Level` orders verbose above severe: TRACE > .. > ERROR.
-        if *metadata.level() > self.level {
+        if *metadata.level() > self.level || Context::is_current_telemetry_suppressed() {
             return;
         }
         let cx = Context::current();

@@ -21,9 +21,8 @@ use std::fmt;
 use std::time::SystemTime;
 use tracing::field::{Field, Visit};
 use tracing::span::Id;
-use tracing::{Event, Level, Metadata, Subscriber};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -63,7 +62,9 @@ use tracing_subscriber::registry::LookupSpan;
 ///     let _entered = query.enter();
 /// }
 ///
-/// let subscriber = tracing_subscriber::registry().with(spanwright::tracing_layer());
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_subscriber::filter::LevelFilter::INFO)
+///     .with(spanwright::tracing_layer());
 /// let ((), spans) = tracing::subscriber::with_default(subscriber, || {
 ///     spanwright::testing::capture(handler)
 /// });
@@ -80,8 +81,9 @@ where
         // Thread ids and idle/busy times are noise next to spanwright's own spans.
         .with_threads(false)
         .with_tracked_inactivity(false)
-        // Events are `logs::SpanEvents`' business (see above).
-        .with_filter(filter_fn(|metadata: &Metadata<'_>| metadata.is_span()))
+        // Events are `logs::SpanEvents`' business (see above); nothing the
+        // export path does is recorded.
+        .with_filter(crate::logs::NotExporting::spans())
         .and_then(ErrorStatus)
 }
 

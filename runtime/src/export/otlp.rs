@@ -199,8 +199,11 @@ impl<E: Send + Sync + 'static> OnOwnRuntime<E> {
         std::thread::Builder::new()
             .name("spanwright-otlp".into())
             .spawn(move || {
+                // Nothing the export does is recorded (see `suppressed`).
+                let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
                 let runtime = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
+                    .on_thread_start(suppressed)
                     .build()
                 {
                     Ok(runtime) => runtime,
@@ -236,6 +239,14 @@ impl<E: Send + Sync + 'static> OnOwnRuntime<E> {
             stop: Some(stop),
         })
     }
+}
+
+/// A thread of the export runtime (its blocking pool: name resolution) runs in
+/// OpenTelemetry's suppressed-telemetry scope for its whole life, so that what the
+/// exporter's libraries emit there (`tracing` spans and events of tonic, hyper,
+/// h2) is never bridged, logged or exported, which would feed itself.
+fn suppressed() {
+    std::mem::forget(opentelemetry::Context::enter_telemetry_suppressed_scope());
 }
 
 impl<E> Drop for OnOwnRuntime<E> {
