@@ -39,8 +39,8 @@ pub fn flush() {
     if !crate::span::switch::enabled() {
         return;
     }
-    if let Some((provider, timeout)) = crate::span::tracer::installed_provider() {
-        crate::export::flush::flush_blocking(provider, timeout);
+    if let Some(flusher) = crate::span::tracer::installed_flusher() {
+        flusher.flush_blocking();
     }
 }
 
@@ -51,8 +51,8 @@ pub fn flush_async() -> crate::export::flush::FlushFuture {
     if !crate::span::switch::enabled() {
         return crate::export::flush::FlushFuture::ready();
     }
-    match crate::span::tracer::installed_provider() {
-        Some((provider, timeout)) => crate::export::flush::flush_async(provider, timeout),
+    match crate::span::tracer::installed_flusher() {
+        Some(flusher) => flusher.flush_async(),
         None => crate::export::flush::FlushFuture::ready(),
     }
 }

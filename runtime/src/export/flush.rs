@@ -1,7 +1,15 @@
-//! Bounded flushes for `#[traced_job(flush)]`. The SDK's force-flush blocks its
-//! caller for up to 5 s when the collector does not answer, so it runs on a
-//! thread of its own: a sync job waits for it at most the flush timeout, and an
-//! async job awaits it without blocking its executor's thread.
+//! Bounded flushes for `#[traced_job(flush)]`, without a thread per job.
+//!
+//! The SDK's force-flush blocks its caller for up to 5 s when the collector does
+//! not answer, so it runs on a helper thread of the installation's own, started
+//! at the first flush: a job asks for a flush and waits (a sync job on its own
+//! thread, at most the flush timeout; an async job as a future). Requests that
+//! arrive while a flush runs are merged into the next one, so a hung collector
+//! never piles up threads or control messages (the SDK's control channel holds
+//! 64: a pile-up would make flushes fail and could keep the shutdown message
+//! out). An async job's deadline is kept by a second thread, started at the
+//! first async flush, since the flushing one may be blocked in the SDK: at most
+//! two helper threads per installation, whatever the number of jobs.
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::future::Future;
@@ -10,16 +18,34 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-#[derive(Default)]
-struct State {
-    done: bool,
-    waker: Option<Waker>,
+/// The flush helper of one installation.
+#[derive(Debug)]
+pub(crate) struct Flusher {
+    shared: Arc<Shared>,
+    provider: SdkTracerProvider,
+    timeout: Duration,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Shared {
     state: Mutex<State>,
+    /// Signalled when a flush is asked for, done, or the helpers must stop.
     changed: Condvar,
+    /// Signalled when an async wait starts or ends (for the deadline thread).
+    deadlines: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Flushes asked for, and the last one of them that is done.
+    requested: u64,
+    completed: u64,
+    flusher_started: bool,
+    timer_started: bool,
+    stopped: bool,
+    /// Async waits: their deadline and waker, by id.
+    waiting: Vec<(u64, Instant, Waker)>,
+    next_wait: u64,
 }
 
 impl Shared {
@@ -27,80 +53,198 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn finish(&self) {
-        let waker = {
-            let mut state = self.lock();
-            state.done = true;
-            state.waker.take()
-        };
-        self.changed.notify_all();
-        if let Some(waker) = waker {
+    fn done(&self, target: u64, state: &State) -> bool {
+        let _ = self;
+        state.completed >= target || state.stopped
+    }
+
+    fn wake_all(&self, state: &mut State) {
+        for (_, _, waker) in state.waiting.drain(..) {
             waker.wake();
         }
     }
 }
 
-/// Starts a force-flush of `provider` on a thread of its own.
-fn start(provider: SdkTracerProvider) -> Arc<Shared> {
-    let shared = Arc::new(Shared::default());
-    let flushed = Arc::clone(&shared);
-    let spawned = std::thread::Builder::new()
-        .name("spanwright-flush".into())
-        .spawn(move || {
-            let _ = provider.force_flush();
-            flushed.finish();
-        });
-    if spawned.is_err() {
-        shared.finish();
-    }
-    shared
-}
-
-/// Flushes, waiting at most `timeout` on this thread.
-pub(crate) fn flush_blocking(provider: SdkTracerProvider, timeout: Duration) {
-    let shared = start(provider);
-    let deadline = Instant::now() + timeout;
-    let mut state = shared.lock();
-    while !state.done {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return;
+impl Flusher {
+    pub(crate) fn new(provider: SdkTracerProvider, timeout: Duration) -> Self {
+        Flusher {
+            shared: Arc::default(),
+            provider,
+            timeout,
         }
-        state = shared
-            .changed
-            .wait_timeout(state, left)
-            .unwrap_or_else(|p| p.into_inner())
-            .0;
+    }
+
+    /// Asks for a flush of everything ended so far; the returned target is
+    /// reached once a flush that started after this call is done.
+    fn request(&self) -> u64 {
+        let mut state = self.shared.lock();
+        if state.stopped {
+            return 0;
+        }
+        state.requested += 1;
+        let target = state.requested;
+        if !state.flusher_started && self.start_flusher() {
+            state.flusher_started = true;
+        }
+        if !state.flusher_started {
+            // No thread could be started: nothing to wait for.
+            state.completed = target;
+        }
+        drop(state);
+        self.shared.changed.notify_all();
+        target
+    }
+
+    fn start_flusher(&self) -> bool {
+        let shared = Arc::clone(&self.shared);
+        let provider = self.provider.clone();
+        std::thread::Builder::new()
+            .name("spanwright-flush".into())
+            .spawn(move || flush_loop(&shared, &provider))
+            .is_ok()
+    }
+
+    /// Flushes, waiting at most the flush timeout on this thread.
+    pub(crate) fn flush_blocking(&self) {
+        let target = self.request();
+        let deadline = Instant::now().checked_add(self.timeout);
+        let mut state = self.shared.lock();
+        while !self.shared.done(target, &state) {
+            state = match deadline {
+                None => self
+                    .shared
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return;
+                    }
+                    self.shared
+                        .changed
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Flushes, as a future that is ready once the flush is done or the flush
+    /// timeout has passed, whichever comes first. It needs no timer from the
+    /// executor: the installation's deadline thread ends the wait.
+    pub(crate) fn flush_async(&self) -> FlushFuture {
+        let target = self.request();
+        let deadline = Instant::now().checked_add(self.timeout);
+        let mut state = self.shared.lock();
+        if deadline.is_some() && !state.timer_started {
+            let shared = Arc::clone(&self.shared);
+            state.timer_started = std::thread::Builder::new()
+                .name("spanwright-flush-deadline".into())
+                .spawn(move || deadline_loop(&shared))
+                .is_ok();
+            if !state.timer_started {
+                // No deadline could be kept: do not wait.
+                return FlushFuture(None);
+            }
+        }
+        let id = state.next_wait;
+        state.next_wait += 1;
+        FlushFuture(Some(Wait {
+            shared: Arc::clone(&self.shared),
+            target,
+            deadline,
+            id,
+        }))
+    }
+
+    /// Stops the helpers (the installation is going away) and releases every
+    /// waiting job.
+    pub(crate) fn stop(&self) {
+        let mut state = self.shared.lock();
+        state.stopped = true;
+        self.shared.wake_all(&mut state);
+        drop(state);
+        self.shared.changed.notify_all();
+        self.shared.deadlines.notify_all();
     }
 }
 
-/// Flushes, as a future that is ready once the flush is done or `timeout` has
-/// passed, whichever comes first. It needs no timer from the executor: a
-/// watchdog thread ends the wait at the deadline.
-pub(crate) fn flush_async(provider: SdkTracerProvider, timeout: Duration) -> FlushFuture {
-    let shared = start(provider);
-    let watched = Arc::clone(&shared);
-    let watchdog = std::thread::Builder::new()
-        .name("spanwright-flush-deadline".into())
-        .spawn(move || {
-            let state = watched.lock();
-            let (state, _) = watched
-                .changed
-                .wait_timeout_while(state, timeout, |s| !s.done)
-                .unwrap_or_else(|p| p.into_inner());
-            if !state.done {
-                drop(state);
-                watched.finish();
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The flushing thread: one force-flush at a time, for every request made
+/// before it started.
+fn flush_loop(shared: &Shared, provider: &SdkTracerProvider) {
+    loop {
+        let target = {
+            let mut state = shared.lock();
+            while state.completed >= state.requested && !state.stopped {
+                state = shared
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+            if state.stopped {
+                return;
+            }
+            state.requested
+        };
+        let _ = provider.force_flush();
+        let mut state = shared.lock();
+        state.completed = state.completed.max(target);
+        shared.wake_all(&mut state);
+        drop(state);
+        shared.changed.notify_all();
+        shared.deadlines.notify_all();
+    }
+}
+
+/// The deadline thread: wakes each async wait whose timeout has passed.
+fn deadline_loop(shared: &Shared) {
+    let mut state = shared.lock();
+    while !state.stopped {
+        let now = Instant::now();
+        let mut next: Option<Instant> = None;
+        state.waiting.retain(|(_, deadline, waker)| {
+            if *deadline <= now {
+                waker.wake_by_ref();
+                false
+            } else {
+                next = Some(next.map_or(*deadline, |n| n.min(*deadline)));
+                true
             }
         });
-    if watchdog.is_err() {
-        shared.finish();
+        state = match next {
+            None => shared
+                .deadlines
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner()),
+            Some(next) => {
+                let left = next.saturating_duration_since(Instant::now());
+                shared
+                    .deadlines
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0
+            }
+        };
     }
-    FlushFuture(Some(shared))
 }
 
-/// See [`flush_async`].
-pub struct FlushFuture(Option<Arc<Shared>>);
+/// See [`Flusher::flush_async`].
+pub struct FlushFuture(Option<Wait>);
+
+struct Wait {
+    shared: Arc<Shared>,
+    target: u64,
+    deadline: Option<Instant>,
+    id: u64,
+}
 
 impl FlushFuture {
     /// A flush with nothing to wait for (telemetry is off).
@@ -119,14 +263,43 @@ impl Future for FlushFuture {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(shared) = &self.0 else {
+        let Some(wait) = &self.0 else {
             return Poll::Ready(());
         };
-        let mut state = shared.lock();
-        if state.done {
+        let mut state = wait.shared.lock();
+        let timed_out = wait.deadline.is_some_and(|d| Instant::now() >= d);
+        state.waiting.retain(|(id, _, _)| *id != wait.id);
+        if wait.shared.done(wait.target, &state) || timed_out {
             return Poll::Ready(());
         }
-        state.waker = Some(cx.waker().clone());
+        if let Some(deadline) = wait.deadline {
+            state.waiting.push((wait.id, deadline, cx.waker().clone()));
+            drop(state);
+            wait.shared.deadlines.notify_all();
+        } else {
+            // No deadline (an unbounded timeout): woken by the flush alone.
+            state
+                .waiting
+                .push((wait.id, far_future(), cx.waker().clone()));
+        }
         Poll::Pending
     }
+}
+
+impl Drop for FlushFuture {
+    fn drop(&mut self) {
+        if let Some(wait) = &self.0 {
+            wait.shared
+                .lock()
+                .waiting
+                .retain(|(id, _, _)| *id != wait.id);
+        }
+    }
+}
+
+/// A deadline that never comes (`Instant` has no maximum).
+fn far_future() -> Instant {
+    let now = Instant::now();
+    now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600))
+        .unwrap_or(now)
 }

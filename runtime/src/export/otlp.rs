@@ -181,7 +181,7 @@ fn https_connector(
 pub(crate) struct OnOwnRuntime<E> {
     inner: Arc<E>,
     runtime: tokio::runtime::Handle,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl<E> fmt::Debug for OnOwnRuntime<E> {
@@ -236,7 +236,7 @@ impl<E: Send + Sync + 'static> OnOwnRuntime<E> {
         Ok(OnOwnRuntime {
             inner: Arc::new(inner),
             runtime,
-            stop: Some(stop),
+            stop: std::sync::Mutex::new(Some(stop)),
         })
     }
 }
@@ -251,7 +251,8 @@ fn suppressed() {
 
 impl<E> Drop for OnOwnRuntime<E> {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
+        let stop = self.stop.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some(stop) = stop.take() {
             let _ = stop.send(());
         }
     }
@@ -286,7 +287,13 @@ impl<E: SpanExporter + 'static> SpanExporter for OnOwnRuntime<E> {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.run_bounded(timeout, move |inner| inner.shutdown_with_timeout(timeout))
+        let result = self.run_bounded(timeout, move |inner| inner.shutdown_with_timeout(timeout));
+        // The export thread ends with the exporter's shutdown, not when the last
+        // handle on the provider happens to drop.
+        if let Some(stop) = self.stop.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = stop.send(());
+        }
+        result
     }
 
     fn force_flush(&self) -> OTelSdkResult {

@@ -80,6 +80,7 @@ pub struct Telemetry {
 
 struct Installed {
     provider: SdkTracerProvider,
+    flusher: Arc<crate::export::flush::Flusher>,
     shutdown_timeout: Duration,
     /// One per exporter; none when spans are recorded but not exported.
     counters: Vec<Arc<Counters>>,
@@ -186,6 +187,8 @@ impl Telemetry {
             opentelemetry::trace::noop::NoopTracerProvider::new(),
         );
         crate::context::propagation::set_propagator(None);
+        // Jobs waiting for a flush go on; the shutdown below exports what is left.
+        installed.flusher.stop();
         let _ = installed
             .provider
             .shutdown_with_timeout(installed.shutdown_timeout);
@@ -531,16 +534,20 @@ impl TelemetryBuilder {
             builder = builder.with_span_processor(processor);
         }
         let provider = builder.build();
+        let flusher = Arc::new(crate::export::flush::Flusher::new(
+            provider.clone(),
+            flush_timeout,
+        ));
         crate::span::tracer::install(Some(crate::span::tracer::Installed {
             tracer: provider.tracer("spanwright"),
-            provider: provider.clone(),
+            flusher: Arc::clone(&flusher),
             sampler: sampler_kind,
-            flush_timeout,
         }));
         opentelemetry::global::set_tracer_provider(provider.clone());
         crate::context::propagation::set_propagator(Some(propagator));
         let installed = Installed {
             provider,
+            flusher,
             shutdown_timeout,
             counters: all_counters,
             _recorder: Recorder::register(),

@@ -5,37 +5,37 @@
 //! expressions, name templates), and it may start spans of its own while another
 //! thread installs or drops telemetry. Each thread keeps its own handle on the
 //! installed tracer and refreshes it, under a short lock, only when the
-//! installation has changed since (a generation counter says so).
+//! installation has changed since (a generation counter says so). The handle is
+//! weak, so uninstalling releases the installation at once on every thread.
 
+use crate::export::flush::Flusher;
 use crate::span::sampling::SamplerKind;
 use opentelemetry::Context;
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracer;
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-/// The installed telemetry's tracer, its provider (to flush) and its sampler.
+/// The installed telemetry's tracer, its flush helper and its sampler.
 #[derive(Debug, Clone)]
 pub(crate) struct Installed {
     pub(crate) tracer: SdkTracer,
-    pub(crate) provider: SdkTracerProvider,
+    pub(crate) flusher: Arc<Flusher>,
     pub(crate) sampler: SamplerKind,
-    /// How long `#[traced_job(flush)]` waits.
-    pub(crate) flush_timeout: Duration,
 }
 
-static INSTALLED: Mutex<Option<Installed>> = Mutex::new(None);
+static INSTALLED: Mutex<Option<Arc<Installed>>> = Mutex::new(None);
 /// Changes (under the lock) whenever `INSTALLED` does.
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    /// This thread's handle on `INSTALLED`, as of a generation.
-    static LOCAL: RefCell<(u64, Option<Rc<Installed>>)> = const { RefCell::new((0, None)) };
+    /// This thread's handle on `INSTALLED`, as of a generation. Weak: a replaced
+    /// installation (its provider, exporters and queue) is released as soon as
+    /// it is uninstalled, not when each thread that ever used it starts another span.
+    static LOCAL: RefCell<(u64, Weak<Installed>)> = const { RefCell::new((0, Weak::new())) };
 }
 
-fn lock() -> MutexGuard<'static, Option<Installed>> {
+fn lock() -> MutexGuard<'static, Option<Arc<Installed>>> {
     INSTALLED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -49,7 +49,7 @@ pub(crate) struct CaptureTracer(pub(crate) SdkTracer, pub(crate) SamplerKind);
 /// The tracer responsible for spans started under a context.
 pub(crate) enum TracerFor<'a> {
     Capture(&'a CaptureTracer),
-    Installed(Rc<Installed>),
+    Installed(Arc<Installed>),
 }
 
 impl TracerFor<'_> {
@@ -77,43 +77,43 @@ pub(crate) fn records(cx: &Context) -> bool {
     cx.get::<CaptureTracer>().is_some() || installed().is_some()
 }
 
-fn installed() -> Option<Rc<Installed>> {
+fn installed() -> Option<Arc<Installed>> {
     let generation = GENERATION.load(Ordering::Acquire);
     let looked_up = LOCAL.try_with(|local| {
         let mut local = local.borrow_mut();
-        if local.0 == generation {
-            return (local.1.clone(), None);
+        if local.0 != generation {
+            let (generation, fresh) = snapshot();
+            *local = (
+                generation,
+                fresh.as_ref().map(Arc::downgrade).unwrap_or_default(),
+            );
+            return fresh;
         }
-        let (generation, fresh) = snapshot();
-        let stale = std::mem::replace(&mut *local, (generation, fresh));
-        (local.1.clone(), stale.1)
+        local.1.upgrade()
     });
-    match looked_up {
-        // The stale handle is dropped here, outside the borrow: dropping the last
-        // handle on a provider runs its shutdown.
-        Ok((handle, _stale)) => handle,
-        // This thread's locals are being torn down: look up without caching.
-        Err(_) => snapshot().1,
-    }
+    // Without this thread's locals (being torn down): looked up without caching.
+    looked_up.unwrap_or_else(|_| snapshot().1)
 }
 
-fn snapshot() -> (u64, Option<Rc<Installed>>) {
+fn snapshot() -> (u64, Option<Arc<Installed>>) {
     let installed = lock();
     let generation = GENERATION.load(Ordering::Acquire);
-    let handle = installed.clone().map(Rc::new);
-    (generation, handle)
+    (generation, installed.clone())
 }
 
 /// Installs `value` (or nothing), replacing whatever was installed.
 pub(crate) fn install(value: Option<Installed>) {
-    let mut installed = lock();
-    *installed = value;
-    GENERATION.fetch_add(1, Ordering::Release);
+    let replaced = {
+        let mut installed = lock();
+        let replaced = std::mem::replace(&mut *installed, value.map(Arc::new));
+        GENERATION.fetch_add(1, Ordering::Release);
+        replaced
+    };
+    // Dropped outside the lock: the last handle on a provider runs its shutdown.
+    drop(replaced);
 }
 
-/// The installed provider and how long a job's flush may wait for it.
-pub(crate) fn installed_provider() -> Option<(SdkTracerProvider, Duration)> {
-    lock()
-        .as_ref()
-        .map(|i| (i.provider.clone(), i.flush_timeout))
+/// The installed flush helper, for `#[traced_job(flush)]`.
+pub(crate) fn installed_flusher() -> Option<Arc<Flusher>> {
+    lock().as_ref().map(|i| Arc::clone(&i.flusher))
 }
