@@ -454,6 +454,7 @@ pub mod __private;
 
 pub use context::current::{CurrentSpan, current};
 pub use context::propagation::{extract, inject};
+pub use export::diagnostic::{Diagnostic, DiagnosticKind};
 pub use export::stats::ExportStats;
 pub use setup::error::InitError;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]

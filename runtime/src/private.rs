@@ -26,7 +26,13 @@ pub fn init_for_main() -> Option<crate::Telemetry> {
     match crate::init() {
         Ok(telemetry) => Some(telemetry),
         Err(error) => {
-            eprintln!("spanwright: telemetry not started: {error}");
+            let stderr = crate::export::diagnostic::Sink::stderr();
+            stderr.report(
+                crate::DiagnosticKind::InitFailed,
+                format!("spanwright: telemetry not started: {error}"),
+            );
+            // `main` may return at once: the line is out before it does.
+            crate::export::diagnostic::drain_stderr(std::time::Duration::from_millis(200));
             None
         }
     }

@@ -1,12 +1,13 @@
 //! Export: which exporter to use (`choice`), the console exporter (`console`) and
 //! its waterfall renderer (`waterfall`), OTLP (`otlp`, features `otlp-grpc` and
 //! `otlp-http`), the batch pipeline they all sit behind (`batch`), export statistics
-//! (`stats`), bounded flushes (`flush`), and the attribute value length limit
-//! (`truncate`).
+//! (`stats`) and the lines that report losses (`diagnostic`), bounded flushes
+//! (`flush`), and the attribute value length limit (`truncate`).
 
 pub(crate) mod batch;
 pub(crate) mod choice;
 pub(crate) mod console;
+pub(crate) mod diagnostic;
 pub(crate) mod flush;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub(crate) mod otlp;

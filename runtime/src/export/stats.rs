@@ -1,7 +1,8 @@
 //! Nothing lost silently: counts of what happened to every ended span, and the
-//! stderr lines that tell the user when spans are lost (at most one line per
+//! diagnostic lines that tell the user when spans are lost (at most one line per
 //! cause every [`REPORT_INTERVAL`]).
 
+use crate::export::diagnostic::{DiagnosticKind, Sink};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -70,6 +71,8 @@ pub(crate) struct Counters {
     started: Instant,
     drop_line: Reported,
     failure_line: Reported,
+    /// Where the lines go.
+    sink: Sink,
 }
 
 /// When a cause last printed a line, and the count it printed.
@@ -100,7 +103,7 @@ impl Reported {
 }
 
 impl Counters {
-    pub(crate) fn new(capacity: usize, destination: String) -> Self {
+    pub(crate) fn new(capacity: usize, destination: String, sink: Sink) -> Self {
         Counters {
             accepted: AtomicU64::new(0),
             taken: AtomicU64::new(0),
@@ -113,6 +116,7 @@ impl Counters {
             started: Instant::now(),
             drop_line: Reported::new(),
             failure_line: Reported::new(),
+            sink,
         }
     }
 
@@ -144,10 +148,13 @@ impl Counters {
         } else {
             format!("dropped {} more spans", dropped - before)
         };
-        eprintln!(
-            "spanwright: {what}: the export queue is full ({} spans wait for an exporter that is not keeping up). \
-             Raise OTEL_BSP_MAX_QUEUE_SIZE or record fewer spans; Telemetry::stats() counts every drop.",
-            self.capacity
+        self.sink.report(
+            DiagnosticKind::SpansDropped,
+            format!(
+                "spanwright: {what}: the export queue is full ({} spans wait for an exporter that is not keeping up). \
+                 Raise OTEL_BSP_MAX_QUEUE_SIZE or record fewer spans; Telemetry::stats() counts every drop.",
+                self.capacity
+            ),
         );
     }
 
@@ -177,10 +184,13 @@ impl Counters {
                 self.destination
             )
         };
-        eprintln!(
-            "spanwright: {what} ({error}); {count} spans lost. Check that the collector is running, \
-             reachable and accepts this protocol (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL); \
-             Telemetry::stats() counts every failure."
+        self.sink.report(
+            DiagnosticKind::ExportFailed,
+            format!(
+                "spanwright: {what} ({error}); {count} spans lost. Check that the collector is running, \
+                 reachable and accepts this protocol (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL); \
+                 Telemetry::stats() counts every failure."
+            ),
         );
     }
 
@@ -203,8 +213,14 @@ impl Counters {
         stats
     }
 
-    /// The summary printed at shutdown when anything was lost, cause by cause.
-    pub(crate) fn summary(&self, settled: &ExportStats) -> Option<String> {
+    /// Reports the summary at shutdown when anything was lost, cause by cause.
+    pub(crate) fn report_summary(&self, settled: &ExportStats) {
+        if let Some(summary) = self.summary(settled) {
+            self.sink.report(DiagnosticKind::Summary, summary);
+        }
+    }
+
+    fn summary(&self, settled: &ExportStats) -> Option<String> {
         if settled.spans_dropped == 0 {
             return None;
         }
@@ -251,7 +267,7 @@ mod tests {
 
     #[test]
     fn admission_stops_at_capacity_and_resumes_as_the_exporter_takes() {
-        let counters = Counters::new(2, "nowhere".into());
+        let counters = Counters::new(2, "nowhere".into(), Sink::stderr());
         assert!(counters.admit());
         assert!(counters.admit());
         assert!(!counters.admit());

@@ -4,6 +4,7 @@
 
 use crate::export::batch;
 use crate::export::choice::ExporterChoice;
+use crate::export::diagnostic::{Diagnostic, Sink};
 use crate::export::stats::{Counters, ExportStats};
 use crate::setup::env::{disabled_by_env, env_var};
 use crate::setup::error::InitError;
@@ -192,13 +193,15 @@ impl Telemetry {
         let _ = installed
             .provider
             .shutdown_with_timeout(installed.shutdown_timeout);
-        sum(installed.counters.iter().map(|counters| {
+        let stats = sum(installed.counters.iter().map(|counters| {
             let settled = counters.settle();
-            if let Some(summary) = counters.summary(&settled) {
-                eprintln!("{summary}");
-            }
+            counters.report_summary(&settled);
             settled
-        }))
+        }));
+        // The default sink writes from a thread of its own: the summary is out
+        // before `main` returns (never waiting long on a stderr nobody reads).
+        crate::export::diagnostic::drain_stderr(Duration::from_millis(200));
+        stats
     }
 }
 
@@ -238,6 +241,7 @@ pub struct TelemetryBuilder {
     sampler: Option<Sampler>,
     shutdown_timeout: Option<Duration>,
     flush_timeout: Option<Duration>,
+    diagnostics: Option<Sink>,
 }
 
 impl fmt::Debug for TelemetryBuilder {
@@ -373,6 +377,30 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Routes spanwright's own lines (spans dropped, exports failed, the
+    /// shutdown summary) to `f` instead of stderr, e.g. into the service's own
+    /// logging. `f` runs on the thread that noticed (a span's end, the export
+    /// thread, `Drop for Telemetry`): keep it short and never block in it.
+    ///
+    /// Without it, the lines go to stderr from a writer thread of their own: a
+    /// closed stderr or a broken pipe never panics or blocks the application.
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder()
+    ///     .no_export()
+    ///     .on_diagnostic(|diagnostic| {
+    ///         // tracing::warn!(target: "spanwright", "{diagnostic}");
+    ///         let _ = diagnostic.kind();
+    ///     })
+    ///     .install()
+    ///     .unwrap();
+    /// # drop(telemetry);
+    /// ```
+    pub fn on_diagnostic(mut self, f: impl Fn(&Diagnostic) + Send + Sync + 'static) -> Self {
+        self.diagnostics = Some(Sink::to(f));
+        self
+    }
+
     /// Installs telemetry: the environment fills in what was not set in code.
     ///
     /// Fails with [`InitError::AlreadyInstalled`], before building anything, while
@@ -477,6 +505,7 @@ impl TelemetryBuilder {
             .with_span_limits(limits.span);
         let value_length = limits.value_length;
         let mut all_counters = Vec::new();
+        let sink = self.diagnostics.clone().unwrap_or_else(Sink::stderr);
         for exporter in exporters {
             let console = matches!(exporter, ExporterChoice::Console);
             if matches!(exporter, ExporterChoice::None) {
@@ -490,8 +519,9 @@ impl TelemetryBuilder {
                     source: (*source).into(),
                 });
             }
-            let counters =
-                |destination: String| Arc::new(Counters::new(batch.queue_size, destination));
+            let counters = |destination: String| {
+                Arc::new(Counters::new(batch.queue_size, destination, sink.clone()))
+            };
             let processor = match exporter {
                 ExporterChoice::None => continue,
                 ExporterChoice::Console => {
