@@ -20,6 +20,7 @@ const VARIABLES: &[&str] = &[
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
     "OTEL_EXPORTER_OTLP_PROTOCOL",
     "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_HEADERS",
     "OTEL_TRACES_SAMPLER",
     "OTEL_TRACES_SAMPLER_ARG",
     "OTEL_PROPAGATORS",
@@ -452,4 +453,123 @@ fn attributes_are_evaluated_only_for_recorded_spans_whatever_the_sampler() {
         }
         drop(telemetry);
     }
+}
+
+#[test]
+fn enumerated_values_are_case_insensitive() {
+    for (name, records) in [("Always_On", true), ("ALWAYS_OFF", false)] {
+        let _env = env(&[("OTEL_TRACES_SAMPLER", name)]);
+        let (telemetry, kept) = install_kept();
+        work();
+        telemetry.flush();
+        assert_eq!(kept.spans().len(), usize::from(records), "{name}");
+    }
+    let _env = env(&[
+        ("OTEL_PROPAGATORS", "TraceContext,Baggage"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+    ]);
+    let telemetry = spanwright::init().expect("mixed case accepted");
+    let (outgoing, _) = spanwright::testing::capture(|| carry(&incoming()));
+    assert!(outgoing.contains_key("traceparent"), "{outgoing:?}");
+    drop(telemetry);
+}
+
+#[test]
+fn no_secret_leaves_through_an_error_or_describe() {
+    // An invalid header list: its keys are named, never its values.
+    let _env = env(&[(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "x-api-key=sk-live-0123456789,bad tenant=a",
+    )]);
+    let error = invalid(spanwright::init());
+    assert!(!error.contains("sk-live-0123456789"), "{error}");
+    assert!(
+        error.contains("x-api-key") && error.contains("bad tenant"),
+        "{error}"
+    );
+    let debug = format!("{:?}", spanwright::init().unwrap_err());
+    assert!(!debug.contains("sk-live"), "{debug}");
+    drop(_env);
+    // A pair without `=` may be a pasted token: not shown either.
+    let _env = env(&[("OTEL_EXPORTER_OTLP_HEADERS", "Bearer-sk-live-0123456789")]);
+    let error = invalid(spanwright::init());
+    assert!(!error.contains("sk-live"), "{error}");
+    drop(_env);
+    // An endpoint with user info: neither describe nor an error shows it.
+    let _env = env(&[(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "http://admin:hunter2-secret@collector:4318",
+    )]);
+    let described = spanwright::init().unwrap().describe();
+    assert!(
+        described.contains(
+            "otlp.endpoint = http://collector:4318/v1/traces (OTEL_EXPORTER_OTLP_ENDPOINT)"
+        ),
+        "{described}"
+    );
+    assert!(!described.contains("hunter2"), "{described}");
+    drop(_env);
+    let _env = env(&[(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "http://admin:hunter2-secret@coll ector:4318",
+    )]);
+    let error = invalid(spanwright::init());
+    assert!(!error.contains("hunter2"), "{error}");
+}
+
+#[test]
+fn init_error_debug_reads_like_display() {
+    let _env = env(&[("OTEL_TRACES_SAMPLER", "sometimes")]);
+    let error = spanwright::init().unwrap_err();
+    assert_eq!(format!("{error:?}"), error.to_string());
+}
+
+#[test]
+fn describe_says_where_the_endpoint_came_from() {
+    let _env = env(&[]);
+    let described = spanwright::init().unwrap().describe();
+    assert!(
+        described.contains("(default)") && described.contains("otlp.endpoint = http://localhost:"),
+        "{described}"
+    );
+    drop(_env);
+    let _env = env(&[(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "http://specific:4318/v1/traces",
+    )]);
+    let described = spanwright::init().unwrap().describe();
+    assert!(
+        described.contains(
+            "otlp.endpoint = http://specific:4318/v1/traces (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)"
+        ),
+        "{described}"
+    );
+}
+
+#[test]
+fn dropping_puts_back_the_global_provider_it_replaced() {
+    use spanwright::opentelemetry::global;
+    use spanwright::opentelemetry::trace::{Tracer as _, TracerProvider as _};
+    use spanwright::opentelemetry_sdk::trace::SdkTracerProvider;
+    let _env = env(&[("OTEL_TRACES_EXPORTER", "none")]);
+    let services = Kept::default();
+    let own = SdkTracerProvider::builder()
+        .with_simple_exporter(services.clone())
+        .build();
+    global::set_tracer_provider(own.clone());
+    let telemetry = spanwright::init().unwrap();
+    drop(telemetry);
+    global::tracer("service").in_span("after", |_| {});
+    let _ = own.force_flush();
+    assert_eq!(
+        services
+            .spans()
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect::<Vec<_>>(),
+        ["after"],
+        "hand-written code records through the service's own provider again"
+    );
+    global::set_tracer_provider(spanwright::opentelemetry::trace::noop::NoopTracerProvider::new());
+    let _ = own.tracer("unused");
 }

@@ -99,6 +99,21 @@ impl Sink {
         Sink::to(|diagnostic: &Diagnostic| Stderr::get().send(diagnostic.to_string()))
     }
 
+    /// This sink, with every occurrence of `secrets` (header values, user info)
+    /// blanked out of the lines first: an exporter's error text may quote them.
+    pub(crate) fn redacting(self, secrets: Vec<String>) -> Self {
+        if secrets.is_empty() {
+            return self;
+        }
+        Sink::to(move |diagnostic: &Diagnostic| {
+            let mut message = diagnostic.message.clone();
+            for secret in &secrets {
+                message = message.replace(secret.as_str(), "<redacted>");
+            }
+            (self.0)(&Diagnostic::new(diagnostic.kind, message));
+        })
+    }
+
     pub(crate) fn report(&self, kind: DiagnosticKind, message: String) {
         (self.0)(&Diagnostic::new(kind, message));
     }

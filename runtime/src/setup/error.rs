@@ -11,7 +11,7 @@ use std::fmt;
 /// assert!(error.to_string().starts_with("OTEL_TRACES_SAMPLER=\"sometimes\" is not valid"));
 /// # unsafe { std::env::remove_var("OTEL_TRACES_SAMPLER") };
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum InitError {
     /// An environment variable holds a value spanwright does not accept.
     InvalidVariable {
@@ -49,6 +49,14 @@ impl fmt::Display for InitError {
                 f.write_str("telemetry is already installed; drop the first `Telemetry` before installing again")
             }
         }
+    }
+}
+
+/// The same text as `Display`: `main` returning `Result<_, InitError>`, or an
+/// `.expect(..)`, shows the helpful line rather than the variant's fields.
+impl fmt::Debug for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -48,6 +48,10 @@ pub(crate) struct OtlpSettings {
     pub(crate) protocol: OtlpProtocol,
     /// The full URL spans are sent to.
     pub(crate) endpoint: String,
+    /// Where the endpoint came from, for `Telemetry::describe`.
+    pub(crate) endpoint_source: &'static str,
+    /// The endpoint had no scheme and `https://` was assumed.
+    pub(crate) https_assumed: bool,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) gzip: bool,
     pub(crate) timeout: Duration,
@@ -127,19 +131,23 @@ pub(crate) fn protocol_from_env() -> Result<OtlpProtocol, InitError> {
 /// else the generic one (with `/v1/traces` for HTTP), else the default. An
 /// endpoint without a scheme is `https://` unless `OTEL_EXPORTER_OTLP_INSECURE`
 /// is true.
-fn resolve_endpoint(protocol: OtlpProtocol, in_code: Option<String>) -> Result<String, InitError> {
+fn resolve_endpoint(
+    protocol: OtlpProtocol,
+    in_code: Option<String>,
+) -> Result<(String, &'static str, bool), InitError> {
     let http = protocol == OtlpProtocol::HttpProtobuf;
     let traces = env_var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
     let (endpoint, is_base, source) = match (in_code, traces) {
-        (Some(endpoint), _) => (endpoint, true, "the endpoint set in code"),
+        (Some(endpoint), _) => (endpoint, true, "code"),
         (None, Some(endpoint)) => (endpoint, false, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
         (None, None) => match env_var("OTEL_EXPORTER_OTLP_ENDPOINT") {
             Some(base) => (base, true, "OTEL_EXPORTER_OTLP_ENDPOINT"),
-            None if http => ("http://localhost:4318".to_owned(), true, "the default"),
-            None => ("http://localhost:4317".to_owned(), true, "the default"),
+            None if http => ("http://localhost:4318".to_owned(), true, "default"),
+            None => ("http://localhost:4317".to_owned(), true, "default"),
         },
     };
-    let url = if endpoint.contains("://") {
+    let https_assumed = !endpoint.contains("://");
+    let url = if !https_assumed {
         endpoint.clone()
     } else {
         let insecure = match var("INSECURE") {
@@ -159,7 +167,8 @@ fn resolve_endpoint(protocol: OtlpProtocol, in_code: Option<String>) -> Result<S
     };
     match url.parse::<::http::Uri>() {
         Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
-            Ok(url)
+            let assumed = https_assumed && url.starts_with("https://");
+            Ok((url, source, assumed))
         }
         Ok(_) => Err(not_a_url(source, &endpoint, "not an http or https URL")),
         Err(error) => Err(not_a_url(source, &endpoint, &error.to_string())),
@@ -167,10 +176,69 @@ fn resolve_endpoint(protocol: OtlpProtocol, in_code: Option<String>) -> Result<S
 }
 
 fn not_a_url(source: &str, endpoint: &str, why: &str) -> InitError {
+    let source = match source {
+        "code" => "the endpoint set in code",
+        "default" => "the default endpoint",
+        variable => variable,
+    };
+    let endpoint = without_userinfo(endpoint);
     InitError::Exporter(format!(
         "{source} ({endpoint:?}) is not a URL the exporter can reach ({why}); \
          write it like http://collector:4318 or https://collector:4317"
     ))
+}
+
+/// `url` without its user info (`user:password@`): what errors, diagnostics
+/// and `Telemetry::describe` show of an endpoint.
+pub(crate) fn without_userinfo(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    match scheme {
+        Some(scheme) => format!("{scheme}://{host}{path}"),
+        None => format!("{host}{path}"),
+    }
+}
+
+impl OtlpSettings {
+    /// What must never appear in a line spanwright writes: header values and
+    /// the endpoint's user info.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        let mut secrets: Vec<String> = self.headers.iter().map(|(_, v)| v.clone()).collect();
+        if let Some(rest) = self.endpoint.split_once("://").map(|(_, rest)| rest) {
+            let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+            if let Some((userinfo, _)) = authority.rsplit_once('@') {
+                secrets.push(userinfo.to_owned());
+                secrets.extend(userinfo.split(':').map(str::to_owned));
+            }
+        }
+        // Short values would blank out ordinary words.
+        secrets.retain(|secret| secret.len() >= 4);
+        secrets
+    }
+
+    /// Where spans go, for diagnostics: no user info, and a hint when `https://`
+    /// was assumed for an endpoint written without a scheme.
+    pub(crate) fn destination(&self) -> String {
+        let mut destination = format!(
+            "{} ({})",
+            without_userinfo(&self.endpoint),
+            self.protocol.name()
+        );
+        if self.https_assumed {
+            destination.push_str(
+                "; the endpoint had no scheme, so TLS (https) is used: for a plaintext \
+                 collector write http:// or set OTEL_EXPORTER_OTLP_INSECURE=true",
+            );
+        }
+        destination
+    }
 }
 
 /// A base URL gets the traces path, unless it has a path already.
@@ -194,10 +262,23 @@ fn headers() -> Result<Vec<(String, String)>, InitError> {
     };
     let accepted =
         "comma-separated key=value pairs, percent-encoded (x-api-key=secret,tenant=a%20b)";
+    // The error names header keys, never values (API keys live there).
+    let redacted = || {
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) => format!("{}=<redacted>", key.trim()),
+                None => "<redacted>".to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let mut headers = Vec::new();
     for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((key, raw)) = pair.split_once('=') else {
-            return Err(invalid(variable, value.clone(), accepted));
+            return Err(invalid(variable, redacted(), accepted));
         };
         let key = key.trim();
         let decoded = percent_encoding::percent_decode_str(raw.trim()).decode_utf8();
@@ -209,7 +290,10 @@ fn headers() -> Result<Vec<(String, String)>, InitError> {
             Ok(decoded) if valid_name && !decoded.contains(['\r', '\n']) => {
                 headers.push((key.to_ascii_lowercase(), decoded.into_owned()));
             }
-            _ => return Err(invalid(variable, value.clone(), accepted)),
+            _ => {
+                let why = format!("{accepted}; the pair of key {key:?} is not");
+                return Err(invalid(variable, redacted(), &why));
+            }
         }
     }
     Ok(headers)
@@ -286,9 +370,12 @@ pub(crate) fn from_env(
             });
         }
     };
+    let (endpoint, endpoint_source, https_assumed) = resolve_endpoint(protocol, endpoint)?;
     Ok(OtlpSettings {
         protocol,
-        endpoint: resolve_endpoint(protocol, endpoint)?,
+        endpoint,
+        endpoint_source,
+        https_assumed,
         headers: headers()?,
         gzip: gzip()?,
         timeout: timeout()?,
@@ -299,7 +386,20 @@ pub(crate) fn from_env(
 
 #[cfg(test)]
 mod tests {
-    use super::traces_url;
+    use super::{traces_url, without_userinfo};
+
+    #[test]
+    fn user_info_is_never_shown() {
+        assert_eq!(
+            without_userinfo("https://user:p%40ss@collector:4317/v1/traces?x=1"),
+            "https://collector:4317/v1/traces?x=1"
+        );
+        assert_eq!(
+            without_userinfo("http://collector:4318"),
+            "http://collector:4318"
+        );
+        assert_eq!(without_userinfo("token@collector:4317"), "collector:4317");
+    }
 
     #[test]
     fn a_base_url_gets_the_traces_path() {

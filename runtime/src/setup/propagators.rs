@@ -20,7 +20,8 @@ pub(crate) fn from_env() -> Result<(Propagator, String, &'static str), InitError
     };
     let mut propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
     for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        match name {
+        // Enumerated values are case-insensitive (the OpenTelemetry environment spec).
+        match name.to_ascii_lowercase().as_str() {
             "tracecontext" => propagators.push(Box::new(W3cTraceContext)),
             "baggage" => propagators.push(Box::new(W3cBaggage)),
             "none" => propagators.clear(),

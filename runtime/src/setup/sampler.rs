@@ -28,7 +28,8 @@ pub(crate) fn from_env() -> Result<(Sampler, SamplerKind, String), InitError> {
         }
     };
     let parent_based = |root: Sampler| Sampler::ParentBased(Box::new(root));
-    let (sampler, kind) = match name.as_str() {
+    // Enumerated values are case-insensitive (the OpenTelemetry environment spec).
+    let (sampler, kind) = match name.to_ascii_lowercase().as_str() {
         "always_on" => (Sampler::AlwaysOn, SamplerKind::AlwaysOn),
         "always_off" => (Sampler::AlwaysOff, SamplerKind::AlwaysOff),
         "traceidratio" => (Sampler::TraceIdRatioBased(ratio()?), SamplerKind::Other),

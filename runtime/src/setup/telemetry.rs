@@ -64,8 +64,12 @@ pub fn init() -> Result<Telemetry, InitError> {
 /// [`Telemetry::shutdown`], which also returns the final [`ExportStats`].
 ///
 /// Only one `Telemetry` is installed at a time: installing while one lives is
-/// [`InitError::AlreadyInstalled`]. Dropping it also puts the OpenTelemetry global
-/// tracer provider and propagator back to the no-op ones.
+/// [`InitError::AlreadyInstalled`]. Installing makes it the OpenTelemetry global
+/// tracer provider and propagator, for hand-written code; dropping it puts back
+/// the global tracer provider it replaced (the no-op one, or the service's own).
+/// OpenTelemetry's global API cannot hand back a replaced propagator, so the
+/// global propagator becomes a no-op one on drop: a service that had set its own
+/// sets it again after dropping the `Telemetry`.
 ///
 /// ```
 /// let telemetry = spanwright::Telemetry::builder().no_export().install().unwrap();
@@ -81,6 +85,8 @@ pub struct Telemetry {
 
 struct Installed {
     provider: SdkTracerProvider,
+    /// The global tracer provider this installation replaced, put back on drop.
+    replaced_provider: opentelemetry::global::GlobalTracerProvider,
     flusher: Arc<crate::export::flush::Flusher>,
     shutdown_timeout: Duration,
     /// One per exporter; none when spans are recorded but not exported.
@@ -182,11 +188,10 @@ impl Telemetry {
         let Some(installed) = self.installed.take() else {
             return ExportStats::default();
         };
-        // New spans stop here; hand-written code gets the no-op provider back.
+        // New spans stop here; hand-written code gets back the global provider
+        // that was there before (the no-op one unless the service set its own).
         crate::span::tracer::install(None);
-        opentelemetry::global::set_tracer_provider(
-            opentelemetry::trace::noop::NoopTracerProvider::new(),
-        );
+        opentelemetry::global::set_tracer_provider(installed.replaced_provider.clone());
         crate::context::propagation::set_propagator(None);
         // Jobs waiting for a flush go on; the shutdown below exports what is left.
         installed.flusher.stop();
@@ -202,6 +207,20 @@ impl Telemetry {
         // before `main` returns (never waiting long on a stderr nobody reads).
         crate::export::diagnostic::drain_stderr(Duration::from_millis(200));
         stats
+    }
+}
+
+/// An exporter's build error without the secrets it may quote.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+fn redact_error(error: InitError, secrets: &[String]) -> InitError {
+    match error {
+        InitError::Exporter(mut reason) => {
+            for secret in secrets {
+                reason = reason.replace(secret.as_str(), "<redacted>");
+            }
+            InitError::Exporter(reason)
+        }
+        other => other,
     }
 }
 
@@ -537,25 +556,34 @@ impl TelemetryBuilder {
                 }
                 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
                 ExporterChoice::Otlp { protocol, endpoint } => {
-                    let in_code = endpoint.is_some();
+                    let protocol_in_code = protocol.is_some();
                     let otlp = crate::setup::otlp::from_env(protocol, endpoint)?;
-                    let destination = format!("{} ({})", otlp.endpoint, otlp.protocol.name());
-                    let source = if in_code {
-                        "code"
-                    } else {
-                        "environment or default"
-                    };
                     settings.push(Setting {
                         name: "otlp.endpoint",
-                        value: otlp.endpoint.clone(),
-                        source: source.into(),
+                        value: crate::setup::otlp::without_userinfo(&otlp.endpoint),
+                        source: otlp.endpoint_source.into(),
                     });
                     settings.push(Setting {
                         name: "otlp.protocol",
                         value: otlp.protocol.name().into(),
-                        source: source.into(),
+                        source: if protocol_in_code {
+                            "code"
+                        } else {
+                            "environment or default"
+                        }
+                        .into(),
                     });
-                    let exporter = crate::export::otlp::exporter(otlp)?;
+                    let destination = otlp.destination();
+                    let secrets = otlp.secrets();
+                    let exporter = crate::export::otlp::exporter(otlp)
+                        .map_err(|error| redact_error(error, &secrets))?;
+                    let counters = |destination: String| {
+                        Arc::new(Counters::new(
+                            batch.queue_size,
+                            destination,
+                            sink.clone().redacting(secrets.clone()),
+                        ))
+                    };
                     let counters = counters(destination);
                     all_counters.push(Arc::clone(&counters));
                     batch::processor(exporter, &batch, value_length, counters)
@@ -573,10 +601,12 @@ impl TelemetryBuilder {
             flusher: Arc::clone(&flusher),
             sampler: sampler_kind,
         }));
+        let replaced_provider = opentelemetry::global::tracer_provider();
         opentelemetry::global::set_tracer_provider(provider.clone());
         crate::context::propagation::set_propagator(Some(propagator));
         let installed = Installed {
             provider,
+            replaced_provider,
             flusher,
             shutdown_timeout,
             counters: all_counters,
