@@ -1,7 +1,8 @@
 //! `#[traced_job(init)]` on a real `main`, run as a subprocess with the console
-//! exporter: telemetry starts before the job span and is shut down (flushed) after
-//! it, also when `main` returns an error; an init failure is one line on stderr and
-//! the job still runs.
+//! exporter (which draws on stderr, leaving stdout to the program): telemetry
+//! starts before the job span and is shut down (flushed) after it, also when
+//! `main` returns an error; an init failure is one line on stderr and the job
+//! still runs.
 
 use std::process::{Command, Output};
 
@@ -29,17 +30,22 @@ fn text(bytes: &[u8]) -> String {
 fn init_on_main_exports_the_job_span() {
     let output = run(&[]);
     let stdout = text(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
-    assert!(stdout.contains("job ran: 42"));
-    let main_row = stdout
+    let drawn = text(&output.stderr);
+    assert!(output.status.success(), "{stdout}{drawn}");
+    assert_eq!(
+        stdout.trim(),
+        "job ran: 42",
+        "stdout holds the program's output only"
+    );
+    let main_row = drawn
         .lines()
         .find(|l| l.starts_with("main "))
-        .unwrap_or_else(|| panic!("no job span:\n{stdout}"));
+        .unwrap_or_else(|| panic!("no job span:\n{drawn}"));
     assert!(
         main_row.contains("consumer") && main_row.contains("job.status=completed"),
         "{main_row}"
     );
-    let step_row = stdout
+    let step_row = drawn
         .lines()
         .find(|l| l.trim_start().starts_with("batch.step"))
         .expect("step span");
@@ -52,12 +58,12 @@ fn init_on_main_exports_the_job_span() {
 #[test]
 fn init_on_main_flushes_when_main_returns_an_error() {
     let output = run(&[("JOB_FAIL", "1")]);
-    let stdout = text(&output.stdout);
+    let drawn = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1));
-    let main_row = stdout
+    let main_row = drawn
         .lines()
         .find(|l| l.starts_with("main "))
-        .unwrap_or_else(|| panic!("no job span:\n{stdout}"));
+        .unwrap_or_else(|| panic!("no job span:\n{drawn}"));
     assert!(
         main_row.contains("ERROR input bucket is empty") && main_row.contains("job.status=failed"),
         "{main_row}"
@@ -72,8 +78,8 @@ fn an_init_failure_is_one_line_and_the_job_still_runs() {
     assert!(output.status.success());
     assert!(stdout.contains("job ran: 42"));
     assert!(
-        !stdout.contains("main "),
-        "no telemetry, no spans: {stdout}"
+        !stderr.contains("main "),
+        "no telemetry, no spans: {stderr}"
     );
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{stderr}");

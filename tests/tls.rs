@@ -522,9 +522,9 @@ fn otlp_and_console_together() {
     ));
     s.received(3);
     assert!(
-        run.stdout.contains("unit_of_work"),
-        "the console drew the spans:\n{}",
-        run.stdout
+        run.stderr.contains("unit_of_work"),
+        "the console drew the spans (on stderr):\n{}",
+        run.stderr
     );
     // Each span counts once per exporter.
     assert_eq!(run.stats.get("exported"), Some(&6), "{}", run.stderr);

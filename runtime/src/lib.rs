@@ -159,6 +159,25 @@
 //!   (`cargo tree -e features -i spanwright` shows which).
 //! - **`InitError::AlreadyInstalled`.** Another [`Telemetry`] is alive; drop it
 //!   first.
+//! - **Where each kind of output goes.** The `console` exporter draws on stderr;
+//!   [`logs::json_layer`](crate::logs) writes to stdout; spanwright's own lines
+//!   (drops, failed exports, the shutdown summary) go to stderr, or wherever
+//!   [`TelemetryBuilder::on_diagnostic`] sends them: route them into the
+//!   service's own logging there. Writing them never panics or blocks, even on a
+//!   closed stderr or a pipe nobody reads (a line is dropped instead). No line
+//!   names a header value or an endpoint's user info.
+//! - **Memory stays bounded in a long-running service.** The attribute value
+//!   length limit (`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`) is applied as a span ends,
+//!   before it waits in the export queue; the queue holds
+//!   `OTEL_BSP_MAX_QUEUE_SIZE` spans (then drops, counted); the console exporter
+//!   holds at most 1,000 unfinished spans of one trace (10,000 in all) and then
+//!   draws what it has, marked incomplete; `#[traced_job(flush)]` uses at most
+//!   two helper threads per installation, however many jobs flush; dropping
+//!   [`Telemetry`] releases the installation on every thread at once.
+//! - **The exporter's own libraries in your traces.** They never are: export
+//!   runs in OpenTelemetry's suppressed-telemetry scope and the `tracing` bridge
+//!   and log layers pass nothing emitted there. Keep a level filter in the
+//!   subscriber all the same (see "HTTP services and the `tracing` ecosystem").
 //!
 //! ## Choices made where OpenTelemetry leaves room
 //!

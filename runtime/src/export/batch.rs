@@ -1,11 +1,12 @@
 //! The batch pipeline every exporter sits behind: the SDK's batch processor,
 //! with spanwright's own admission in front of its queue (so every drop is
-//! counted and reported, which the SDK keeps to itself), and behind it the
-//! attribute value length limit and the counting of exported spans and failed
+//! counted and reported, which the SDK keeps to itself) and the attribute value
+//! length limit (applied before a span is queued, so full-size values never sit
+//! in the queue), and behind it the counting of exported spans and failed
 //! exports.
 
 use crate::export::stats::Counters;
-use crate::export::truncate::truncate_batch;
+use crate::export::truncate::truncate_span;
 use crate::setup::batch::BatchSettings;
 use crate::span::job;
 use opentelemetry::Context;
@@ -27,7 +28,6 @@ pub(crate) fn processor<E: SpanExporter + 'static>(
 ) -> Accounted {
     let exporter = Outgoing {
         inner: exporter,
-        limit: value_length,
         counters: Arc::clone(&counters),
     };
     let config = BatchConfigBuilder::default()
@@ -41,6 +41,7 @@ pub(crate) fn processor<E: SpanExporter + 'static>(
             .with_batch_config(config)
             .build(),
         counters,
+        limit: value_length,
     }
 }
 
@@ -50,6 +51,8 @@ pub(crate) fn processor<E: SpanExporter + 'static>(
 pub(crate) struct Accounted {
     inner: BatchSpanProcessor,
     counters: Arc<Counters>,
+    /// The attribute value length limit; `None`: no limit.
+    limit: Option<usize>,
 }
 
 impl SpanProcessor for Accounted {
@@ -60,6 +63,9 @@ impl SpanProcessor for Accounted {
     fn on_end(&self, mut span: SpanData) {
         if self.counters.admit() {
             job::complete(&mut span);
+            if let Some(limit) = self.limit {
+                truncate_span(&mut span, limit);
+            }
             self.inner.on_end(span);
         }
     }
@@ -77,23 +83,18 @@ impl SpanProcessor for Accounted {
     }
 }
 
-/// The exporter as the batch thread sees it: applies the attribute value length
-/// limit, and counts what it takes, exports and fails to export.
+/// The exporter as the batch thread sees it: counts what it takes, exports and
+/// fails to export.
 #[derive(Debug)]
 struct Outgoing<E> {
     inner: E,
-    /// `None`: no length limit.
-    limit: Option<usize>,
     counters: Arc<Counters>,
 }
 
 impl<E: SpanExporter> SpanExporter for Outgoing<E> {
-    fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         let count = batch.len();
         self.counters.taken(count);
-        if let Some(limit) = self.limit {
-            truncate_batch(&mut batch, limit);
-        }
         let export = self.inner.export(batch);
         let counters = Arc::clone(&self.counters);
         async move {

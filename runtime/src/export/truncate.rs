@@ -1,20 +1,18 @@
-//! The attribute value length limit, applied to spans on their way to the
-//! exporter (the SDK has no such limit).
+//! The attribute value length limit, applied to each span as it ends, before it
+//! is queued for export (the SDK has no such limit).
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
-/// Truncates the string attribute values of spans, events and links to `limit`
-/// characters.
-pub(crate) fn truncate_batch(batch: &mut [SpanData], limit: usize) {
-    for span in batch {
-        truncate_all(&mut span.attributes, limit);
-        for event in span.events.events.iter_mut() {
-            truncate_all(&mut event.attributes, limit);
-        }
-        for link in span.links.links.iter_mut() {
-            truncate_all(&mut link.attributes, limit);
-        }
+/// Truncates the string attribute values of a span, its events and links to
+/// `limit` characters.
+pub(crate) fn truncate_span(span: &mut SpanData, limit: usize) {
+    truncate_all(&mut span.attributes, limit);
+    for event in span.events.events.iter_mut() {
+        truncate_all(&mut event.attributes, limit);
+    }
+    for link in span.links.links.iter_mut() {
+        truncate_all(&mut link.attributes, limit);
     }
 }
 

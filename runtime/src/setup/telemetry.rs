@@ -546,7 +546,7 @@ impl TelemetryBuilder {
                 ExporterChoice::Console => {
                     let counters = counters("the console".into());
                     all_counters.push(Arc::clone(&counters));
-                    let console = crate::export::console::ConsoleExporter::stdout();
+                    let console = crate::export::console::ConsoleExporter::stderr();
                     batch::processor(console, &batch, value_length, counters)
                 }
                 ExporterChoice::Custom(processor) => {

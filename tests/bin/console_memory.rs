@@ -1,0 +1,39 @@
+//! A consumer loop whose span (the trace's local root) never ends before its
+//! 300,000 children are exported to the console exporter; prints how much the
+//! peak resident memory grew. Run by `tests/bounded_memory.rs` with stderr
+//! (where the drawings go) discarded.
+
+#[spanwright::traced_job(name = "consumer.loop")]
+fn consumer_loop(children: u32) {
+    for i in 0..children {
+        child(i);
+    }
+}
+
+#[spanwright::span(attrs(i))]
+fn child(i: u32) {}
+
+/// Peak resident set size of this process so far, in MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
+fn main() {
+    // SAFETY: before any other thread starts.
+    unsafe {
+        std::env::set_var("OTEL_TRACES_EXPORTER", "console");
+        std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "50");
+    }
+    let telemetry = spanwright::init().unwrap();
+    let before = peak_rss_mib();
+    consumer_loop(300_000);
+    let grown = peak_rss_mib() - before;
+    let stats = telemetry.shutdown();
+    println!("{grown:.1} {}", stats.spans_ended);
+}
