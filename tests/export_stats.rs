@@ -1,6 +1,7 @@
 //! Nothing lost silently: against a real receiver with a tiny export queue, and
-//! against a dead one, every lost span is counted in `Telemetry::stats()`, the
-//! first loss of each cause is one line on stderr, and the counts add up.
+//! against a dead one, every lost span is counted in `Telemetry::stats()` where
+//! it is lost (checked against what the receiver got), and the first loss of
+//! each cause is one line on stderr.
 
 #[allow(dead_code)] // the shared helpers serve several test binaries
 mod receivers;
@@ -63,13 +64,14 @@ fn a_full_queue_drops_are_counted_reported_once_and_add_up() {
         ("SPANS", "20000"),
     ]);
     let s = &run.stats;
+    assert_eq!(s["offered"], 20_000, "{s:?}");
     assert_eq!(s["ended"], 20_000, "{s:?}");
     assert!(
-        s["dropped"] > 0,
+        s["queue_full"] > 0,
         "a 16-span queue kept up with 20,000 spans: {s:?}"
     );
-    assert_eq!(s["ended"], s["exported"] + s["dropped"], "{s:?}");
     assert_eq!(s["failures"], 0, "{s:?}\n{}", run.stderr);
+    assert_eq!(s["lost_in_failures"], 0, "{s:?}");
     assert_eq!(
         lines_with(&run.stderr, "the export queue is full"),
         1,
@@ -102,6 +104,15 @@ fn a_full_queue_drops_are_counted_reported_once_and_add_up() {
         },
     );
     assert_eq!(received, exported);
+    // Every span the receiver did not get was counted where it was dropped: the
+    // offered count (the caller's), what Rotel received and the drops counted at
+    // the full queue are three independent measurements.
+    assert_eq!(
+        s["offered"] - received as u64,
+        s["queue_full"],
+        "a span lost without being counted: {s:?}"
+    );
+    assert_eq!(s["dropped"], s["queue_full"], "{s:?}");
 }
 
 #[test]
@@ -116,6 +127,12 @@ fn failed_exports_are_counted_and_reported_once() {
     let s = &run.stats;
     assert_eq!(s["ended"], 100, "{s:?}");
     assert_eq!(s["exported"], 0, "{s:?}");
+    // Counted as each export failed (whole batches of 10), not derived from
+    // what was not exported; what was still queued when the shutdown timeout
+    // ran out is the rest. Nothing reached the dead endpoint: all 100 lost.
+    assert!(s["lost_in_failures"] >= 10, "{s:?}");
+    assert_eq!(s["lost_in_failures"] % 10, 0, "{s:?}");
+    assert_eq!(s["queue_full"], 0, "{s:?}");
     assert_eq!(s["dropped"], 100, "{s:?}");
     assert!(s["failures"] >= 1, "{s:?}");
     assert_eq!(

@@ -37,7 +37,12 @@ fn main() {
     }
     let stats = telemetry.shutdown();
     println!(
-        "stats ended={} exported={} dropped={} failures={}",
-        stats.spans_ended, stats.spans_exported, stats.spans_dropped, stats.export_failures
+        "stats offered={spans} ended={} exported={} dropped={} failures={} queue_full={} lost_in_failures={}",
+        stats.spans_ended,
+        stats.spans_exported,
+        stats.spans_dropped,
+        stats.export_failures,
+        stats.spans_dropped_queue_full,
+        stats.spans_lost_in_failed_exports
     );
 }

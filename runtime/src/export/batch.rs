@@ -30,6 +30,9 @@ pub(crate) fn processor<E: SpanExporter + 'static>(
         inner: exporter,
         counters: Arc::clone(&counters),
     };
+    // Every field the processor uses is set from what spanwright parsed:
+    // `default()` reads the `OTEL_BSP_*` variables again (its export timeout,
+    // also read there, is unused by this thread-based processor).
     let config = BatchConfigBuilder::default()
         // Admission keeps the SDK's queue from ever filling: same capacity.
         .with_max_queue_size(settings.queue_size)

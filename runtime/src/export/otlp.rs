@@ -88,8 +88,16 @@ fn grpc(
             };
             headers.append(name, value);
         }
-        builder = builder.with_metadata(MetadataMap::from_headers(headers));
+        builder = builder.with_metadata(MetadataMap::from_headers(headers.clone()));
     }
+    // The exporter also reads OTEL_EXPORTER_OTLP_(TRACES_)HEADERS itself, with its
+    // own parser, and adds what it finds: this interceptor runs after that and
+    // leaves exactly the headers spanwright parsed and validated.
+    let ours = header_map(&settings.headers);
+    builder = builder.with_interceptor(move |mut request: tonic::Request<()>| {
+        *request.metadata_mut() = MetadataMap::from_headers(ours.clone());
+        Ok(request)
+    });
     if settings.gzip {
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
@@ -104,11 +112,14 @@ fn http(
     InitError,
 > {
     use opentelemetry_otlp::WithHttpConfig as _;
-    let client = opentelemetry_http::hyper::HyperClient::new(
-        https_connector(&settings)?,
-        settings.timeout,
-        None,
-    );
+    let client = OurHeaders {
+        inner: opentelemetry_http::hyper::HyperClient::new(
+            https_connector(&settings)?,
+            settings.timeout,
+            None,
+        ),
+        headers: header_map(&settings.headers),
+    };
     let mut builder = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
@@ -122,6 +133,65 @@ fn http(
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
     Ok(builder.build())
+}
+
+/// The headers spanwright parsed and validated, as a header map.
+fn header_map(headers: &[(String, String)]) -> ::http::HeaderMap {
+    headers
+        .iter()
+        .filter_map(|(key, value)| {
+            Some((
+                ::http::HeaderName::from_bytes(key.as_bytes()).ok()?,
+                ::http::HeaderValue::from_str(value).ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// The HTTP client, sending exactly the headers spanwright parsed: the exporter
+/// also reads OTEL_EXPORTER_OTLP_(TRACES_)HEADERS itself, with its own parser,
+/// and adds what it finds; here only the protocol's own headers are kept
+/// from its request, then spanwright's are set.
+#[cfg(feature = "otlp-http")]
+#[derive(Debug)]
+struct OurHeaders<C> {
+    inner: C,
+    headers: ::http::HeaderMap,
+}
+
+#[cfg(feature = "otlp-http")]
+impl<C: opentelemetry_http::HttpClient> opentelemetry_http::HttpClient for OurHeaders<C> {
+    fn send_bytes<'client, 'call>(
+        &'client self,
+        mut request: ::http::Request<opentelemetry_http::Bytes>,
+    ) -> std::pin::Pin<
+        Box<
+            dyn Future<
+                    Output = Result<
+                        ::http::Response<opentelemetry_http::Bytes>,
+                        opentelemetry_http::HttpError,
+                    >,
+                > + Send
+                + 'call,
+        >,
+    >
+    where
+        'client: 'call,
+        Self: 'call,
+    {
+        use ::http::header::{CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
+        let sent = std::mem::take(request.headers_mut());
+        let headers = request.headers_mut();
+        for name in [CONTENT_TYPE, CONTENT_ENCODING, USER_AGENT] {
+            if let Some(value) = sent.get(&name) {
+                headers.insert(name, value.clone());
+            }
+        }
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        self.inner.send_bytes(request)
+    }
 }
 
 /// rustls with ring, the public roots plus the configured CA, and the client

@@ -9,27 +9,36 @@ use std::time::{Duration, Instant};
 /// What happened to the spans recorded since [`crate::Telemetry`] was installed.
 ///
 /// `spans_ended` counts every recorded span that ended; each is then exported,
-/// dropped, or still on its way. After [`crate::Telemetry::shutdown`],
-/// `spans_ended == spans_exported + spans_dropped`.
+/// dropped, or still on its way. Exports and drops are counted where they
+/// happen (an export the exporter accepted, a span turned away by a full queue,
+/// the spans of a failed export); after [`crate::Telemetry::shutdown`] what was
+/// still queued is lost too and counted in `spans_dropped`.
 ///
 /// ```
 /// use spanwright::opentelemetry_sdk::{error::OTelSdkResult, trace::{SpanData, SpanExporter}};
+/// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
 ///
-/// #[derive(Debug)]
-/// struct Discard;
-/// impl SpanExporter for Discard {
-///     async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult { Ok(()) }
+/// /// Counts what it is given, to compare with what `stats()` says.
+/// #[derive(Debug, Clone, Default)]
+/// struct Counting(Arc<AtomicU64>);
+/// impl SpanExporter for Counting {
+///     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+///         self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
+///         Ok(())
+///     }
 /// }
 ///
 /// #[spanwright::span]
 /// fn work() {}
 ///
-/// let telemetry = spanwright::Telemetry::builder().exporter(Discard).install().unwrap();
+/// let received = Counting::default();
+/// let telemetry = spanwright::Telemetry::builder().exporter(received.clone()).install().unwrap();
 /// work();
 /// let stats = telemetry.shutdown();
 /// assert_eq!(stats.spans_ended, 1);
-/// assert_eq!(stats.spans_exported, 1);
+/// assert_eq!(stats.spans_exported, received.0.load(Ordering::Relaxed));
 /// assert_eq!(stats.spans_dropped, 0);
+/// assert_eq!(stats.spans_dropped_queue_full, 0);
 /// ```
 ///
 /// With [`crate::TelemetryBuilder::no_export`] nothing is counted: spans are
@@ -46,6 +55,12 @@ pub struct ExportStats {
     pub spans_dropped: u64,
     /// Export calls that failed (each loses the spans it carried).
     pub export_failures: u64,
+    /// Of `spans_dropped`: dropped because the export queue was full, counted
+    /// as each was dropped.
+    pub spans_dropped_queue_full: u64,
+    /// Of `spans_dropped`: carried by exports that failed, counted as each
+    /// export failed.
+    pub spans_lost_in_failed_exports: u64,
 }
 
 /// How often the same cause may print a line.
@@ -197,11 +212,14 @@ impl Counters {
     /// The counts now.
     pub(crate) fn snapshot(&self) -> ExportStats {
         let dropped_full = self.dropped_full.load(Ordering::Relaxed);
+        let lost_in_failures = self.lost_in_failures.load(Ordering::Relaxed);
         ExportStats {
             spans_ended: self.accepted.load(Ordering::Relaxed) + dropped_full,
             spans_exported: self.exported.load(Ordering::Relaxed),
-            spans_dropped: dropped_full + self.lost_in_failures.load(Ordering::Relaxed),
+            spans_dropped: dropped_full + lost_in_failures,
             export_failures: self.failures.load(Ordering::Relaxed),
+            spans_dropped_queue_full: dropped_full,
+            spans_lost_in_failed_exports: lost_in_failures,
         }
     }
 

@@ -176,9 +176,30 @@ impl Telemetry {
     /// every ended span is then either exported or dropped.
     ///
     /// ```
-    /// let telemetry = spanwright::Telemetry::builder().no_export().install().unwrap();
+    /// use spanwright::opentelemetry_sdk::{error::OTelSdkResult, trace::{SpanData, SpanExporter}};
+    /// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
+    ///
+    /// /// Counts what it is given: what `stats()` calls exported must match.
+    /// #[derive(Debug, Clone, Default)]
+    /// struct Counting(Arc<AtomicU64>);
+    /// impl SpanExporter for Counting {
+    ///     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+    ///         self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// #[spanwright::span]
+    /// fn work() {}
+    ///
+    /// let received = Counting::default();
+    /// let telemetry = spanwright::Telemetry::builder().exporter(received.clone()).install().unwrap();
+    /// work();
+    /// work();
     /// let stats = telemetry.shutdown();
-    /// assert_eq!(stats.spans_exported + stats.spans_dropped, stats.spans_ended);
+    /// assert_eq!(stats.spans_ended, 2);
+    /// assert_eq!(stats.spans_exported, received.0.load(Ordering::Relaxed));
+    /// assert_eq!(stats.spans_dropped, 0);
     /// ```
     pub fn shutdown(mut self) -> ExportStats {
         self.shut_down()
@@ -231,6 +252,9 @@ fn sum(all: impl Iterator<Item = ExportStats>) -> ExportStats {
         spans_exported: total.spans_exported + s.spans_exported,
         spans_dropped: total.spans_dropped + s.spans_dropped,
         export_failures: total.export_failures + s.export_failures,
+        spans_dropped_queue_full: total.spans_dropped_queue_full + s.spans_dropped_queue_full,
+        spans_lost_in_failed_exports: total.spans_lost_in_failed_exports
+            + s.spans_lost_in_failed_exports,
     })
 }
 
