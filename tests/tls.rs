@@ -202,6 +202,10 @@ fn export(envs: &[(&str, String)]) -> Run {
             command.env_remove(key);
         }
     }
+    // The operating system's trust store only as a test sets it.
+    command
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR");
     command.env("SPANS", "3").env("THREADS", "1");
     for (k, v) in envs {
         command.env(k, v);
@@ -528,6 +532,26 @@ fn otlp_and_console_together() {
     );
     // Each span counts once per exporter.
     assert_eq!(run.stats.get("exported"), Some(&6), "{}", run.stderr);
+}
+
+/// With `tls-native-roots`, a CA in the operating system's store (here through
+/// `SSL_CERT_FILE`, which the store honours) is trusted without
+/// `OTEL_EXPORTER_OTLP_CERTIFICATE`, over both protocols.
+#[test]
+fn the_operating_system_trust_store_is_used() {
+    for (protocol, upstream) in [("grpc", Upstream::Grpc), ("http/protobuf", Upstream::Http)] {
+        let name = format!("native-{}", protocol.replace('/', "-"));
+        let Some(s) = setup(&name, upstream, false) else {
+            return;
+        };
+        let envs = with(s.envs(protocol), &[("OTEL_EXPORTER_OTLP_CERTIFICATE", "")]);
+        // Neither the environment nor the public roots know the test CA.
+        failed_and_reported(&export(&envs), "");
+        let mut trusted = envs.clone();
+        trusted.push(("SSL_CERT_FILE", s.dir.path("ca.pem")));
+        exported_all(&export(&trusted));
+        s.received(3);
+    }
 }
 
 #[test]

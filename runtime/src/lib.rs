@@ -46,6 +46,7 @@
 //! | --- | --- |
 //! | `otlp` (default) | `otlp-grpc` and `otlp-http` |
 //! | `otlp-grpc`, `otlp-http` | OTLP over one transport, with TLS and gzip |
+//! | `tls-native-roots` | `otlp`, trusting the operating system's certificate store (corporate CAs; `SSL_CERT_FILE` and `SSL_CERT_DIR` honoured) beside Mozilla's roots |
 //! | `http` | `http::HeaderMap` as a carrier of trace context ([`carrier`]), and `http::ServerLayer`, a tower layer making one server span per request |
 //! | `axum` | `http`, and the server span named after axum's matched route |
 //! | `tracing` | `tracing_layer()`: `tracing` spans (from hyper, sqlx, tokio, ...) in the same traces; the `logs` module: JSON log lines stamped with trace and span ids, `tracing` events as span events |

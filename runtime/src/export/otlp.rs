@@ -69,6 +69,11 @@ fn grpc(
         // The public roots (Mozilla's, built in: no dependency on the host's
         // store), plus the CA the environment names.
         let mut tls = ClientTlsConfig::new().with_webpki_roots();
+        #[cfg(feature = "tls-native-roots")]
+        {
+            // The operating system's store too (corporate CAs).
+            tls = tls.with_native_roots();
+        }
         if let Some(ca) = &settings.certificate {
             tls = tls.ca_certificate(Certificate::from_pem(ca));
         }
@@ -213,6 +218,13 @@ fn https_connector(
     let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    #[cfg(feature = "tls-native-roots")]
+    {
+        // The operating system's store too (corporate CAs); certificates it
+        // cannot read are skipped, as rustls-native-certs reports them.
+        let native = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(native.certs);
+    }
     if let Some(ca) = &settings.certificate {
         for cert in CertificateDer::pem_slice_iter(ca) {
             let cert =
