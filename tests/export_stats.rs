@@ -153,3 +153,28 @@ fn failed_exports_are_counted_and_reported_once() {
         run.stderr
     );
 }
+
+#[test]
+fn a_scheme_less_endpoint_failing_over_tls_says_why() {
+    if !spanwright_tests::services::rotel() {
+        return;
+    }
+    let rotel = Rotel::start();
+    // No scheme: TLS is assumed, and the plaintext receiver cannot answer it.
+    let endpoint = format!("127.0.0.1:{}", rotel.grpc_port);
+    let run = overload(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("SPANS", "10"),
+    ]);
+    assert_eq!(run.stats["exported"], 0, "{:?}", run.stats);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("failed ("))
+        .unwrap_or_else(|| panic!("no failure line:\n{}", run.stderr));
+    assert!(
+        line.contains("https://127.0.0.1") && line.contains("OTEL_EXPORTER_OTLP_INSECURE=true"),
+        "the line names the TLS assumption and the fix: {line}"
+    );
+}

@@ -324,3 +324,79 @@ fn an_async_job_flush_does_not_block_its_thread() {
         "the executor's thread was blocked during the flush: {ticks} ticks in {took:?}"
     );
 }
+
+// ---- A replaced installation is released; any Duration is accepted ----
+
+/// An exporter that notes when the pipeline holding it is dropped.
+#[derive(Debug)]
+struct NotesDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl spanwright::opentelemetry_sdk::trace::SpanExporter for NotesDrop {
+    async fn export(
+        &self,
+        _batch: Vec<spanwright::opentelemetry_sdk::trace::SpanData>,
+    ) -> spanwright::opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+}
+
+impl Drop for NotesDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[spanwright::span]
+fn on_a_worker() {}
+
+#[test]
+fn an_uninstalled_pipeline_is_released_by_every_thread() {
+    let _serial = serial();
+    let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let telemetry = Telemetry::builder()
+        .exporter(NotesDrop(Arc::clone(&dropped)))
+        .install()
+        .unwrap();
+    // A worker thread records a span, then idles (it never starts another).
+    let (recorded, recorded_rx) = mpsc::channel();
+    let (finish, finish_rx) = mpsc::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        on_a_worker();
+        recorded.send(()).unwrap();
+        let _ = finish_rx.recv();
+    });
+    recorded_rx.recv().unwrap();
+    drop(telemetry);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dropped.load(Ordering::Relaxed) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let released = dropped.load(Ordering::Relaxed);
+    finish.send(()).unwrap();
+    worker.join().unwrap();
+    assert!(
+        released,
+        "the idle worker's handle kept the uninstalled pipeline (and its queue) alive"
+    );
+}
+
+#[spanwright::traced_job(flush)]
+fn flushed_forever() -> u8 {
+    7
+}
+
+#[test]
+fn any_duration_is_accepted() {
+    let _serial = serial();
+    let telemetry = Telemetry::builder()
+        .no_export()
+        .flush_timeout(Duration::MAX)
+        .shutdown_timeout(Duration::MAX)
+        .install()
+        .unwrap();
+    assert_eq!(
+        within(Duration::from_secs(20), "a flush", flushed_forever),
+        7
+    );
+    drop(telemetry);
+}
