@@ -161,7 +161,7 @@
 //! - **`InitError::AlreadyInstalled`.** Another [`Telemetry`] is alive; drop it
 //!   first.
 //! - **Where each kind of output goes.** The `console` exporter draws on stderr;
-//!   [`logs::json_layer`](crate::logs) writes to stdout; spanwright's own lines
+//!   `logs::json_layer()` (feature `tracing`) writes to stdout; spanwright's own lines
 //!   (drops, failed exports, the shutdown summary) go to stderr, or wherever
 //!   [`TelemetryBuilder::on_diagnostic`] sends them: route them into the
 //!   service's own logging there. Writing them never panics or blocks, even on a
