@@ -89,10 +89,20 @@ fn the_console_holds_a_bounded_part_of_a_never_ending_trace() {
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8(output.stdout).unwrap();
-    let (grown, ended) = stdout.trim().split_once(' ').unwrap();
-    let (grown, ended): (f64, u64) = (grown.parse().unwrap(), ended.parse().unwrap());
+    let numbers: Vec<&str> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("no result: {stdout}"))
+        .split_whitespace()
+        .collect();
+    let (grown, ended, dropped): (f64, u64, u64) = (
+        numbers[0].parse().unwrap(),
+        numbers[1].parse().unwrap(),
+        numbers[2].parse().unwrap(),
+    );
     println!("console, a root that never ends over 300,000 children: peak RSS +{grown:.1} MiB");
     assert!(ended > 300_000, "{stdout}");
+    assert_eq!(dropped, 0, "every span reached the console: {stdout}");
     // Holding every child until the root ends took over 150 MiB.
     assert!(grown < 60.0, "peak RSS grew {grown:.1} MiB");
 }

@@ -1,6 +1,7 @@
 //! spanwright's lines about itself (drops, failed exports, the shutdown summary)
-//! never hurt the host: a child process with stderr closed, and one whose stderr
-//! is a broken pipe, run to the end; `on_diagnostic` routes the lines instead.
+//! never hurt the host: a child process with stderr closed, one whose stderr is a
+//! broken pipe and one whose stderr is a full pipe nobody reads run to the end;
+//! `on_diagnostic` routes the lines instead.
 
 use spanwright::DiagnosticKind;
 use spanwright::opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -40,6 +41,22 @@ fn a_broken_stderr_pipe_neither_panics_nor_blocks() {
     // Nobody will ever read stderr: writing to it is a broken pipe.
     drop(child.stderr.take());
     let (status, stdout) = finish(child, Duration::from_secs(20));
+    assert!(status.success(), "{status:?}\n{stdout}");
+    assert!(stdout.contains("survived"), "{stdout}");
+}
+
+#[test]
+fn a_full_stderr_pipe_does_not_block_the_service() {
+    let mut child = Command::new(CHILD)
+        .env("FILL_STDERR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kept open, never read: once its buffer is full every write would block.
+    let unread = child.stderr.take();
+    let (status, stdout) = finish(child, Duration::from_secs(20));
+    drop(unread);
     assert!(status.success(), "{status:?}\n{stdout}");
     assert!(stdout.contains("survived"), "{stdout}");
 }

@@ -127,11 +127,13 @@ fn failed_exports_are_counted_and_reported_once() {
     let s = &run.stats;
     assert_eq!(s["ended"], 100, "{s:?}");
     assert_eq!(s["exported"], 0, "{s:?}");
-    // Counted as each export failed (whole batches of 10), not derived from
-    // what was not exported; what was still queued when the shutdown timeout
-    // ran out is the rest. Nothing reached the dead endpoint: all 100 lost.
-    assert!(s["lost_in_failures"] >= 10, "{s:?}");
-    assert_eq!(s["lost_in_failures"] % 10, 0, "{s:?}");
+    // Counted as each export failed, not derived from what was not exported;
+    // what was still queued when the shutdown timeout ran out is the rest.
+    // Nothing reached the dead endpoint: all 100 lost.
+    assert!(
+        s["lost_in_failures"] > 0 && s["lost_in_failures"] <= 100,
+        "{s:?}"
+    );
     assert_eq!(s["queue_full"], 0, "{s:?}");
     assert_eq!(s["dropped"], 100, "{s:?}");
     assert!(s["failures"] >= 1, "{s:?}");

@@ -327,18 +327,10 @@ fn an_async_job_flush_does_not_block_its_thread() {
 
 // ---- A replaced installation is released; any Duration is accepted ----
 
-/// An exporter that notes when the pipeline holding it is dropped.
-#[derive(Debug)]
+/// Notes when it is dropped: captured by the installation's diagnostics
+/// callback, it lives exactly as long as the provider's processors do (the
+/// exporter itself is dropped by the batch thread at shutdown either way).
 struct NotesDrop(Arc<std::sync::atomic::AtomicBool>);
-
-impl spanwright::opentelemetry_sdk::trace::SpanExporter for NotesDrop {
-    async fn export(
-        &self,
-        _batch: Vec<spanwright::opentelemetry_sdk::trace::SpanData>,
-    ) -> spanwright::opentelemetry_sdk::error::OTelSdkResult {
-        Ok(())
-    }
-}
 
 impl Drop for NotesDrop {
     fn drop(&mut self) {
@@ -353,8 +345,12 @@ fn on_a_worker() {}
 fn an_uninstalled_pipeline_is_released_by_every_thread() {
     let _serial = serial();
     let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let held = NotesDrop(Arc::clone(&dropped));
     let telemetry = Telemetry::builder()
-        .exporter(NotesDrop(Arc::clone(&dropped)))
+        .exporter(Kept::default())
+        .on_diagnostic(move |_| {
+            let _ = &held;
+        })
         .install()
         .unwrap();
     // A worker thread records a span, then idles (it never starts another).
@@ -376,7 +372,7 @@ fn an_uninstalled_pipeline_is_released_by_every_thread() {
     worker.join().unwrap();
     assert!(
         released,
-        "the idle worker's handle kept the uninstalled pipeline (and its queue) alive"
+        "the idle worker's handle kept the uninstalled provider (its processors and queue) alive"
     );
 }
 

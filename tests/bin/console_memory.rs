@@ -7,6 +7,9 @@
 fn consumer_loop(children: u32) {
     for i in 0..children {
         child(i);
+        if i % 1_000 == 999 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 
@@ -32,8 +35,13 @@ fn main() {
     }
     let telemetry = spanwright::init().unwrap();
     let before = peak_rss_mib();
+    // At a pace the console keeps up with, so that every span is held or drawn
+    // (none dropped at a full queue, which would hold nothing).
     consumer_loop(300_000);
     let grown = peak_rss_mib() - before;
     let stats = telemetry.shutdown();
-    println!("{grown:.1} {}", stats.spans_ended);
+    println!(
+        "RESULT {grown:.1} {} {}",
+        stats.spans_ended, stats.spans_dropped
+    );
 }

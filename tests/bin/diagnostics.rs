@@ -24,7 +24,19 @@ fn work(i: u32) -> u32 {
 }
 
 fn main() {
-    // SAFETY: before any other thread starts.
+    if std::env::var_os("FILL_STDERR").is_some() {
+        // Another part of the program fills stderr, a pipe nobody reads: its
+        // writes block from then on, and so would any other writer's.
+        std::thread::spawn(|| {
+            use std::io::Write as _;
+            let line = [b'x'; 1024];
+            loop {
+                let _ = std::io::stderr().write_all(&line);
+            }
+        });
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // SAFETY: before any other thread reads the environment.
     unsafe {
         std::env::set_var("OTEL_BSP_MAX_QUEUE_SIZE", "4");
         std::env::set_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2");

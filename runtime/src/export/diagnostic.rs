@@ -89,14 +89,26 @@ impl fmt::Display for Diagnostic {
 pub(crate) struct Sink(Arc<dyn Fn(&Diagnostic) + Send + Sync>);
 
 impl Sink {
-    /// The service's own function.
+    /// The service's own function. It is called outside OpenTelemetry's
+    /// suppressed-telemetry scope (the export threads run in it), so that what it
+    /// logs through `tracing` is not filtered out as the exporter's own; a panic
+    /// in it is contained (it may run where a span ends).
     pub(crate) fn to(f: impl Fn(&Diagnostic) + Send + Sync + 'static) -> Self {
-        Sink(Arc::new(f))
+        Sink(Arc::new(move |diagnostic: &Diagnostic| {
+            let _unsuppressed = std::panic::catch_unwind(|| opentelemetry::Context::new().attach());
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(diagnostic)));
+        }))
+    }
+
+    fn to_stderr() -> Self {
+        Sink(Arc::new(|diagnostic: &Diagnostic| {
+            Stderr::get().send(diagnostic.to_string())
+        }))
     }
 
     /// The default: stderr, through the writer thread.
     pub(crate) fn stderr() -> Self {
-        Sink::to(|diagnostic: &Diagnostic| Stderr::get().send(diagnostic.to_string()))
+        Sink::to_stderr()
     }
 
     /// This sink, with every occurrence of `secrets` (header values, user info)
@@ -105,18 +117,24 @@ impl Sink {
         if secrets.is_empty() {
             return self;
         }
-        Sink::to(move |diagnostic: &Diagnostic| {
-            let mut message = diagnostic.message.clone();
-            for secret in &secrets {
-                message = message.replace(secret.as_str(), "<redacted>");
-            }
+        Sink(Arc::new(move |diagnostic: &Diagnostic| {
+            let message = redact(&diagnostic.message, &secrets);
             (self.0)(&Diagnostic::new(diagnostic.kind, message));
-        })
+        }))
     }
 
     pub(crate) fn report(&self, kind: DiagnosticKind, message: String) {
         (self.0)(&Diagnostic::new(kind, message));
     }
+}
+
+/// `text` with every occurrence of `secrets` blanked out.
+pub(crate) fn redact(text: &str, secrets: &[String]) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets {
+        text = text.replace(secret.as_str(), "<redacted>");
+    }
+    text
 }
 
 impl fmt::Debug for Sink {

@@ -53,15 +53,14 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn done(&self, target: u64, state: &State) -> bool {
-        let _ = self;
+    fn done(target: u64, state: &State) -> bool {
         state.completed >= target || state.stopped
     }
 
-    fn wake_all(&self, state: &mut State) {
-        for (_, _, waker) in state.waiting.drain(..) {
-            waker.wake();
-        }
+    /// The wakers of every async wait, taken out to be woken once the lock is
+    /// released (a waker may poll at once, or drop a task that locks again).
+    fn take_wakers(state: &mut State) -> Vec<Waker> {
+        state.waiting.drain(..).map(|(_, _, waker)| waker).collect()
     }
 }
 
@@ -109,7 +108,7 @@ impl Flusher {
         let target = self.request();
         let deadline = Instant::now().checked_add(self.timeout);
         let mut state = self.shared.lock();
-        while !self.shared.done(target, &state) {
+        while !Shared::done(target, &state) {
             state = match deadline {
                 None => self
                     .shared
@@ -164,8 +163,9 @@ impl Flusher {
     pub(crate) fn stop(&self) {
         let mut state = self.shared.lock();
         state.stopped = true;
-        self.shared.wake_all(&mut state);
+        let wakers = Shared::take_wakers(&mut state);
         drop(state);
+        wakers.into_iter().for_each(Waker::wake);
         self.shared.changed.notify_all();
         self.shared.deadlines.notify_all();
     }
@@ -197,8 +197,9 @@ fn flush_loop(shared: &Shared, provider: &SdkTracerProvider) {
         let _ = provider.force_flush();
         let mut state = shared.lock();
         state.completed = state.completed.max(target);
-        shared.wake_all(&mut state);
+        let wakers = Shared::take_wakers(&mut state);
         drop(state);
+        wakers.into_iter().for_each(Waker::wake);
         shared.changed.notify_all();
         shared.deadlines.notify_all();
     }
@@ -210,15 +211,22 @@ fn deadline_loop(shared: &Shared) {
     while !state.stopped {
         let now = Instant::now();
         let mut next: Option<Instant> = None;
+        let mut due = Vec::new();
         state.waiting.retain(|(_, deadline, waker)| {
             if *deadline <= now {
-                waker.wake_by_ref();
+                due.push(waker.clone());
                 false
             } else {
                 next = Some(next.map_or(*deadline, |n| n.min(*deadline)));
                 true
             }
         });
+        if !due.is_empty() {
+            drop(state);
+            due.into_iter().for_each(Waker::wake);
+            state = shared.lock();
+            continue;
+        }
         state = match next {
             None => shared
                 .deadlines
@@ -269,7 +277,7 @@ impl Future for FlushFuture {
         let mut state = wait.shared.lock();
         let timed_out = wait.deadline.is_some_and(|d| Instant::now() >= d);
         state.waiting.retain(|(id, _, _)| *id != wait.id);
-        if wait.shared.done(wait.target, &state) || timed_out {
+        if Shared::done(wait.target, &state) || timed_out {
             return Poll::Ready(());
         }
         if let Some(deadline) = wait.deadline {

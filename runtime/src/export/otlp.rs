@@ -82,19 +82,6 @@ fn grpc(
         }
         builder = builder.with_tls_config(tls);
     }
-    if !settings.headers.is_empty() {
-        let mut headers = ::http::HeaderMap::new();
-        for (key, value) in &settings.headers {
-            let (Ok(name), Ok(value)) = (
-                ::http::HeaderName::from_bytes(key.as_bytes()),
-                ::http::HeaderValue::from_str(value),
-            ) else {
-                continue;
-            };
-            headers.append(name, value);
-        }
-        builder = builder.with_metadata(MetadataMap::from_headers(headers.clone()));
-    }
     // The exporter also reads OTEL_EXPORTER_OTLP_(TRACES_)HEADERS itself, with its
     // own parser, and adds what it finds: this interceptor runs after that and
     // leaves exactly the headers spanwright parsed and validated.
@@ -131,9 +118,6 @@ fn http(
         .with_http_client(client)
         .with_endpoint(settings.endpoint.clone())
         .with_timeout(settings.timeout);
-    if !settings.headers.is_empty() {
-        builder = builder.with_headers(settings.headers.iter().cloned().collect());
-    }
     if settings.gzip {
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
     }

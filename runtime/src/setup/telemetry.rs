@@ -235,11 +235,8 @@ impl Telemetry {
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 fn redact_error(error: InitError, secrets: &[String]) -> InitError {
     match error {
-        InitError::Exporter(mut reason) => {
-            for secret in secrets {
-                reason = reason.replace(secret.as_str(), "<redacted>");
-            }
-            InitError::Exporter(reason)
+        InitError::Exporter(reason) => {
+            InitError::Exporter(crate::export::diagnostic::redact(&reason, secrets))
         }
         other => other,
     }

@@ -7,8 +7,10 @@
 //! context (only when tracing is on: one boxed context). At the first poll it
 //! makes that context current while the block starts the span (the attribute
 //! expressions borrow the parameters the block holds) and hands the recording
-//! over (see [`handover`]); from then on the wrapper makes the span current.
-//! Disabled, the wrapper holds a null pointer and its polls are plain polls.
+//! over (see [`start_deferred`]); from then on the wrapper makes the span
+//! current. Disabled, the wrapper holds a null pointer and its polls are plain
+//! polls, but for one relaxed load after a pending one (a future made while
+//! tracing was off may still hand a span over late).
 
 use crate::span::recording::{Outcome, Recording};
 use opentelemetry::{Context, ContextGuard};
@@ -68,7 +70,10 @@ impl SpanSlot {
                 return;
             }
         };
-        if let Some(guard) = recording.attach() {
+        // The thread's context may be gone (a future dropped by a thread-local's
+        // destructor): then the body drops without the span current.
+        let attached = std::panic::catch_unwind(AssertUnwindSafe(|| recording.attach()));
+        if let Ok(Some(guard)) = attached {
             let pushed = DROPPING.try_with(|entered| entered.borrow_mut().push(guard));
             if pushed.is_ok() {
                 *state = SpanState::Dropping(recording);
@@ -160,7 +165,9 @@ where
 /// caller builds the future in place, with no landing pad to drop it from.
 #[inline(never)]
 extern "C" fn called() -> Option<Box<SpanState>> {
-    let cx = Context::current();
+    // Without this thread's context (its locals being torn down) there is no
+    // parent to keep; a panic must not cross this `extern "C"` boundary.
+    let cx = std::panic::catch_unwind(Context::current).ok()?;
     if !crate::span::tracer::records(&cx) {
         return None;
     }
@@ -216,7 +223,13 @@ where
     if let SpanState::Started(_) = state {
         return poll_recorded(body, span, classify, task);
     }
-    // The first poll: the call's context is current while the body starts the span.
+    // The first poll: the call's context is current while the body starts the
+    // span. Tracing turned off since the call: a plain poll, the slot never
+    // opened (the body starts no span then).
+    if !crate::span::switch::enabled() {
+        *span = None;
+        return body.poll(task);
+    }
     let SpanState::Called(called) = std::mem::replace(state, SpanState::Called(Context::new()))
     else {
         unreachable!("matched above")

@@ -13,7 +13,7 @@ use crate::span::sampling::SamplerKind;
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::SdkTracer;
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// The installed telemetry's tracer, its flush helper and its sampler.
@@ -72,10 +72,14 @@ pub(crate) fn tracer_for(cx: &Context) -> Option<TracerFor<'_>> {
     installed().map(TracerFor::Installed)
 }
 
-/// Whether anything would record a span started under `cx`.
+/// Whether anything would record a span started under `cx`: no handle taken,
+/// so the call of an async function touches no shared reference count.
 pub(crate) fn records(cx: &Context) -> bool {
-    cx.get::<CaptureTracer>().is_some() || installed().is_some()
+    HAS_INSTALLED.load(Ordering::Relaxed) || cx.get::<CaptureTracer>().is_some()
 }
+
+/// Whether `INSTALLED` holds an installation (changes under its lock).
+static HAS_INSTALLED: AtomicBool = AtomicBool::new(false);
 
 fn installed() -> Option<Arc<Installed>> {
     let generation = GENERATION.load(Ordering::Acquire);
@@ -106,6 +110,7 @@ pub(crate) fn install(value: Option<Installed>) {
     let replaced = {
         let mut installed = lock();
         let replaced = std::mem::replace(&mut *installed, value.map(Arc::new));
+        HAS_INSTALLED.store(installed.is_some(), Ordering::Relaxed);
         GENERATION.fetch_add(1, Ordering::Release);
         replaced
     };
