@@ -174,11 +174,16 @@
 //!   holds at most 1,000 unfinished spans of one trace (10,000 in all) and then
 //!   draws what it has, marked incomplete; `#[traced_job(flush)]` uses at most
 //!   two helper threads per installation, however many jobs flush; dropping
-//!   [`Telemetry`] releases the installation on every thread at once.
-//! - **The exporter's own libraries in your traces.** They never are: export
-//!   runs in OpenTelemetry's suppressed-telemetry scope and the `tracing` bridge
-//!   and log layers pass nothing emitted there. Keep a level filter in the
-//!   subscriber all the same (see "HTTP services and the `tracing` ecosystem").
+//!   [`Telemetry`] releases the installation (provider, processors, queue) as
+//!   soon as the spans and futures still in flight are done, whatever threads
+//!   used it.
+//! - **The exporter's own libraries in your traces.** The built-in exporters'
+//!   are not: their export runs in OpenTelemetry's suppressed-telemetry scope
+//!   and the `tracing` bridge and log layers pass nothing emitted there. An
+//!   exporter of your own that sends from your application's runtime should
+//!   enter that scope itself (`Context::enter_telemetry_suppressed_scope`). Keep
+//!   a level filter in the subscriber all the same (see "HTTP services and the
+//!   `tracing` ecosystem").
 //!
 //! ## Choices made where OpenTelemetry leaves room
 //!
@@ -443,8 +448,9 @@
 //! Until [`init`] installs telemetry, an annotated function does one relaxed
 //! atomic load ([`enabled`]) and a branch, then runs its body: no clock, no
 //! allocation, no attribute evaluation, no thread-local access, no context
-//! clone: an async function's future holds one null pointer and its polls are
-//! plain polls. With the cargo
+//! clone: an async function's future holds one null pointer, its body makes one
+//! more relaxed load at its first poll, and a pending poll one more (a future
+//! made while tracing was off may still start its span late). With the cargo
 //! feature `off`, the macros emit the function unchanged.
 #![doc(html_root_url = "https://docs.rs/spanwright/0.1.0")]
 #![forbid(unsafe_code)]

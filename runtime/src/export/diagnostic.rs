@@ -113,6 +113,7 @@ impl Sink {
 
     /// This sink, with every occurrence of `secrets` (header values, user info)
     /// blanked out of the lines first: an exporter's error text may quote them.
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     pub(crate) fn redacting(self, secrets: Vec<String>) -> Self {
         if secrets.is_empty() {
             return self;
@@ -129,6 +130,7 @@ impl Sink {
 }
 
 /// `text` with every occurrence of `secrets` blanked out.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub(crate) fn redact(text: &str, secrets: &[String]) -> String {
     let mut text = text.to_owned();
     for secret in secrets {
