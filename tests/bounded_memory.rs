@@ -12,17 +12,6 @@ use std::time::Duration;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Peak resident set size of this process so far, in MiB.
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib / 1024.0
-}
-
 /// An exporter that does not take its first batch until released: every span
 /// waits in the queue meanwhile.
 #[derive(Debug, Clone, Default)]
@@ -56,11 +45,11 @@ fn queued_spans_hold_values_cut_to_the_limit() {
         .install()
         .unwrap();
     let payload = "x".repeat(20_000);
-    let before = peak_rss_mib();
+    let before = spanwright_tests::peak_rss_mib();
     for _ in 0..30_000 {
         record(&payload);
     }
-    let grown = peak_rss_mib() - before;
+    let grown = spanwright_tests::peak_rss_mib() - before;
     stalled.0.store(true, Ordering::Relaxed);
     let stats = telemetry.shutdown();
     unsafe {

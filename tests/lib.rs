@@ -45,6 +45,17 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Peak resident set size of this process so far, in MiB (Linux).
+pub fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
 /// A W3C traceparent with the given ids, sampled.
 pub fn traceparent(trace_id: &str, span_id: &str) -> std::collections::HashMap<String, String> {
     std::collections::HashMap::from([(

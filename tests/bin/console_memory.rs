@@ -16,17 +16,6 @@ fn consumer_loop(children: u32) {
 #[spanwright::span(attrs(i))]
 fn child(i: u32) {}
 
-/// Peak resident set size of this process so far, in MiB.
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib / 1024.0
-}
-
 fn main() {
     // SAFETY: before any other thread starts.
     unsafe {
@@ -34,11 +23,11 @@ fn main() {
         std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "50");
     }
     let telemetry = spanwright::init().unwrap();
-    let before = peak_rss_mib();
+    let before = spanwright_tests::peak_rss_mib();
     // At a pace the console keeps up with, so that every span is held or drawn
     // (none dropped at a full queue, which would hold nothing).
     consumer_loop(300_000);
-    let grown = peak_rss_mib() - before;
+    let grown = spanwright_tests::peak_rss_mib() - before;
     let stats = telemetry.shutdown();
     println!(
         "RESULT {grown:.1} {} {}",
