@@ -71,13 +71,26 @@ fn queued_spans_hold_values_cut_to_the_limit() {
 fn the_console_holds_a_bounded_part_of_a_never_ending_trace() {
     let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     // A child process: its 300 drawings go to a stderr nobody reads.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_console_memory"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_console_memory"))
         .env_remove("OTEL_TRACES_EXPORTER")
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
-        .output()
+        .spawn()
         .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the console child did not finish in 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert!(status.success(), "{status:?}\n{stdout}");
     let numbers: Vec<&str> = stdout
         .lines()
         .find_map(|l| l.strip_prefix("RESULT "))

@@ -68,18 +68,28 @@ fn flushed_jobs_against_a_hung_collector_start_no_thread_each() {
     let installed = threads();
 
     let started = Instant::now();
-    for i in 0..100 {
-        assert_eq!(sync_job(i), i);
-    }
-    let results = runtime.block_on(async {
-        let jobs: Vec<_> = (0..100).map(|i| tokio::spawn(async_job(i))).collect();
-        let mut results = Vec::new();
-        for job in jobs {
-            results.push(job.await.unwrap());
+    // On a thread of its own, so that a flush that never ends fails the test
+    // (by the timeout below) instead of hanging it.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for i in 0..100 {
+            assert_eq!(sync_job(i), i);
         }
-        results
+        let results = runtime.block_on(async {
+            let jobs: Vec<_> = (0..100).map(|i| tokio::spawn(async_job(i))).collect();
+            let mut results = Vec::new();
+            for job in jobs {
+                results.push(job.await.unwrap());
+            }
+            results
+        });
+        let _ = done.send((results.len(), runtime));
     });
-    assert_eq!(results.len(), 100);
+    // Kept: its worker threads are part of every count below.
+    let (count, _runtime) = finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("200 flushed jobs did not finish in 60 s: a flush is not bounded");
+    assert_eq!(count, 100);
     let took = started.elapsed();
     let after_jobs = threads();
     println!(
