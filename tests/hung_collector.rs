@@ -71,7 +71,7 @@ fn flushed_jobs_against_a_hung_collector_start_no_thread_each() {
     // On a thread of its own, so that a flush that never ends fails the test
     // (by the timeout below) instead of hanging it.
     let (done, finished) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let jobs = std::thread::spawn(move || {
         for i in 0..100 {
             assert_eq!(sync_job(i), i);
         }
@@ -90,6 +90,7 @@ fn flushed_jobs_against_a_hung_collector_start_no_thread_each() {
         .recv_timeout(Duration::from_secs(60))
         .expect("200 flushed jobs did not finish in 60 s: a flush is not bounded");
     assert_eq!(count, 100);
+    jobs.join().unwrap();
     let took = started.elapsed();
     let after_jobs = threads();
     println!(
