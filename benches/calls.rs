@@ -1,6 +1,14 @@
 //! One function of `(u64, &str)` recording both arguments, sync and async, and
 //! five nested calls, each way a user might instrument it, all in one run.
 //! `python3 benches/report.py` turns the results into the table of BENCHMARKS.md.
+//!
+//! Every enabled case runs with the same batch queue and batch size (spanwright's
+//! defaults, set on the SDK's processor too) and is checked after its timed loop:
+//! every span it made must have reached the exporter, or the run stops (a dropped
+//! span is cheaper than an exported one and would flatter whoever dropped it).
+//! The SDK counts its own drops only in internal logs, which this build compiles
+//! out (opentelemetry's `internal-logs` feature is off): hence the check on what
+//! the exporter received.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use spanwright::opentelemetry::global;
@@ -8,6 +16,7 @@ use spanwright::opentelemetry::trace::TracerProvider as _;
 use spanwright::opentelemetry_sdk::trace::Sampler;
 use spanwright_benches::*;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tracing_subscriber::layer::SubscriberExt;
 
 const A: u64 = 42;
@@ -21,14 +30,54 @@ fn telemetry(sampler: Sampler) -> spanwright::Telemetry {
         .unwrap()
 }
 
-fn with_tracing_otel<R>(f: impl FnOnce() -> R) -> R {
+/// Calls the timed loops made, for the check that nothing was dropped.
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one call of a checked case.
+#[inline(always)]
+fn counted<R>(r: R) -> R {
+    CALLS.fetch_add(1, Ordering::Relaxed);
+    r
+}
+
+/// Starts a checked case: nothing counted yet.
+fn begin_checked() {
+    CALLS.store(0, Ordering::Relaxed);
+    EXPORTED.store(0, Ordering::Relaxed);
+}
+
+/// After a checked case's pipeline has shut down: every span its calls made
+/// (`spans_per_call` each) reached the exporter.
+fn end_checked(case: &str, spans_per_call: u64) {
+    let made = CALLS.load(Ordering::Relaxed) * spans_per_call;
+    let exported = EXPORTED.load(Ordering::Relaxed);
+    assert_eq!(
+        exported,
+        made,
+        "{case}: {} spans dropped during the timed loop; the comparison is void",
+        made.saturating_sub(exported)
+    );
+}
+
+/// tracing + tracing-opentelemetry, with its defaults or in the configuration
+/// its docs recommend for production (thread ids and busy/idle timing off, as
+/// spanwright's own `tracing_layer()` sets them).
+fn with_tracing_otel<R>(production: bool, f: impl FnOnce() -> R) -> R {
     let provider = provider(Sampler::AlwaysOn);
-    let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("bench"))
+        .with_threads(!production)
+        .with_tracked_inactivity(!production);
     let subscriber = tracing_subscriber::registry().with(layer);
     let result = tracing::subscriber::with_default(subscriber, f);
     let _ = provider.shutdown();
     result
 }
+
+const TRACING_OTEL: [(bool, &str); 2] = [
+    (false, "tracing + tracing-opentelemetry"),
+    (true, "tracing + tracing-opentelemetry, production config"),
+];
 
 struct DiscardReporter;
 impl fastrace::collector::Reporter for DiscardReporter {
@@ -54,28 +103,37 @@ fn sync(c: &mut Criterion) {
         b.iter(|| otel_idiomatic(black_box(A), black_box(B)))
     });
 
+    begin_checked();
     let installed = telemetry(Sampler::AlwaysOn);
     group.bench_function("span sampled", |b| {
-        b.iter(|| spanwright_span(black_box(A), black_box(B)))
+        b.iter(|| counted(spanwright_span(black_box(A), black_box(B))))
     });
     // `init` also installed the OTel global provider the idiomatic code uses.
     group.bench_function("OTel idiomatic", |b| {
-        b.iter(|| otel_idiomatic(black_box(A), black_box(B)))
+        b.iter(|| counted(otel_idiomatic(black_box(A), black_box(B))))
     });
-    drop(installed);
+    let stats = installed.shutdown();
+    assert_eq!(stats.spans_dropped, 0, "{stats:?}");
+    end_checked("sync: span sampled, OTel idiomatic", 1);
 
+    begin_checked();
     let sdk = provider(Sampler::AlwaysOn);
     let tuned = Tuned::new(&sdk);
     group.bench_function("OTel tuned", |b| {
-        b.iter(|| tuned.call(black_box(A), black_box(B)))
+        b.iter(|| counted(tuned.call(black_box(A), black_box(B))))
     });
     let _ = sdk.shutdown();
+    end_checked("sync: OTel tuned", 1);
 
-    with_tracing_otel(|| {
-        group.bench_function("tracing + tracing-opentelemetry", |b| {
-            b.iter(|| tracing_instrument(black_box(A), black_box(B)))
+    for (production, name) in TRACING_OTEL {
+        begin_checked();
+        with_tracing_otel(production, || {
+            group.bench_function(name, |b| {
+                b.iter(|| counted(tracing_instrument(black_box(A), black_box(B))))
+            });
         });
-    });
+        end_checked(name, 1);
+    }
 
     let installed = telemetry(Sampler::AlwaysOff);
     group.bench_function("span dropped by sampler", |b| {
@@ -122,22 +180,31 @@ fn asynchronous(c: &mut Criterion) {
     group.bench_function("fastrace, not collecting", |b| {
         b.iter(|| block_on(fastrace_async(black_box(A), black_box(B))))
     });
+    begin_checked();
     let installed = telemetry(Sampler::AlwaysOn);
     group.bench_function("span sampled", |b| {
-        b.iter(|| block_on(spanwright_async(black_box(A), black_box(B))))
+        b.iter(|| counted(block_on(spanwright_async(black_box(A), black_box(B)))))
     });
-    drop(installed);
+    let stats = installed.shutdown();
+    assert_eq!(stats.spans_dropped, 0, "{stats:?}");
+    end_checked("async: span sampled", 1);
+    begin_checked();
     let sdk = provider(Sampler::AlwaysOn);
     let tuned = Tuned::new(&sdk);
     group.bench_function("OTel tuned", |b| {
-        b.iter(|| block_on(tuned.call_async(black_box(A), black_box(B))))
+        b.iter(|| counted(block_on(tuned.call_async(black_box(A), black_box(B)))))
     });
     let _ = sdk.shutdown();
-    with_tracing_otel(|| {
-        group.bench_function("tracing + tracing-opentelemetry", |b| {
-            b.iter(|| block_on(tracing_async(black_box(A), black_box(B))))
+    end_checked("async: OTel tuned", 1);
+    for (production, name) in TRACING_OTEL {
+        begin_checked();
+        with_tracing_otel(production, || {
+            group.bench_function(name, |b| {
+                b.iter(|| counted(block_on(tracing_async(black_box(A), black_box(B)))))
+            });
         });
-    });
+        end_checked(name, 1);
+    }
     group.finish();
 }
 
@@ -149,16 +216,23 @@ fn nested(c: &mut Criterion) {
     group.bench_function("span disabled", |b| {
         b.iter(|| spanwright_nested(black_box(A), black_box(B)))
     });
+    begin_checked();
     let installed = telemetry(Sampler::AlwaysOn);
     group.bench_function("span sampled", |b| {
-        b.iter(|| spanwright_nested(black_box(A), black_box(B)))
+        b.iter(|| counted(spanwright_nested(black_box(A), black_box(B))))
     });
-    drop(installed);
-    with_tracing_otel(|| {
-        group.bench_function("tracing + tracing-opentelemetry", |b| {
-            b.iter(|| tracing_nested(black_box(A), black_box(B)))
+    let stats = installed.shutdown();
+    assert_eq!(stats.spans_dropped, 0, "{stats:?}");
+    end_checked("nested: span sampled", 5);
+    for (production, name) in TRACING_OTEL {
+        begin_checked();
+        with_tracing_otel(production, || {
+            group.bench_function(name, |b| {
+                b.iter(|| counted(tracing_nested(black_box(A), black_box(B))))
+            });
         });
-    });
+        end_checked(name, 5);
+    }
     group.finish();
     let _ = global::tracer_provider();
 }

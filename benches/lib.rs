@@ -9,30 +9,62 @@ use spanwright::opentelemetry::trace::{
 use spanwright::opentelemetry::{Context, Key, KeyValue, global};
 use spanwright::opentelemetry_sdk::error::OTelSdkResult;
 use spanwright::opentelemetry_sdk::trace::{
-    Sampler, SdkTracer, SdkTracerProvider, Span as SdkSpan, SpanData, SpanExporter,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, Span as SdkSpan,
+    SpanData, SpanExporter,
 };
 use std::borrow::Cow;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context as TaskContext, Poll, Waker};
 
-/// An exporter that discards: what is measured is the instrumentation, not I/O.
+/// Spans the [`Discard`] exporters have been handed, in every provider: a timed
+/// loop's spans are checked against it (none may have been dropped).
+pub static EXPORTED: AtomicU64 = AtomicU64::new(0);
+
+/// An exporter that discards (what is measured is the instrumentation, not I/O),
+/// counting what it is handed.
 #[derive(Debug)]
 pub struct Discard;
 
 impl SpanExporter for Discard {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        EXPORTED.fetch_add(batch.len() as u64, Ordering::Relaxed);
         black_box(batch);
         Ok(())
     }
 }
 
-/// An SDK provider as the enabled cases use it: batch processor, discarding exporter.
+/// The batch queue and batch size of every enabled case, on every side:
+/// spanwright's defaults (the SDK's own are 2,048 and 512).
+pub const QUEUE_SIZE: usize = 16_384;
+pub const BATCH_SIZE: usize = 2_048;
+
+/// A size from the variable spanwright reads too, else spanwright's default.
+fn size_from_env(variable: &str, default: usize) -> usize {
+    std::env::var(variable)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// An SDK provider as the enabled cases use it: batch processor with the same
+/// queue and batch sizes as spanwright's (`OTEL_BSP_MAX_QUEUE_SIZE` and
+/// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` when set, as spanwright reads them),
+/// discarding exporter.
 pub fn provider(sampler: Sampler) -> SdkTracerProvider {
+    let config = BatchConfigBuilder::default()
+        .with_max_queue_size(size_from_env("OTEL_BSP_MAX_QUEUE_SIZE", QUEUE_SIZE))
+        .with_max_export_batch_size(size_from_env("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", BATCH_SIZE))
+        .build();
     SdkTracerProvider::builder()
         .with_sampler(sampler)
-        .with_batch_exporter(Discard)
+        .with_span_processor(
+            BatchSpanProcessor::builder(Discard)
+                .with_batch_config(config)
+                .build(),
+        )
         .build()
 }
 
@@ -265,7 +297,8 @@ pub fn plain_nested(a: u64, b: &str) -> usize {
     (0..5).fold(0, |acc, i| acc + body(a + i, b))
 }
 
-#[spanwright::span]
+/// Records `depth` and `a`, as `tracing_level` does.
+#[spanwright::span(attrs(depth, a))]
 fn span_level(depth: u32, a: u64, b: &str) -> usize {
     if depth == 0 {
         body(a, b)

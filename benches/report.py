@@ -42,6 +42,9 @@ checks = [
     ("async: span sampled / OTel tuned (≤ 1.0)", ratio("async", "span sampled", "OTel tuned")),
     ("async: tracing + tracing-opentelemetry / span sampled (≥ 2.0)", ratio("async", "tracing + tracing-opentelemetry", "span sampled")),
     ("nested: tracing + tracing-opentelemetry / span sampled (≥ 2.0)", ratio("nested depth 5", "tracing + tracing-opentelemetry", "span sampled")),
+    ("sync: tracing + tracing-opentelemetry, production config / span sampled (≥ 2.0)", ratio("sync", "tracing + tracing-opentelemetry, production config", "span sampled")),
+    ("async: tracing + tracing-opentelemetry, production config / span sampled (≥ 2.0)", ratio("async", "tracing + tracing-opentelemetry, production config", "span sampled")),
+    ("nested: tracing + tracing-opentelemetry, production config / span sampled (≥ 2.0)", ratio("nested depth 5", "tracing + tracing-opentelemetry, production config", "span sampled")),
 ]
 for label, value in checks:
     print(f"- {label}: {value:.2f}" if value is not None else f"- {label}: not measured")

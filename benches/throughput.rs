@@ -5,11 +5,13 @@
 //! reported counts. `throughput.sh` runs it against a live Rotel and counts what
 //! arrived.
 //!
-//! Usage: throughput (spanwright|sdk) RATE_PER_S|max SECONDS ENDPOINT
+//! Usage: throughput (spanwright|sdk|sdk-matched) RATE_PER_S|max SECONDS ENDPOINT
 
 use spanwright::opentelemetry::KeyValue;
 use spanwright::opentelemetry::trace::{Tracer as _, TracerProvider as _};
-use spanwright::opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider};
+use spanwright::opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider,
+};
 use std::time::{Duration, Instant};
 
 #[spanwright::span(attrs(n))]
@@ -59,7 +61,7 @@ fn offer(rate: Option<u64>, seconds: u64, make: impl Fn(u64) + Sync) -> u64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, mode, rate, seconds, endpoint] = &args[..] else {
-        eprintln!("usage: throughput (spanwright|sdk) RATE_PER_S|max SECONDS ENDPOINT");
+        eprintln!("usage: throughput (spanwright|sdk|sdk-matched) RATE_PER_S|max SECONDS ENDPOINT");
         std::process::exit(2);
     };
     let rate = (rate != "max").then(|| rate.parse::<u64>().expect("a rate"));
@@ -79,9 +81,13 @@ fn main() {
                 stats.spans_exported, stats.spans_dropped, stats.spans_dropped
             );
         }
-        "sdk" => {
+        "sdk" | "sdk-matched" => {
             // What a user of the SDK alone writes: the OTLP exporter on a Tokio
             // runtime, the default batch processor (queue 2,048, batch 512).
+            // `sdk-matched`: spanwright's queue and batch sizes (16,384 and
+            // 2,048) and the same attributes on every span (`n` and the three
+            // `code.*` attributes spanwright records), for a like-for-like row.
+            let matched = mode == "sdk-matched";
             let runtime = tokio::runtime::Runtime::new().expect("runtime");
             let exporter = {
                 let _entered = runtime.enter();
@@ -92,14 +98,35 @@ fn main() {
                     .build()
                     .expect("exporter")
             };
+            let mut processor = BatchSpanProcessor::builder(exporter);
+            if matched {
+                processor = processor.with_batch_config(
+                    BatchConfigBuilder::default()
+                        .with_max_queue_size(16_384)
+                        .with_max_export_batch_size(2_048)
+                        .build(),
+                );
+            }
             let provider = SdkTracerProvider::builder()
-                .with_span_processor(BatchSpanProcessor::builder(exporter).build())
+                .with_span_processor(processor.build())
                 .build();
             let tracer = provider.tracer("throughput");
             let offered = offer(rate, seconds, |n| {
                 tracer.in_span("offered", |cx| {
                     use spanwright::opentelemetry::trace::TraceContextExt as _;
-                    cx.span().set_attribute(KeyValue::new("n", n as i64));
+                    let span = cx.span();
+                    if matched {
+                        span.set_attribute(KeyValue::new(
+                            "code.function.name",
+                            "throughput::offered",
+                        ));
+                        span.set_attribute(KeyValue::new(
+                            "code.file.path",
+                            "benches/throughput.rs",
+                        ));
+                        span.set_attribute(KeyValue::new("code.line.number", 15_i64));
+                    }
+                    span.set_attribute(KeyValue::new("n", n as i64));
                 });
             });
             let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
