@@ -2,8 +2,9 @@
 //! five nested calls, each way a user might instrument it, all in one run.
 //! `python3 benches/report.py` turns the results into the table of BENCHMARKS.md.
 //!
-//! Every enabled case runs with the same batch queue and batch size (spanwright's
-//! defaults, set on the SDK's processor too) and is checked after its timed loop:
+//! Every enabled case runs with the same batch queue and batch size (a queue that
+//! holds a whole timed case, set on the SDK's processor too) and is checked after
+//! its timed loop:
 //! every span it made must have reached the exporter, or the run stops (a dropped
 //! span is cheaper than an exported one and would flatter whoever dropped it).
 //! The SDK counts its own drops only in internal logs, which this build compiles
@@ -21,6 +22,21 @@ use tracing_subscriber::layer::SubscriberExt;
 
 const A: u64 = 42;
 const B: &str = "resize";
+
+/// The batch queue of every enabled case, on both sides: large enough to hold a
+/// whole timed case (about a million spans), since at a million spans a second
+/// neither batch thread keeps up with a discarding exporter and a smaller queue
+/// drops (which `end_checked` would report).
+const TIMED_QUEUE: &str = "1048576";
+
+fn timed_queue() {
+    // SAFETY: set before the first pipeline of the run starts a thread that
+    // could read the environment; nothing reads it concurrently.
+    unsafe {
+        std::env::set_var("OTEL_BSP_MAX_QUEUE_SIZE", TIMED_QUEUE);
+        std::env::set_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", BATCH_SIZE.to_string());
+    }
+}
 
 fn telemetry(sampler: Sampler) -> spanwright::Telemetry {
     spanwright::Telemetry::builder()
@@ -87,6 +103,7 @@ impl fastrace::collector::Reporter for DiscardReporter {
 }
 
 fn sync(c: &mut Criterion) {
+    timed_queue();
     let mut group = c.benchmark_group("sync");
     group.bench_function("plain", |b| b.iter(|| plain(black_box(A), black_box(B))));
     group.bench_function("span disabled", |b| {

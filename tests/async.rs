@@ -454,3 +454,20 @@ fn a_futures_drops_run_inside_its_span() {
         assert_eq!(cancelled_attr, cancelled.then_some(Value::Bool(true)));
     }
 }
+
+#[test]
+fn a_future_dropped_on_another_thread_drops_its_body_in_its_span() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let probe = DropProbe(std::sync::Arc::clone(&seen), "parameter");
+    let (_, spans) = capture(|| {
+        let mut future = Box::pin(guarded(probe, true));
+        assert!(poll_once(future.as_mut()).is_pending());
+        // A runtime moves the task and drops it on another worker.
+        std::thread::spawn(move || drop(future)).join().unwrap();
+    });
+    let span = spans.named("guarded").span_context.span_id();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![("local", span), ("parameter", span)]
+    );
+}

@@ -381,6 +381,11 @@ fn flushed_forever() -> u8 {
     7
 }
 
+#[spanwright::traced_job(flush)]
+async fn flushed_forever_async() -> u8 {
+    8
+}
+
 #[test]
 fn any_duration_is_accepted() {
     let _serial = serial();
@@ -394,5 +399,12 @@ fn any_duration_is_accepted() {
         within(Duration::from_secs(20), "a flush", flushed_forever),
         7
     );
+    let async_flush = within(Duration::from_secs(20), "an async flush", || {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(flushed_forever_async())
+    });
+    assert_eq!(async_flush, 8);
     drop(telemetry);
 }

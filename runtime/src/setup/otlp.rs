@@ -188,14 +188,16 @@ fn not_a_url(source: &str, endpoint: &str, why: &str) -> InitError {
     ))
 }
 
-/// `url` without its user info (`user:password@`): what errors, diagnostics
-/// and `Telemetry::describe` show of an endpoint.
+/// `url` without its user info (`user:password@`) and without a query or
+/// fragment (which may carry a token): what errors, diagnostics and
+/// `Telemetry::describe` show of an endpoint.
 pub(crate) fn without_userinfo(url: &str) -> String {
     let (scheme, rest) = match url.split_once("://") {
         Some((scheme, rest)) => (Some(scheme), rest),
         None => (None, url),
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let rest = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
     let host = authority
         .rsplit_once('@')
@@ -391,8 +393,8 @@ mod tests {
     #[test]
     fn user_info_is_never_shown() {
         assert_eq!(
-            without_userinfo("https://user:p%40ss@collector:4317/v1/traces?x=1"),
-            "https://collector:4317/v1/traces?x=1"
+            without_userinfo("https://user:p%40ss@collector:4317/v1/traces?token=x"),
+            "https://collector:4317/v1/traces"
         );
         assert_eq!(
             without_userinfo("http://collector:4318"),
