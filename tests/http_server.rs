@@ -41,14 +41,24 @@ async fn fetch(client: &reqwest::Client, url: String) -> Result<u16, reqwest::Er
     Ok(client.execute(request).await?.status().as_u16())
 }
 
-/// Sends one request; the status code, or `None` when the connection was closed
-/// without a response.
+/// Sends one GET request; the status code, or `None` when the connection was
+/// closed without a response.
 fn request(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Option<u16> {
+    request_with(addr, "GET", path, headers)
+}
+
+/// Sends one request with `method`.
+fn request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Option<u16> {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let mut text = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
     for (k, v) in headers {
         text.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -62,11 +72,19 @@ fn request(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Option<u16
         .and_then(|code| code.parse().ok())
 }
 
+/// Telemetry is process-wide: the tests of this binary take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
 
 #[test]
 fn server_spans_for_each_kind_of_response() {
+    let _turn = serial();
     let kept = spanwright_tests::Kept::default();
     let telemetry = spanwright::Telemetry::builder()
         .exporter(kept.clone())
@@ -202,4 +220,118 @@ fn server_spans_for_each_kind_of_response() {
         client.span_context.trace_id()
     );
     assert_eq!(client.parent_span_id, SpanId::INVALID);
+}
+
+async fn failing() -> (http::StatusCode, &'static str) {
+    (http::StatusCode::INTERNAL_SERVER_ERROR, "broken")
+}
+
+/// Serves `app` on loopback for the duration of `send`, then returns the spans.
+fn serve_and_collect(app: Router, send: impl FnOnce(SocketAddr)) -> Vec<SpanData> {
+    let _turn = serial();
+    let kept = spanwright_tests::Kept::default();
+    let telemetry = spanwright::Telemetry::builder()
+        .exporter(kept.clone())
+        .install()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    send(addr);
+    telemetry.flush();
+    drop(telemetry);
+    drop(runtime);
+    kept.spans()
+}
+
+#[test]
+fn the_http_conventions_to_the_letter() {
+    let app = Router::new()
+        .route("/jobs/{id}", get(job).fallback(job))
+        .route("/fail", get(failing))
+        .layer(ServerLayer::new());
+    let spans = serve_and_collect(app, |addr| {
+        assert!(request_with(addr, "FOO", "/jobs/1", &[]).is_some());
+        assert_eq!(request(addr, "/fail", &[]), Some(500));
+    });
+    let server: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Server)
+        .collect();
+    assert_eq!(server.len(), 2, "{spans:?}");
+
+    // An unknown method: `_OTHER`, the span named `HTTP`, the original kept.
+    let other = server[0];
+    assert!(
+        other.name == "HTTP /jobs/{id}" || other.name == "HTTP",
+        "{}",
+        other.name
+    );
+    assert_eq!(
+        other.attr("http.request.method"),
+        Some(&Value::from("_OTHER"))
+    );
+    assert_eq!(
+        other.attr("http.request.method_original"),
+        Some(&Value::from("FOO"))
+    );
+
+    // A 5xx: status Error and `error.type`, but no exception happened.
+    let failed = server[1];
+    assert_eq!(failed.status, Status::error("500 Internal Server Error"));
+    assert_eq!(failed.attr("error.type"), Some(&Value::from("500")));
+    assert!(failed.events.is_empty(), "{:?}", failed.events);
+
+    // The layer's spans point at no code of the user's.
+    for span in &server {
+        assert!(
+            span.attributes
+                .iter()
+                .all(|kv| !kv.key.as_str().starts_with("code.")),
+            "{:?}",
+            span.attributes
+        );
+    }
+    // An annotated function still does.
+    let load = spans
+        .iter()
+        .find(|s| s.name == "load")
+        .expect("the handler's span");
+    assert!(load.attr("code.function.name").is_some());
+}
+
+#[test]
+fn the_scheme_behind_tls_and_from_a_trusted_proxy() {
+    let forwarded = [("x-forwarded-proto", "https")];
+    let scheme = |layer: ServerLayer, headers: &[(&str, &str)]| {
+        let app = Router::new().route("/jobs/{id}", get(job)).layer(layer);
+        let spans = serve_and_collect(app, |addr| {
+            assert_eq!(request(addr, "/jobs/3", headers), Some(200));
+        });
+        let server = spans
+            .iter()
+            .find(|s| s.span_kind == SpanKind::Server)
+            .unwrap();
+        server.attr("url.scheme").cloned()
+    };
+    let https = Some(Value::from("https"));
+    let http = Some(Value::from("http"));
+    assert_eq!(scheme(ServerLayer::new(), &[]), http);
+    assert_eq!(scheme(ServerLayer::new().behind_tls(), &[]), https);
+    // A client's own header is not trusted by default.
+    assert_eq!(scheme(ServerLayer::new(), &forwarded), http);
+    assert_eq!(
+        scheme(ServerLayer::new().trust_forwarded_proto(), &forwarded),
+        https
+    );
+    assert_eq!(
+        scheme(
+            ServerLayer::new().behind_tls().trust_forwarded_proto(),
+            &[("x-forwarded-proto", "http")]
+        ),
+        http
+    );
 }

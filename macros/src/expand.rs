@@ -157,6 +157,7 @@ fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
                 attrs: #attr_count,
                 status_ok: #status_ok,
                 job: #job,
+                code: true,
             };
             if #on {
                 #rt::Start::new(&#site)

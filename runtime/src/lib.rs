@@ -356,10 +356,15 @@
 //! A service built on axum, tonic or hyper gets one server span per request from
 //! `http::ServerLayer` (feature `http`; `axum` names it after the matched
 //! route). It continues the trace in the request's headers, sets the HTTP
-//! semantic-convention attributes, and sets status Error for a 5xx response or a
-//! panicking handler (`error.type` is the status code, or `panic`); a 4xx is the
-//! client's error and leaves the status Unset. Annotated functions the handler
-//! calls are its children. An outgoing call carries the trace on with
+//! semantic-convention attributes, and sets status Error for a 5xx response
+//! (`error.type` is the status code; no `exception` event, as none happened) or
+//! a panicking handler (`error.type` = `panic`, with its `exception` event); a
+//! 4xx is the client's error and leaves the status Unset. A method the
+//! conventions do not know is recorded as `_OTHER` (span name `HTTP ...`, the
+//! original in `http.request.method_original`); `url.scheme` is `https` with
+//! `ServerLayer::new().behind_tls()`, and follows `X-Forwarded-Proto` only with
+//! `.trust_forwarded_proto()`. The layer's spans carry no `code.*` attributes.
+//! Annotated functions the handler calls are its children. An outgoing call carries the trace on with
 //! `spanwright::inject(request.headers_mut())` from inside a `kind = client`
 //! function (reqwest, hyper and tonic requests all have an `http::HeaderMap`).
 //!

@@ -1,9 +1,13 @@
 //! The server span of an HTTP service: one per request, continuing the trace in
 //! its headers, named `"{METHOD} {route}"` (`"{METHOD}"` when the route is not
-//! known), with the HTTP semantic-convention attributes. A 5xx response or a
-//! panic in the handler is an error (`error.type` = the status code, or
-//! `panic`); everything else, 4xx included, leaves the status Unset: a 404 is
-//! the client's error, not the server's.
+//! known), with the HTTP semantic-convention attributes. A method the
+//! conventions do not know is `_OTHER` (the span named `HTTP`), the original in
+//! `http.request.method_original`. A 5xx response is an error (`error.type` =
+//! the status code, status Error, no `exception` event: none happened); a panic
+//! in the handler too (`error.type` = `panic`, with its `exception` event);
+//! everything else, 4xx included, leaves the status Unset: a 404 is the
+//! client's error, not the server's. Its spans carry no `code.*` attributes:
+//! there is no code of the user's to point at.
 
 use crate::span::instrumented::Instrumented;
 use crate::span::recording::{Failure, Outcome, Recording};
@@ -25,6 +29,12 @@ const URL_SCHEME: Key = Key::from_static_str("url.scheme");
 const HTTP_ROUTE: Key = Key::from_static_str("http.route");
 const NETWORK_PROTOCOL_VERSION: Key = Key::from_static_str("network.protocol.version");
 const HTTP_RESPONSE_STATUS_CODE: Key = Key::from_static_str("http.response.status_code");
+const HTTP_REQUEST_METHOD_ORIGINAL: Key = Key::from_static_str("http.request.method_original");
+
+/// The methods the HTTP semantic conventions know; any other is `_OTHER`.
+const KNOWN_METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY",
+];
 
 static SITE: Site = Site {
     name: "HTTP",
@@ -32,9 +42,10 @@ static SITE: Site = Site {
     function: "spanwright::http::ServerLayer",
     file: file!(),
     line: line!(),
-    attrs: 5,
+    attrs: 6,
     status_ok: false,
     job: false,
+    code: false,
 };
 
 /// A `tower::Layer` giving every request a server span.
@@ -64,7 +75,10 @@ static SITE: Site = Site {
 /// # });
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ServerLayer(());
+pub struct ServerLayer {
+    behind_tls: bool,
+    trust_forwarded_proto: bool,
+}
 
 impl ServerLayer {
     /// The layer.
@@ -74,7 +88,32 @@ impl ServerLayer {
     /// # let _ = layer;
     /// ```
     pub fn new() -> Self {
-        ServerLayer(())
+        ServerLayer::default()
+    }
+
+    /// The service is reached over TLS (it terminates TLS itself, or sits behind
+    /// a terminator): `url.scheme` is `https`.
+    ///
+    /// ```
+    /// let layer = spanwright::http::ServerLayer::new().behind_tls();
+    /// # let _ = layer;
+    /// ```
+    pub fn behind_tls(mut self) -> Self {
+        self.behind_tls = true;
+        self
+    }
+
+    /// Take `url.scheme` from the `X-Forwarded-Proto` header (`http` or
+    /// `https`), for a service behind a proxy that sets it. Off by default: a
+    /// client could send the header itself.
+    ///
+    /// ```
+    /// let layer = spanwright::http::ServerLayer::new().trust_forwarded_proto();
+    /// # let _ = layer;
+    /// ```
+    pub fn trust_forwarded_proto(mut self) -> Self {
+        self.trust_forwarded_proto = true;
+        self
     }
 }
 
@@ -82,7 +121,10 @@ impl<S> tower_layer::Layer<S> for ServerLayer {
     type Service = ServerService<S>;
 
     fn layer(&self, inner: S) -> ServerService<S> {
-        ServerService { inner }
+        ServerService {
+            inner,
+            settings: *self,
+        }
     }
 }
 
@@ -98,6 +140,28 @@ impl<S> tower_layer::Layer<S> for ServerLayer {
 #[derive(Debug, Clone)]
 pub struct ServerService<S> {
     inner: S,
+    settings: ServerLayer,
+}
+
+/// `url.scheme`: a trusted `X-Forwarded-Proto`, else `https` behind TLS, else
+/// the request's own scheme, else `http`.
+fn scheme<B>(request: &Request<B>, settings: ServerLayer) -> &str {
+    if settings.trust_forwarded_proto {
+        let forwarded = request
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim);
+        match forwarded {
+            Some(proto) if proto.eq_ignore_ascii_case("https") => return "https",
+            Some(proto) if proto.eq_ignore_ascii_case("http") => return "http",
+            _ => {}
+        }
+    }
+    if settings.behind_tls {
+        return "https";
+    }
+    request.uri().scheme_str().unwrap_or("http")
 }
 
 /// The route as the router matched it, when it says.
@@ -142,16 +206,29 @@ where
                 inner: Instrumented::new(None, inner, classify),
             };
         }
-        let method = request.method().as_str();
+        let original = request.method().as_str();
+        let known = KNOWN_METHODS.contains(&original);
+        let (method, name_method) = if known {
+            (original, original)
+        } else {
+            ("_OTHER", "HTTP")
+        };
         let route = route(&request);
+        let settings = self.settings;
         let recording = Start::new(&SITE).parent(request.headers()).start(|span| {
             span.name(match route {
-                Some(route) => format!("{method} {route}"),
-                None => method.to_owned(),
+                Some(route) => format!("{name_method} {route}"),
+                None => name_method.to_owned(),
             });
             span.attr(HTTP_REQUEST_METHOD, Some(Value::from(method.to_owned())));
+            if !known {
+                span.attr(
+                    HTTP_REQUEST_METHOD_ORIGINAL,
+                    Some(Value::from(original.to_owned())),
+                );
+            }
             span.attr(URL_PATH, Some(Value::from(request.uri().path().to_owned())));
-            let scheme = request.uri().scheme_str().unwrap_or("http").to_owned();
+            let scheme = scheme(&request, settings).to_owned();
             span.attr(URL_SCHEME, Some(Value::from(scheme)));
             span.attr(HTTP_ROUTE, route.map(|r| Value::from(r.to_owned())));
             span.attr(
@@ -204,10 +281,12 @@ fn response_outcome<R, E: Display>(result: &Result<Response<R>, E>) -> Outcome {
         Ok(response) => {
             let status = response.status();
             Outcome {
+                // No exception happened: status Error and `error.type` only.
                 failure: status.is_server_error().then(|| Failure {
                     type_name: Cow::Owned(status.as_u16().to_string()),
                     message: status.to_string(),
                     panic: None,
+                    exception: false,
                 }),
                 ret: None,
                 attributes: vec![KeyValue::new(
@@ -221,6 +300,7 @@ fn response_outcome<R, E: Display>(result: &Result<Response<R>, E>) -> Outcome {
                 type_name: Cow::Borrowed(std::any::type_name::<E>()),
                 message: error.to_string(),
                 panic: None,
+                exception: true,
             }),
             ..Outcome::default()
         },

@@ -36,6 +36,7 @@ fn failure_named(type_name: &'static str, message: &dyn Fn() -> String) -> Failu
         ),
     };
     Failure {
+        exception: true,
         type_name: Cow::Borrowed(type_name),
         message,
         panic,

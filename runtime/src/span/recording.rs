@@ -37,6 +37,9 @@ pub struct Failure {
     /// The panic of the error's `Display` (or `Debug`), re-thrown once the span
     /// has recorded what it could.
     pub panic: Option<Box<dyn Any + Send>>,
+    /// Record an `exception` event: an error value was returned. A 5xx
+    /// response is a failure without an exception (none happened).
+    pub exception: bool,
 }
 
 /// A started span (possibly not sampled) that ends exactly once: by
@@ -103,8 +106,14 @@ impl Recording {
         }
         let mut rethrow = None;
         let job_status = match outcome.failure {
-            Some(failure) => {
+            Some(failure) if failure.exception => {
                 record_exception(&span, failure.type_name, failure.message, Vec::new());
+                rethrow = failure.panic;
+                "failed"
+            }
+            Some(failure) => {
+                span.set_attribute(KeyValue::new(ERROR_TYPE, failure.type_name));
+                span.set_status(Status::error(failure.message));
                 rethrow = failure.panic;
                 "failed"
             }

@@ -22,4 +22,7 @@ pub struct Site {
     pub status_ok: bool,
     /// A `#[traced_job]`: record `job.status` and `job.duration_ms` at the end.
     pub job: bool,
+    /// Record `code.function.name`, `code.file.path` and `code.line.number`
+    /// (annotated functions); the layers' spans have no code of the user's to point at.
+    pub code: bool,
 }

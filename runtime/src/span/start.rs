@@ -112,18 +112,23 @@ impl Start {
         // No lock is held from here on: the attribute code below is the user's.
         let tracer = tracer::tracer_for(&base)?;
         let (tracer, sampler) = tracer.tracer();
-        let mut attributes =
-            Vec::with_capacity(JOB_ATTRS * usize::from(site.job) + LOCATION_ATTRS + site.attrs);
+        let mut attributes = Vec::with_capacity(
+            JOB_ATTRS * usize::from(site.job)
+                + LOCATION_ATTRS * usize::from(site.code)
+                + site.attrs,
+        );
         if site.job {
             // First, so that the attribute limit can never drop them.
             job::placeholders(&mut attributes);
         }
-        attributes.push(KeyValue::new(
-            CODE_FUNCTION,
-            Value::String(site.function.into()),
-        ));
-        attributes.push(KeyValue::new(CODE_FILE, Value::String(site.file.into())));
-        attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
+        if site.code {
+            attributes.push(KeyValue::new(
+                CODE_FUNCTION,
+                Value::String(site.function.into()),
+            ));
+            attributes.push(KeyValue::new(CODE_FILE, Value::String(site.file.into())));
+            attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
+        }
         let mut name = Cow::Borrowed(site.name);
         let predicted = sampler.predict(parent);
         let mut panicked = None;
