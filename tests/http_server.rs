@@ -12,6 +12,7 @@ use spanwright::opentelemetry::Value;
 use spanwright::opentelemetry::trace::{SpanId, SpanKind, Status};
 use spanwright::opentelemetry_sdk::trace::SpanData;
 use spanwright::testing::SpanDataExt;
+use std::future::Future as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -334,4 +335,71 @@ fn the_scheme_behind_tls_and_from_a_trusted_proxy() {
         ),
         http
     );
+}
+
+/// A response body whose second half comes 300 ms after its first.
+struct Slow {
+    sent: u8,
+    wait: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for Slow {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        task: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        match self.sent {
+            0 => {
+                self.sent = 1;
+                Poll::Ready(Some(Ok(http_body::Frame::data("first half ".into()))))
+            }
+            1 => match self.wait.as_mut().poll(task) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(()) => {
+                    self.sent = 2;
+                    Poll::Ready(Some(Ok(http_body::Frame::data("second half".into()))))
+                }
+            },
+            _ => Poll::Ready(None),
+        }
+    }
+}
+
+async fn streamed() -> axum::response::Response {
+    axum::response::Response::new(axum::body::Body::new(Slow {
+        sent: 0,
+        wait: Box::pin(tokio::time::sleep(Duration::from_millis(300))),
+    }))
+}
+
+#[test]
+fn the_span_ends_when_a_streamed_body_has_been_sent() {
+    let app = Router::new()
+        .route("/stream", get(streamed))
+        .layer(ServerLayer::new());
+    let spans = serve_and_collect(app, |addr| {
+        assert_eq!(request(addr, "/stream", &[]), Some(200));
+    });
+    let server = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server)
+        .expect("a server span");
+    let took = server
+        .end_time
+        .duration_since(server.start_time)
+        .unwrap_or_default();
+    assert!(
+        took >= Duration::from_millis(300),
+        "the span ended at the response head, {took:?} after it started"
+    );
+    assert_eq!(
+        server.attr("http.response.status_code"),
+        Some(&Value::I64(200))
+    );
+    assert_eq!(server.attr("cancelled"), None);
+    assert_eq!(server.status, Status::Unset);
 }

@@ -7,19 +7,22 @@
 //! in the handler too (`error.type` = `panic`, with its `exception` event);
 //! everything else, 4xx included, leaves the status Unset: a 404 is the
 //! client's error, not the server's. Its spans carry no `code.*` attributes:
-//! there is no code of the user's to point at.
+//! there is no code of the user's to point at. The span ends when the response
+//! body has been sent (a streamed body included), not at the response head; a
+//! body dropped before its end (the client went away) ends it as cancelled.
 
-use crate::span::instrumented::Instrumented;
 use crate::span::recording::{Failure, Outcome, Recording};
 use crate::span::site::Site;
 use crate::span::start::Start;
-use ::http::{Request, Response, Version};
+use ::http::{Request, Response, StatusCode, Version};
+use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{Key, KeyValue, Value};
 use pin_project_lite::pin_project;
 use std::borrow::Cow;
 use std::fmt::Display;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -57,13 +60,13 @@ static SITE: Site = Site {
 ///
 /// // Any tower service of http requests: axum's Router, a tonic server, a hyper service.
 /// let mut service = ServerLayer::new().layer(tower_service_fn());
-/// # fn tower_service_fn() -> impl tower_service::Service<http::Request<()>, Response = http::Response<()>, Error = std::convert::Infallible, Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>> + Clone {
+/// # fn tower_service_fn() -> impl tower_service::Service<http::Request<()>, Response = http::Response<String>, Error = std::convert::Infallible, Future = std::future::Ready<Result<http::Response<String>, std::convert::Infallible>>> + Clone {
 /// #     #[derive(Clone)] struct Ok200;
 /// #     impl tower_service::Service<http::Request<()>> for Ok200 {
-/// #         type Response = http::Response<()>; type Error = std::convert::Infallible;
-/// #         type Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
+/// #         type Response = http::Response<String>; type Error = std::convert::Infallible;
+/// #         type Future = std::future::Ready<Result<http::Response<String>, std::convert::Infallible>>;
 /// #         fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> { std::task::Poll::Ready(Ok(())) }
-/// #         fn call(&mut self, _: http::Request<()>) -> Self::Future { std::future::ready(Ok(http::Response::new(()))) }
+/// #         fn call(&mut self, _: http::Request<()>) -> Self::Future { std::future::ready(Ok(http::Response::new(String::new()))) }
 /// #     }
 /// #     Ok200
 /// # }
@@ -189,8 +192,9 @@ impl<S, B, R> tower_service::Service<Request<B>> for ServerService<S>
 where
     S: tower_service::Service<Request<B>, Response = Response<R>>,
     S::Error: Display,
+    R: Body,
 {
-    type Response = Response<R>;
+    type Response = Response<ServerBody<R>>;
     type Error = S::Error;
     type Future = ServerFuture<S::Future>;
 
@@ -199,11 +203,11 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> ServerFuture<S::Future> {
-        let classify: fn(&Result<Response<R>, S::Error>) -> Outcome = response_outcome;
         if !crate::enabled() {
             let inner = self.inner.call(request);
             return ServerFuture {
-                inner: Instrumented::new(None, inner, classify),
+                inner,
+                recording: None,
             };
         }
         let original = request.method().as_str();
@@ -241,68 +245,187 @@ where
             let _current = recording.as_ref().and_then(Recording::attach);
             self.inner.call(request)
         };
-        ServerFuture {
-            inner: Instrumented::new(recording, inner, classify),
-        }
+        ServerFuture { inner, recording }
     }
 }
 
 pin_project! {
     /// The response future of [`ServerService`]: the span is current while it is
-    /// polled, and ends with the response.
+    /// polled; it goes on with the response's body, which ends it.
     #[must_use = "futures do nothing unless polled"]
-    pub struct ServerFuture<F>
-    where
-        F: Future,
-    {
+    pub struct ServerFuture<F> {
         #[pin]
-        inner: Instrumented<F, fn(&F::Output) -> Outcome>,
+        inner: F,
+        // Dropped unfinished (the request was cancelled), it ends as cancelled.
+        recording: Option<Recording>,
     }
 }
 
-impl<F: Future> std::fmt::Debug for ServerFuture<F> {
+impl<F> std::fmt::Debug for ServerFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerFuture").finish_non_exhaustive()
     }
 }
 
-impl<F: Future> Future for ServerFuture<F> {
-    type Output = F::Output;
+impl<F, R, E> Future for ServerFuture<F>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+    R: Body,
+    E: Display,
+{
+    type Output = Result<Response<ServerBody<R>>, E>;
 
-    #[inline]
-    fn poll(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<F::Output> {
-        self.project().inner.poll(task)
+    fn poll(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(recording) = this.recording.as_ref() else {
+            return this
+                .inner
+                .poll(task)
+                .map(|result| result.map(|response| response.map(ServerBody::plain)));
+        };
+        let current = recording.attach();
+        // The payload is caught to read the panic's own message, then re-thrown.
+        let poll = catch_unwind(AssertUnwindSafe(|| this.inner.poll(task)));
+        drop(current);
+        let result = match poll {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(result)) => result,
+            Err(payload) => {
+                if let Some(recording) = this.recording.take() {
+                    recording.end_panicked(&*payload);
+                }
+                resume_unwind(payload)
+            }
+        };
+        let Some(recording) = this.recording.take() else {
+            return Poll::Ready(result.map(|response| response.map(ServerBody::plain)));
+        };
+        Poll::Ready(match result {
+            Ok(response) => {
+                let status = response.status();
+                Ok(response.map(|body| ServerBody::ending(body, recording, status)))
+            }
+            Err(error) => {
+                recording.finish(&error, |error| failure_outcome(error));
+                Err(error)
+            }
+        })
     }
 }
 
-/// The response's status code; a 5xx or an error is the request's failure.
-fn response_outcome<R, E: Display>(result: &Result<Response<R>, E>) -> Outcome {
-    match result {
-        Ok(response) => {
-            let status = response.status();
-            Outcome {
-                // No exception happened: status Error and `error.type` only.
-                failure: status.is_server_error().then(|| Failure {
-                    type_name: Cow::Owned(status.as_u16().to_string()),
-                    message: status.to_string(),
-                    panic: None,
-                    exception: false,
-                }),
-                ret: None,
-                attributes: vec![KeyValue::new(
-                    HTTP_RESPONSE_STATUS_CODE,
-                    i64::from(status.as_u16()),
-                )],
-            }
+pin_project! {
+    /// The response body of [`ServerService`]: the request's span ends when the
+    /// body has been sent (its last frame, or its error), or as cancelled when
+    /// it is dropped before (the client went away).
+    pub struct ServerBody<B> {
+        #[pin]
+        inner: B,
+        ending: Option<(Recording, StatusCode)>,
+    }
+}
+
+impl<B> std::fmt::Debug for ServerBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBody").finish_non_exhaustive()
+    }
+}
+
+impl<B: Body> ServerBody<B> {
+    fn plain(inner: B) -> Self {
+        ServerBody {
+            inner,
+            ending: None,
         }
-        Err(error) => Outcome {
-            failure: Some(Failure {
-                type_name: Cow::Borrowed(std::any::type_name::<E>()),
-                message: error.to_string(),
-                panic: None,
-                exception: true,
-            }),
-            ..Outcome::default()
-        },
+    }
+
+    fn ending(inner: B, recording: Recording, status: StatusCode) -> Self {
+        if inner.is_end_stream() {
+            // Nothing to send (a 204, a 404 without content): the request is done.
+            recording.finish(&status, |status| status_outcome(*status));
+            return ServerBody::plain(inner);
+        }
+        ServerBody {
+            inner,
+            ending: Some((recording, status)),
+        }
+    }
+}
+
+impl<B: Body> Body for ServerBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        task: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let mut this = self.project();
+        let frame = this.inner.as_mut().poll_frame(task);
+        let done = match &frame {
+            Poll::Pending => false,
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => true,
+            // The last frame: the server may not ask again.
+            Poll::Ready(Some(Ok(_))) => this.inner.is_end_stream(),
+        };
+        if done && let Some((recording, status)) = this.ending.take() {
+            let failed = matches!(frame, Poll::Ready(Some(Err(_))));
+            recording.finish(&(status, failed), |(status, failed)| {
+                body_outcome(*status, *failed)
+            });
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The response's status code; a 5xx is the request's failure (no exception
+/// happened: status Error and `error.type` only).
+fn status_outcome(status: StatusCode) -> Outcome {
+    Outcome {
+        failure: status.is_server_error().then(|| Failure {
+            type_name: Cow::Owned(status.as_u16().to_string()),
+            message: status.to_string(),
+            panic: None,
+            exception: false,
+        }),
+        ret: None,
+        attributes: vec![KeyValue::new(
+            HTTP_RESPONSE_STATUS_CODE,
+            i64::from(status.as_u16()),
+        )],
+    }
+}
+
+/// The status code, and a body that failed while it was being sent.
+fn body_outcome(status: StatusCode, failed: bool) -> Outcome {
+    let mut outcome = status_outcome(status);
+    if failed && outcome.failure.is_none() {
+        outcome.failure = Some(Failure {
+            type_name: Cow::Borrowed("response body"),
+            message: "the response body failed while it was being sent".to_owned(),
+            panic: None,
+            exception: false,
+        });
+    }
+    outcome
+}
+
+/// The inner service's error: an exception.
+fn failure_outcome<E: Display>(error: &E) -> Outcome {
+    Outcome {
+        failure: Some(Failure {
+            type_name: Cow::Borrowed(std::any::type_name::<E>()),
+            message: error.to_string(),
+            panic: None,
+            exception: true,
+        }),
+        ..Outcome::default()
     }
 }
