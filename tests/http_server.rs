@@ -403,3 +403,55 @@ fn the_span_ends_when_a_streamed_body_has_been_sent() {
     assert_eq!(server.attr("cancelled"), None);
     assert_eq!(server.status, Status::Unset);
 }
+
+async fn announced() -> axum::response::Response {
+    let mut response = streamed().await;
+    // "first half second half": the length hyper stops polling at.
+    response.headers_mut().insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from_static("22"),
+    );
+    response
+}
+
+#[test]
+fn every_way_a_response_ends_ends_its_span_once_and_completed() {
+    let app = Router::new()
+        .route("/announced", get(announced))
+        .route("/jobs/{id}", get(job))
+        .layer(ServerLayer::new());
+    let spans = serve_and_collect(app, |addr| {
+        assert_eq!(request(addr, "/announced", &[]), Some(200));
+        assert_eq!(request_with(addr, "HEAD", "/jobs/2", &[]), Some(200));
+    });
+    let server: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Server)
+        .collect();
+    assert_eq!(server.len(), 2, "{spans:?}");
+    for span in &server {
+        assert_eq!(
+            span.attr("cancelled"),
+            None,
+            "{}: {:?}",
+            span.name,
+            span.attributes
+        );
+        assert_eq!(
+            span.attr("http.response.status_code"),
+            Some(&Value::I64(200))
+        );
+    }
+    // A body with an announced length ends when its last byte is sent, after
+    // its 300 ms pause, although the server never asks for its end.
+    let announced = server[0];
+    let took = announced
+        .end_time
+        .duration_since(announced.start_time)
+        .unwrap_or_default();
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert_eq!(
+        server[1].attr("http.request.method"),
+        Some(&Value::from("HEAD"))
+    );
+}

@@ -4,4 +4,4 @@
 
 mod server;
 
-pub use server::{ServerFuture, ServerLayer, ServerService};
+pub use server::{ServerBody, ServerFuture, ServerLayer, ServerService};

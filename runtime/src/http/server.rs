@@ -15,6 +15,7 @@ use crate::span::recording::{Failure, Outcome, Recording};
 use crate::span::site::Site;
 use crate::span::start::Start;
 use ::http::{Request, Response, StatusCode, Version};
+use bytes::Buf as _;
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{Key, KeyValue, Value};
@@ -154,6 +155,8 @@ fn scheme<B>(request: &Request<B>, settings: ServerLayer) -> &str {
             .headers()
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
+            // Chained proxies append: the first is what the client used.
+            .and_then(|v| v.split(',').next())
             .map(str::trim);
         match forwarded {
             Some(proto) if proto.eq_ignore_ascii_case("https") => return "https",
@@ -208,8 +211,11 @@ where
             return ServerFuture {
                 inner,
                 recording: None,
+                head_only: false,
             };
         }
+        // A HEAD response sends no body, whatever its head announces.
+        let head_only = request.method() == ::http::Method::HEAD;
         let original = request.method().as_str();
         let known = KNOWN_METHODS.contains(&original);
         let (method, name_method) = if known {
@@ -245,7 +251,11 @@ where
             let _current = recording.as_ref().and_then(Recording::attach);
             self.inner.call(request)
         };
-        ServerFuture { inner, recording }
+        ServerFuture {
+            inner,
+            recording,
+            head_only,
+        }
     }
 }
 
@@ -258,6 +268,7 @@ pin_project! {
         inner: F,
         // Dropped unfinished (the request was cancelled), it ends as cancelled.
         recording: Option<Recording>,
+        head_only: bool,
     }
 }
 
@@ -300,10 +311,19 @@ where
         let Some(recording) = this.recording.take() else {
             return Poll::Ready(result.map(|response| response.map(ServerBody::plain)));
         };
+        let head_only = *this.head_only;
         Poll::Ready(match result {
             Ok(response) => {
+                // The status is known at the head: recorded now, whatever
+                // happens to the body.
                 let status = response.status();
-                Ok(response.map(|body| ServerBody::ending(body, recording, status)))
+                recording.record_early(status_outcome(status));
+                let no_body = head_only
+                    || status.is_informational()
+                    || status == StatusCode::NO_CONTENT
+                    || status == StatusCode::NOT_MODIFIED;
+                let length = content_length(response.headers());
+                Ok(response.map(|body| ServerBody::ending(body, recording, no_body, length)))
             }
             Err(error) => {
                 recording.finish(&error, |error| failure_outcome(error));
@@ -313,14 +333,30 @@ where
     }
 }
 
+/// The length a response's head announces, if any.
+fn content_length(headers: &::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(::http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 pin_project! {
-    /// The response body of [`ServerService`]: the request's span ends when the
-    /// body has been sent (its last frame, or its error), or as cancelled when
-    /// it is dropped before (the client went away).
+    /// The response body of [`ServerService`]: the request's span is current
+    /// while it is polled and ends when the body has been sent (its last frame,
+    /// its trailers, its announced length, or its error), or as cancelled when it
+    /// is dropped before (the client went away). Its status code was recorded
+    /// with the response's head.
     pub struct ServerBody<B> {
         #[pin]
         inner: B,
-        ending: Option<(Recording, StatusCode)>,
+        ending: Option<Recording>,
+        // Data bytes still to send, when the head announced a length (the server
+        // stops polling once they are sent).
+        remaining: Option<u64>,
     }
 }
 
@@ -330,23 +366,37 @@ impl<B> std::fmt::Debug for ServerBody<B> {
     }
 }
 
+/// An empty body of the wrapped kind, for layers that need one (CORS, timeouts).
+impl<B: Default> Default for ServerBody<B> {
+    fn default() -> Self {
+        ServerBody {
+            inner: B::default(),
+            ending: None,
+            remaining: None,
+        }
+    }
+}
+
 impl<B: Body> ServerBody<B> {
     fn plain(inner: B) -> Self {
         ServerBody {
             inner,
             ending: None,
+            remaining: None,
         }
     }
 
-    fn ending(inner: B, recording: Recording, status: StatusCode) -> Self {
-        if inner.is_end_stream() {
-            // Nothing to send (a 204, a 404 without content): the request is done.
-            recording.finish(&status, |status| status_outcome(*status));
+    fn ending(inner: B, recording: Recording, no_body: bool, length: Option<u64>) -> Self {
+        let remaining = length.or(inner.size_hint().exact());
+        if no_body || inner.is_end_stream() || remaining == Some(0) {
+            // Nothing to send (HEAD, 1xx, 204, 304, an empty body): done now.
+            recording.finish(&(), |_| Outcome::default());
             return ServerBody::plain(inner);
         }
         ServerBody {
             inner,
-            ending: Some((recording, status)),
+            ending: Some(recording),
+            remaining,
         }
     }
 }
@@ -360,18 +410,37 @@ impl<B: Body> Body for ServerBody<B> {
         task: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let mut this = self.project();
-        let frame = this.inner.as_mut().poll_frame(task);
+        let Some(recording) = this.ending.as_ref() else {
+            return this.inner.poll_frame(task);
+        };
+        // The span is current while the body is made (rows streamed from a database).
+        let current = recording.attach();
+        let frame = catch_unwind(AssertUnwindSafe(|| this.inner.as_mut().poll_frame(task)));
+        drop(current);
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(payload) => {
+                if let Some(recording) = this.ending.take() {
+                    recording.end_panicked(&*payload);
+                }
+                resume_unwind(payload)
+            }
+        };
         let done = match &frame {
             Poll::Pending => false,
             Poll::Ready(None) | Poll::Ready(Some(Err(_))) => true,
-            // The last frame: the server may not ask again.
-            Poll::Ready(Some(Ok(_))) => this.inner.is_end_stream(),
+            // The server stops asking after trailers, or once the announced
+            // length is sent, or once the body says it is at its end.
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(remaining), Some(data)) = (this.remaining.as_mut(), frame.data_ref()) {
+                    *remaining = remaining.saturating_sub(data.remaining() as u64);
+                }
+                frame.is_trailers() || *this.remaining == Some(0) || this.inner.is_end_stream()
+            }
         };
-        if done && let Some((recording, status)) = this.ending.take() {
+        if done && let Some(recording) = this.ending.take() {
             let failed = matches!(frame, Poll::Ready(Some(Err(_))));
-            recording.finish(&(status, failed), |(status, failed)| {
-                body_outcome(*status, *failed)
-            });
+            recording.finish(&failed, |failed| body_outcome(*failed));
         }
         frame
     }
@@ -403,18 +472,18 @@ fn status_outcome(status: StatusCode) -> Outcome {
     }
 }
 
-/// The status code, and a body that failed while it was being sent.
-fn body_outcome(status: StatusCode, failed: bool) -> Outcome {
-    let mut outcome = status_outcome(status);
-    if failed && outcome.failure.is_none() {
-        outcome.failure = Some(Failure {
+/// How sending the body ended: a body that failed while it was being sent is
+/// the request's failure (its status code was recorded with the head).
+fn body_outcome(failed: bool) -> Outcome {
+    Outcome {
+        failure: failed.then(|| Failure {
             type_name: Cow::Borrowed("response body"),
             message: "the response body failed while it was being sent".to_owned(),
             panic: None,
             exception: false,
-        });
+        }),
+        ..Outcome::default()
     }
-    outcome
 }
 
 /// The inner service's error: an exception.

@@ -98,35 +98,19 @@ impl Recording {
                 resume_unwind(payload);
             }
         };
-        if let Some(ret) = outcome.ret {
-            span.set_attribute(KeyValue::new(RETURN_VALUE, ret));
-        }
-        if !outcome.attributes.is_empty() {
-            span.set_attributes(outcome.attributes);
-        }
-        let mut rethrow = None;
-        let job_status = match outcome.failure {
-            Some(failure) if failure.exception => {
-                record_exception(&span, failure.type_name, failure.message, Vec::new());
-                rethrow = failure.panic;
-                "failed"
-            }
-            Some(failure) => {
-                span.set_attribute(KeyValue::new(ERROR_TYPE, failure.type_name));
-                span.set_status(Status::error(failure.message));
-                rethrow = failure.panic;
-                "failed"
-            }
-            None => {
-                if site.status_ok {
-                    span.set_status(Status::Ok);
-                }
-                "completed"
-            }
-        };
+        let (job_status, rethrow) = apply_outcome(&span, site, outcome);
         self.end(&cx, job_status);
         if let Some(payload) = rethrow {
             resume_unwind(payload);
+        }
+    }
+
+    /// Records what is known of the outcome before the span ends (an HTTP
+    /// response's head, when its body is still to be sent).
+    #[cfg(feature = "http")]
+    pub(crate) fn record_early(&self, outcome: Outcome) {
+        if let (Some(cx), Some(site)) = (&self.cx, self.site) {
+            let _ = apply_outcome(&cx.span(), site, outcome);
         }
     }
 
@@ -173,6 +157,39 @@ impl Drop for Recording {
         if let Some(cx) = self.cx.take() {
             cx.span().set_attribute(KeyValue::new(CANCELLED, true));
             self.end(&cx, "cancelled");
+        }
+    }
+}
+
+/// Sets what an outcome says on the span: the return value, attributes, and a
+/// failure (status Error, `error.type`, and an `exception` event when an error
+/// value was returned). Returns the job status and a panic to re-throw.
+fn apply_outcome(
+    span: &SpanRef<'_>,
+    site: &Site,
+    outcome: Outcome,
+) -> (&'static str, Option<Box<dyn Any + Send>>) {
+    if let Some(ret) = outcome.ret {
+        span.set_attribute(KeyValue::new(RETURN_VALUE, ret));
+    }
+    if !outcome.attributes.is_empty() {
+        span.set_attributes(outcome.attributes);
+    }
+    match outcome.failure {
+        Some(failure) if failure.exception => {
+            record_exception(span, failure.type_name, failure.message, Vec::new());
+            ("failed", failure.panic)
+        }
+        Some(failure) => {
+            span.set_attribute(KeyValue::new(ERROR_TYPE, failure.type_name));
+            span.set_status(Status::error(failure.message));
+            ("failed", failure.panic)
+        }
+        None => {
+            if site.status_ok {
+                span.set_status(Status::Ok);
+            }
+            ("completed", None)
         }
     }
 }
