@@ -183,7 +183,7 @@ fn a_restarted_collector_receives_later_spans() {
         return;
     }
     let _turn = serial();
-    let (grpc, http) = (free_port(), free_port());
+    let [grpc, http] = receivers::free_ports::<2>();
     let rotel = Rotel::start_on(grpc, http);
     let telemetry = Telemetry::builder()
         .service_name("e2e-restart")

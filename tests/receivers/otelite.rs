@@ -3,7 +3,7 @@
 //! attribute values as text, so values are compared as text here (Rotel checks
 //! the wire types).
 
-use super::{Received, free_port, wait_for};
+use super::{Received, free_ports, wait_for};
 use serde_json::Value as Json;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -27,7 +27,7 @@ impl Drop for TempDir {
 
 impl Otelite {
     pub fn start() -> Self {
-        let (grpc_port, http_port, api_port) = (free_port(), free_port(), free_port());
+        let [grpc_port, http_port, api_port] = free_ports::<3>();
         let data = std::env::temp_dir().join(format!(
             "spanwright-otelite-{}-{api_port}",
             std::process::id()

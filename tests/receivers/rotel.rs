@@ -1,11 +1,11 @@
 //! Rotel (`pip install --pre rotel==0.0.1a15`): its `rotel-agent`, run with a
 //! blackhole exporter and `--debug-log traces`, prints each received span.
 
-use super::{Received, free_port, wait_for};
+use super::{Received, free_ports, wait_for};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub struct Rotel {
     child: Child,
@@ -30,11 +30,25 @@ fn agent_path() -> String {
 }
 
 impl Rotel {
+    /// Starts on free ports; if another process takes one of them between the
+    /// pick and the agent's bind, the agent exits and it tries fresh ports.
     pub fn start() -> Self {
-        Self::start_on(free_port(), free_port())
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let [grpc, http] = free_ports::<2>();
+            match Self::try_start_on(grpc, http) {
+                Ok(rotel) => return rotel,
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!("rotel-agent did not start: {failures:#?}");
     }
 
     pub fn start_on(grpc_port: u16, http_port: u16) -> Self {
+        Self::try_start_on(grpc_port, http_port).unwrap_or_else(|why| panic!("{why}"))
+    }
+
+    fn try_start_on(grpc_port: u16, http_port: u16) -> Result<Self, String> {
         let mut child = Command::new(agent_path())
             .args([
                 "start",
@@ -75,18 +89,36 @@ impl Rotel {
                 }
             });
         }
-        let rotel = Rotel {
+        let mut rotel = Rotel {
             child,
             grpc_port,
             http_port,
             output,
         };
-        wait_for(Duration::from_secs(20), "rotel to listen", || {
+        // A cold first start on a new machine can take a while; an agent that
+        // exits (a port taken) is reported at once, with what it printed.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
             let up = std::net::TcpStream::connect(("127.0.0.1", grpc_port)).is_ok()
                 && std::net::TcpStream::connect(("127.0.0.1", http_port)).is_ok();
-            up.then_some(())
-        });
-        rotel
+            if up {
+                return Ok(rotel);
+            }
+            if let Ok(Some(status)) = rotel.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100)); // let the readers drain
+                return Err(format!(
+                    "rotel-agent on ports {grpc_port}/{http_port} exited ({status}): {}",
+                    rotel.output.lock().unwrap()
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "rotel-agent on ports {grpc_port}/{http_port} not listening after 60 s: {}",
+                    rotel.output.lock().unwrap()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn stop(mut self) {
