@@ -1,14 +1,15 @@
 //! A real service, end to end: an axum API puts jobs on a Redis Stream with the
 //! trace context in the entry's fields; a worker reads them with
 //! `#[traced_job(parent = ..)]` and calls a second axum app, "storage", with
-//! reqwest, injecting the context into the request's headers; storage's
-//! `ServerLayer` continues the trace, and a `tracing` span inside its handler
-//! (what a library would emit) joins it through `spanwright::tracing_layer()`.
-//! One trace per job, from the first HTTP request to the storage call:
+//! reqwest through `http::ClientMiddleware` (a client span, the context in the
+//! request's headers); storage's `ServerLayer` continues the trace, and a
+//! `tracing` span inside its handler (what a library would emit) joins it
+//! through `spanwright::tracing_layer()`. One trace per job, from the first HTTP
+//! request to the storage call:
 //!
 //! ```text
 //! POST /jobs (server) -> jobs publish (producer) -> jobs process (consumer)
-//!   -> storage put (client) -> PUT /objects/{key} (server) -> write_object (tracing)
+//!   -> storage put -> PUT (client) -> PUT /objects/{key} (server) -> write_object (tracing)
 //! ```
 //!
 //! `cargo run --example service` starts everything it needs (redis-server on a
@@ -23,7 +24,8 @@ use axum::routing::{post, put};
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamReadOptions, StreamReadReply};
-use spanwright::http::ServerLayer;
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use spanwright::http::{ClientMiddleware, ServerLayer};
 use spanwright::{span, traced_job};
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
@@ -71,7 +73,9 @@ async fn worker(
     storage: String,
     jobs: usize,
 ) -> redis::RedisResult<()> {
-    let client = reqwest::Client::new();
+    let client = ClientBuilder::new(reqwest::Client::new())
+        .with(ClientMiddleware::new())
+        .build();
     let options = StreamReadOptions::default().block(500).count(16);
     let (mut last, mut handled) = ("0".to_owned(), 0);
     while handled < jobs {
@@ -102,33 +106,29 @@ async fn worker(
 async fn process(
     id: &str,
     fields: &HashMap<String, String>,
-    client: &reqwest::Client,
+    client: &ClientWithMiddleware,
     storage: &str,
-) -> Result<(), reqwest::Error> {
+) -> Result<(), reqwest_middleware::Error> {
     let object = fields.get("object").map_or("unknown", String::as_str);
     let thumbnail = format!("thumbnail of {object}");
     store(client, storage, object, thumbnail).await
 }
 
-/// The call to storage, with the trace context in the request's headers.
-#[span(name = "storage put", kind = client, attrs(object.key = key, http.request.method = "PUT"))]
+/// The call to storage: the middleware makes its client span and puts the
+/// trace context in the request's headers.
+#[span(name = "storage put", attrs(object.key = key))]
 async fn store(
-    client: &reqwest::Client,
+    client: &ClientWithMiddleware,
     base: &str,
     key: &str,
     body: String,
-) -> Result<(), reqwest::Error> {
-    let mut request = client
+) -> Result<(), reqwest_middleware::Error> {
+    let response = client
         .put(format!("{base}/objects/{key}"))
         .body(body)
-        .build()?;
-    spanwright::inject(request.headers_mut());
-    let response = client.execute(request).await?;
-    spanwright::current().set_attribute(
-        "http.response.status_code",
-        i64::from(response.status().as_u16()),
-    );
-    response.error_for_status().map(drop)
+        .send()
+        .await?;
+    response.error_for_status().map(drop).map_err(Into::into)
 }
 
 // ---- storage ------------------------------------------------------------------
@@ -338,12 +338,13 @@ mod tests {
 
         let spans = kept.spans();
         assert_eq!(stats.spans_dropped, 0, "{stats:?}");
-        assert_eq!(spans.len(), 6 * OBJECTS.len(), "{spans:#?}");
+        assert_eq!(spans.len(), 7 * OBJECTS.len(), "{spans:#?}");
         let shape = [
             ("POST /jobs", SpanKind::Server),
             ("jobs publish", SpanKind::Producer),
             ("jobs process", SpanKind::Consumer),
-            ("storage put", SpanKind::Client),
+            ("storage put", SpanKind::Internal),
+            ("PUT", SpanKind::Client),
             ("PUT /objects/{key}", SpanKind::Server),
             ("write_object", SpanKind::Internal),
         ];

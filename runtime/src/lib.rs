@@ -47,8 +47,9 @@
 //! | `otlp` (default) | `otlp-grpc` and `otlp-http` |
 //! | `otlp-grpc`, `otlp-http` | OTLP over one transport, with TLS and gzip |
 //! | `tls-native-roots` | `otlp`, trusting the operating system's certificate store (corporate CAs; `SSL_CERT_FILE` and `SSL_CERT_DIR` honoured) beside Mozilla's roots |
-//! | `http` | `http::HeaderMap` as a carrier of trace context ([`carrier`]), and `http::ServerLayer`, a tower layer making one server span per request |
+//! | `http` | `http::HeaderMap` as a carrier of trace context ([`carrier`]); `http::ServerLayer`, a tower layer making one server span per request (an RPC span for gRPC), and `http::ClientLayer`, its client side |
 //! | `axum` | `http`, and the server span named after axum's matched route |
+//! | `reqwest` | `http`, and `http::ClientMiddleware`: client spans for reqwest, through reqwest-middleware |
 //! | `tracing` | `tracing_layer()`: `tracing` spans (from hyper, sqlx, tokio, ...) in the same traces; the `logs` module: JSON log lines stamped with trace and span ids, `tracing` events as span events |
 //! | `off` | every annotated function compiled as if it were not annotated |
 //!
@@ -364,9 +365,85 @@
 //! original in `http.request.method_original`); `url.scheme` is `https` with
 //! `ServerLayer::new().behind_tls()`, and follows `X-Forwarded-Proto` only with
 //! `.trust_forwarded_proto()`. The layer's spans carry no `code.*` attributes.
-//! Annotated functions the handler calls are its children. An outgoing call carries the trace on with
-//! `spanwright::inject(request.headers_mut())` from inside a `kind = client`
-//! function (reqwest, hyper and tonic requests all have an `http::HeaderMap`).
+//! Annotated functions the handler calls are its children. The server span ends
+//! when the response body has been sent, a streamed body included.
+//!
+//! Outgoing calls get a client span, child of the current span, with the
+//! trace's context injected into the request's headers: `http::ClientLayer` for
+//! tower clients (a hyper client, a tonic `Channel`) and, with the feature
+//! `reqwest`, `http::ClientMiddleware` for reqwest through reqwest-middleware:
+//!
+//! ```
+//! # #[cfg(feature = "reqwest")] {
+//! let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+//!     .with(spanwright::http::ClientMiddleware::new())
+//!     .build();
+//! // client.get("http://storage.internal/objects/1").send().await
+//! # let _ = client; }
+//! ```
+//!
+//! The client span is named after the method (`GET`) and records
+//! `http.request.method`, `url.full` (without user name and password, the values
+//! of secret query parameters such as `token` or `Signature` replaced by
+//! `REDACTED`), `server.address`, `server.port` and `http.response.status_code`.
+//! A status of 400 or more is its failure (status Error, `error.type` = the
+//! code: a 404 is the caller's problem, so it is the client span that fails); a
+//! call that gets no response is status Error with an `exception` event. A span
+//! of `ClientLayer` ends when the response body has been read or dropped; a span
+//! of `ClientMiddleware` when the response's head has arrived.
+//!
+//! ### gRPC
+//!
+//! The same layers serve tonic. On a gRPC request (content type
+//! `application/grpc…`) `ServerLayer` makes an RPC server span and
+//! `ClientLayer` an RPC client span, per the RPC semantic conventions: named
+//! `{package.Service}/{Method}`, with `rpc.system = grpc`, `rpc.service`,
+//! `rpc.method` and `rpc.grpc.status_code`, read from the `grpc-status` of the
+//! response's head or of its trailers (so the spans end after the trailers). A
+//! server span's status is Error for the codes the conventions count as the
+//! server's failure (`UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`,
+//! `INTERNAL`, `UNAVAILABLE`, `DATA_LOSS`) and Unset for the others (a
+//! `NOT_FOUND` is the caller's business); a client span's is Error for every
+//! code but `OK`. `error.type` is the code's name, the description its
+//! `grpc-message`; no `exception` event, as a status is an answer. The client
+//! span records `server.address` and `server.port` when the request's URI has an
+//! authority, as it does for a client made `with_origin`.
+//!
+//! ```
+//! # #[cfg(feature = "http")] {
+//! use spanwright::http::{ClientLayer, ServerLayer};
+//! use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+//! use tower_layer::Layer as _;
+//!
+//! #[spanwright::span]
+//! async fn ask(client: &mut HealthClient<spanwright::http::ClientService<tonic::transport::Channel>>)
+//!     -> Result<i32, tonic::Status> {
+//!     let request = HealthCheckRequest { service: String::new() };
+//!     Ok(client.check(request).await?.into_inner().status)
+//! }
+//!
+//! # unsafe { std::env::set_var("OTEL_TRACES_EXPORTER", "none") };
+//! let telemetry = spanwright::init().unwrap();
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! // The server: a layer on tonic's server, any services behind it.
+//! let (_reporter, health) = tonic_health::server::health_reporter();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+//! let origin: http::Uri = format!("http://{}", listener.local_addr().unwrap()).parse().unwrap();
+//! tokio::spawn(
+//!     tonic::transport::Server::builder()
+//!         .layer(ServerLayer::new())
+//!         .add_service(health)
+//!         .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+//! );
+//!
+//! // The client: the layer around its channel.
+//! let channel = tonic::transport::Endpoint::from(origin.clone()).connect().await.unwrap();
+//! let mut client = HealthClient::with_origin(ClientLayer::new().layer(channel), origin);
+//! // ask > grpc.health.v1.Health/Check (client) > grpc.health.v1.Health/Check (server)
+//! assert_eq!(ask(&mut client).await.unwrap(), 1); // SERVING
+//! # });
+//! # drop(telemetry); }
+//! ```
 //!
 //! The libraries a service is made of emit `tracing` spans. With the feature
 //! `tracing`, `tracing_layer()` records them in spanwright's pipeline, nested

@@ -10,7 +10,14 @@
 //! there is no code of the user's to point at. The span ends when the response
 //! body has been sent (a streamed body included), not at the response head; a
 //! body dropped before its end (the client went away) ends it as cancelled.
+//!
+//! A gRPC request (content type `application/grpc…`) gets an RPC server span
+//! instead: named `{package.Service}/{Method}`, with `rpc.system`,
+//! `rpc.service`, `rpc.method` and `rpc.grpc.status_code` from the
+//! `grpc-status` of the response's head (a trailers-only response) or of its
+//! trailers, so it ends after the trailers.
 
+use super::grpc::{self, RPC_METHOD, RPC_SERVICE, RPC_SYSTEM, Side};
 use crate::span::recording::{Failure, Outcome, Recording};
 use crate::span::site::Site;
 use crate::span::start::Start;
@@ -52,7 +59,20 @@ static SITE: Site = Site {
     code: false,
 };
 
-/// A `tower::Layer` giving every request a server span.
+static GRPC_SITE: Site = Site {
+    name: "gRPC",
+    kind: SpanKind::Server,
+    function: "spanwright::http::ServerLayer",
+    file: file!(),
+    line: line!(),
+    attrs: 4,
+    status_ok: false,
+    job: false,
+    code: false,
+};
+
+/// A `tower::Layer` giving every request a server span (an RPC server span for
+/// a gRPC request).
 ///
 /// ```
 /// use spanwright::http::ServerLayer;
@@ -212,7 +232,11 @@ where
                 inner,
                 recording: None,
                 head_only: false,
+                grpc: false,
             };
+        }
+        if grpc::is_grpc(request.headers()) {
+            return self.call_grpc(request);
         }
         // A HEAD response sends no body, whatever its head announces.
         let head_only = request.method() == ::http::Method::HEAD;
@@ -255,6 +279,44 @@ where
             inner,
             recording,
             head_only,
+            grpc: false,
+        }
+    }
+}
+
+impl<S> ServerService<S> {
+    /// An RPC server span, named `{package.Service}/{Method}`.
+    fn call_grpc<B, R>(&mut self, request: Request<B>) -> ServerFuture<S::Future>
+    where
+        S: tower_service::Service<Request<B>, Response = Response<R>>,
+    {
+        let path = request.uri().path();
+        let recording = Start::new(&GRPC_SITE)
+            .parent(request.headers())
+            .start(|span| {
+                span.attr(RPC_SYSTEM, Some(Value::from("grpc")));
+                match grpc::service_and_method(path) {
+                    Some((service, method)) => {
+                        span.name(format!("{service}/{method}"));
+                        span.attr(RPC_SERVICE, Some(Value::from(service.to_owned())));
+                        span.attr(RPC_METHOD, Some(Value::from(method.to_owned())));
+                    }
+                    None => span.name(path.trim_start_matches('/').to_owned()),
+                }
+                span.attr(
+                    NETWORK_PROTOCOL_VERSION,
+                    Some(Value::from(version(request.version()))),
+                );
+            });
+        let inner = {
+            let _current = recording.as_ref().and_then(Recording::attach);
+            self.inner.call(request)
+        };
+        ServerFuture {
+            inner,
+            recording,
+            head_only: false,
+            grpc: true,
         }
     }
 }
@@ -269,6 +331,7 @@ pin_project! {
         // Dropped unfinished (the request was cancelled), it ends as cancelled.
         recording: Option<Recording>,
         head_only: bool,
+        grpc: bool,
     }
 }
 
@@ -313,6 +376,16 @@ where
         };
         let head_only = *this.head_only;
         Poll::Ready(match result {
+            Ok(response) if *this.grpc => {
+                // A trailers-only response (an error, or UNIMPLEMENTED) carries
+                // its status in the head; otherwise the trailers will.
+                if let Some((code, message)) = grpc::status(response.headers()) {
+                    recording.record_early(grpc::status_outcome(code, message, Side::Server));
+                } else if response.status() != StatusCode::OK {
+                    recording.record_early(status_outcome(response.status()));
+                }
+                Ok(response.map(|body| ServerBody::ending(body, recording, false, None, true)))
+            }
             Ok(response) => {
                 // The status is known at the head: recorded now, whatever
                 // happens to the body.
@@ -323,7 +396,10 @@ where
                     || status == StatusCode::NO_CONTENT
                     || status == StatusCode::NOT_MODIFIED;
                 let length = content_length(response.headers());
-                Ok(response.map(|body| ServerBody::ending(body, recording, no_body, length)))
+                Ok(
+                    response
+                        .map(|body| ServerBody::ending(body, recording, no_body, length, false)),
+                )
             }
             Err(error) => {
                 recording.finish(&error, |error| failure_outcome(error));
@@ -357,6 +433,8 @@ pin_project! {
         // Data bytes still to send, when the head announced a length (the server
         // stops polling once they are sent).
         remaining: Option<u64>,
+        // The call's `grpc-status` comes in the trailers.
+        grpc: bool,
     }
 }
 
@@ -373,6 +451,7 @@ impl<B: Default> Default for ServerBody<B> {
             inner: B::default(),
             ending: None,
             remaining: None,
+            grpc: false,
         }
     }
 }
@@ -383,10 +462,17 @@ impl<B: Body> ServerBody<B> {
             inner,
             ending: None,
             remaining: None,
+            grpc: false,
         }
     }
 
-    fn ending(inner: B, recording: Recording, no_body: bool, length: Option<u64>) -> Self {
+    fn ending(
+        inner: B,
+        recording: Recording,
+        no_body: bool,
+        length: Option<u64>,
+        grpc: bool,
+    ) -> Self {
         let remaining = length.or(inner.size_hint().exact());
         if no_body || inner.is_end_stream() || remaining == Some(0) {
             // Nothing to send (HEAD, 1xx, 204, 304, an empty body): done now.
@@ -397,6 +483,7 @@ impl<B: Body> ServerBody<B> {
             inner,
             ending: Some(recording),
             remaining,
+            grpc,
         }
     }
 }
@@ -439,8 +526,19 @@ impl<B: Body> Body for ServerBody<B> {
             }
         };
         if done && let Some(recording) = this.ending.take() {
-            let failed = matches!(frame, Poll::Ready(Some(Err(_))));
-            recording.finish(&failed, |failed| body_outcome(*failed));
+            let trailers = match &frame {
+                Poll::Ready(Some(Ok(frame))) => frame.trailers_ref(),
+                _ => None,
+            };
+            match trailers.and_then(grpc::status).filter(|_| *this.grpc) {
+                Some((code, message)) => {
+                    recording.finish(&(), |_| grpc::status_outcome(code, message, Side::Server))
+                }
+                None => {
+                    let failed = matches!(frame, Poll::Ready(Some(Err(_))));
+                    recording.finish(&failed, |failed| body_outcome(*failed));
+                }
+            }
         }
         frame
     }

@@ -1,0 +1,446 @@
+//! The client span of an outgoing call through a tower client (a tonic
+//! `Channel`, a hyper client): child of the current span, its context injected
+//! into the request's headers, ended when the response body has been read (a
+//! gRPC call's status comes in its trailers) or dropped.
+//!
+//! HTTP: named `{METHOD}`, with `http.request.method`, `url.full` (no
+//! credentials, secret query values redacted), `server.address`, `server.port`,
+//! `http.response.status_code`; status Error with `error.type` = the status code
+//! for a status of 400 or more (the conventions count a 4xx as a client span's
+//! failure). gRPC: named `{package.Service}/{Method}`, with `rpc.system`,
+//! `rpc.service`, `rpc.method`, `rpc.grpc.status_code`; status Error for every
+//! code but OK. A transport error is status Error with an `exception` event.
+
+use super::grpc::{self, RPC_METHOD, RPC_SERVICE, RPC_SYSTEM, Side};
+use super::url;
+use crate::span::recording::{Failure, Outcome, Recording};
+use crate::span::site::Site;
+use crate::span::start::{SpanAttrs, Start};
+use ::http::{Method, Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use opentelemetry::trace::SpanKind;
+use opentelemetry::{Key, KeyValue, Value};
+use pin_project_lite::pin_project;
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+const HTTP_REQUEST_METHOD: Key = Key::from_static_str("http.request.method");
+const HTTP_REQUEST_METHOD_ORIGINAL: Key = Key::from_static_str("http.request.method_original");
+const HTTP_RESPONSE_STATUS_CODE: Key = Key::from_static_str("http.response.status_code");
+const URL_FULL: Key = Key::from_static_str("url.full");
+const SERVER_ADDRESS: Key = Key::from_static_str("server.address");
+const SERVER_PORT: Key = Key::from_static_str("server.port");
+
+/// The methods the HTTP semantic conventions know; any other is `_OTHER`.
+const KNOWN_METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY",
+];
+
+pub(super) static HTTP_CLIENT_SITE: Site = Site {
+    name: "HTTP",
+    kind: SpanKind::Client,
+    function: "spanwright::http::ClientLayer",
+    file: file!(),
+    line: line!(),
+    attrs: 6,
+    status_ok: false,
+    job: false,
+    code: false,
+};
+
+static GRPC_CLIENT_SITE: Site = Site {
+    name: "gRPC",
+    kind: SpanKind::Client,
+    function: "spanwright::http::ClientLayer",
+    file: file!(),
+    line: line!(),
+    attrs: 6,
+    status_ok: false,
+    job: false,
+    code: false,
+};
+
+/// The HTTP client span's name and request attributes.
+pub(super) fn http_request_attrs(span: &mut SpanAttrs<'_>, method: &Method, url: &str) {
+    let original = method.as_str();
+    let (method, name) = if KNOWN_METHODS.contains(&original) {
+        (original, original)
+    } else {
+        ("_OTHER", "HTTP")
+    };
+    span.name(name.to_owned());
+    span.attr(HTTP_REQUEST_METHOD, Some(Value::from(method.to_owned())));
+    if method == "_OTHER" {
+        span.attr(
+            HTTP_REQUEST_METHOD_ORIGINAL,
+            Some(Value::from(original.to_owned())),
+        );
+    }
+    server_attrs(span, url);
+}
+
+fn server_attrs(span: &mut SpanAttrs<'_>, url: &str) -> url::Target {
+    let target = url::target(url);
+    span.attr(URL_FULL, Some(Value::from(target.full.clone())));
+    span.attr(SERVER_ADDRESS, target.address.clone().map(Value::from));
+    span.attr(SERVER_PORT, target.port.map(|p| Value::I64(i64::from(p))));
+    target
+}
+
+/// A response's status code on a client span: 400 and above are failures.
+pub(super) fn http_status_outcome(status: StatusCode) -> Outcome {
+    Outcome {
+        failure: (status.as_u16() >= 400).then(|| Failure {
+            type_name: Cow::Owned(status.as_u16().to_string()),
+            message: status.to_string(),
+            panic: None,
+            exception: false,
+        }),
+        ret: None,
+        attributes: vec![KeyValue::new(
+            HTTP_RESPONSE_STATUS_CODE,
+            i64::from(status.as_u16()),
+        )],
+    }
+}
+
+/// A call that failed before a response: `error.type` as given, an `exception`
+/// event with the error's text.
+pub(super) fn transport_outcome(type_name: Cow<'static, str>, message: String) -> Outcome {
+    Outcome {
+        failure: Some(Failure {
+            type_name,
+            message,
+            panic: None,
+            exception: true,
+        }),
+        ..Outcome::default()
+    }
+}
+
+/// A `tower::Layer` giving every call of a client a client span, and the
+/// trace's context in the request's headers.
+///
+/// ```
+/// use spanwright::http::ClientLayer;
+/// use spanwright::opentelemetry::Value;
+/// use spanwright::testing::SpanDataExt as _;
+/// use tower_layer::Layer as _;
+/// use tower_service::Service as _;
+///
+/// # #[derive(Clone)] struct Echo;
+/// # impl tower_service::Service<http::Request<String>> for Echo {
+/// #     type Response = http::Response<String>; type Error = std::convert::Infallible;
+/// #     type Future = std::future::Ready<Result<http::Response<String>, std::convert::Infallible>>;
+/// #     fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> { std::task::Poll::Ready(Ok(())) }
+/// #     fn call(&mut self, request: http::Request<String>) -> Self::Future {
+/// #         // Answers with the trace context it received.
+/// #         let traceparent = request.headers()["traceparent"].to_str().unwrap().to_owned();
+/// #         std::future::ready(Ok(http::Response::new(traceparent)))
+/// #     }
+/// # }
+/// // Any tower client of http requests: a tonic Channel, a hyper client
+/// // (`Echo` answers with the `traceparent` it received).
+/// let mut client = ClientLayer::new().layer(Echo);
+/// let request = http::Request::get("http://api.internal:8080/items?id=7")
+///     .body(String::new())
+///     .unwrap();
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (traceparent, spans) = spanwright::testing::capture_async(async {
+///     let body = client.call(request).await.unwrap().into_body();
+///     // The span ends when the body has been read to its end, or dropped.
+///     body.inner().clone()
+/// })
+/// .await;
+/// let call = &spans[0];
+/// assert_eq!(call.name, "GET");
+/// assert_eq!(call.attr("server.port"), Some(&Value::I64(8080)));
+/// // The server got the client span's context.
+/// assert!(traceparent.contains(&call.span_context.span_id().to_string()));
+/// # });
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientLayer {
+    _private: (),
+}
+
+impl ClientLayer {
+    /// The layer.
+    ///
+    /// ```
+    /// let layer = spanwright::http::ClientLayer::new();
+    /// # let _ = layer;
+    /// ```
+    pub fn new() -> Self {
+        ClientLayer::default()
+    }
+}
+
+impl<S> tower_layer::Layer<S> for ClientLayer {
+    type Service = ClientService<S>;
+
+    fn layer(&self, inner: S) -> ClientService<S> {
+        ClientService { inner }
+    }
+}
+
+/// The service [`ClientLayer`] wraps around a client.
+///
+/// ```
+/// use tower_layer::Layer as _;
+/// fn traced<S>(client: S) -> spanwright::http::ClientService<S> {
+///     spanwright::http::ClientLayer::new().layer(client)
+/// }
+/// # let _ = traced(());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientService<S> {
+    inner: S,
+}
+
+impl<S, B, R> tower_service::Service<Request<B>> for ClientService<S>
+where
+    S: tower_service::Service<Request<B>, Response = Response<R>>,
+    S::Error: Display,
+    R: Body,
+{
+    type Response = Response<ClientBody<R>>;
+    type Error = S::Error;
+    type Future = ClientFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> ClientFuture<S::Future> {
+        if !crate::enabled() {
+            return ClientFuture {
+                inner: self.inner.call(request),
+                recording: None,
+                grpc: false,
+            };
+        }
+        let grpc = grpc::is_grpc(request.headers());
+        let url = request.uri().to_string();
+        let recording = if grpc {
+            Start::new(&GRPC_CLIENT_SITE).start(|span| {
+                span.attr(RPC_SYSTEM, Some(Value::from("grpc")));
+                let path = request.uri().path();
+                match grpc::service_and_method(path) {
+                    Some((service, method)) => {
+                        span.name(format!("{service}/{method}"));
+                        span.attr(RPC_SERVICE, Some(Value::from(service.to_owned())));
+                        span.attr(RPC_METHOD, Some(Value::from(method.to_owned())));
+                    }
+                    None => span.name(path.trim_start_matches('/').to_owned()),
+                }
+                let target = url::target(&url);
+                span.attr(SERVER_ADDRESS, target.address.map(Value::from));
+                span.attr(SERVER_PORT, target.port.map(|p| Value::I64(i64::from(p))));
+            })
+        } else {
+            Start::new(&HTTP_CLIENT_SITE)
+                .start(|span| http_request_attrs(span, request.method(), &url))
+        };
+        // The server continues the client span's trace (the current one when
+        // the sampler dropped it: its context still says so).
+        let inner = {
+            let _current = recording.as_ref().and_then(Recording::attach);
+            crate::inject(request.headers_mut());
+            self.inner.call(request)
+        };
+        ClientFuture {
+            inner,
+            recording,
+            grpc,
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`ClientService`]; the call's span goes on with
+    /// the response's body.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct ClientFuture<F> {
+        #[pin]
+        inner: F,
+        // Dropped unfinished (the call was cancelled), it ends as cancelled.
+        recording: Option<Recording>,
+        grpc: bool,
+    }
+}
+
+impl<F> std::fmt::Debug for ClientFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, R, E> Future for ClientFuture<F>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+    R: Body,
+    E: Display,
+{
+    type Output = Result<Response<ClientBody<R>>, E>;
+
+    fn poll(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = match this.inner.poll(task) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(result) => result,
+        };
+        let Some(recording) = this.recording.take() else {
+            return Poll::Ready(result.map(|response| response.map(ClientBody::plain)));
+        };
+        Poll::Ready(match result {
+            Ok(response) => {
+                let head = if *this.grpc {
+                    grpc::status(response.headers())
+                        .map(|(code, message)| grpc::status_outcome(code, message, Side::Client))
+                } else {
+                    Some(http_status_outcome(response.status()))
+                };
+                if let Some(head) = head {
+                    recording.record_early(head);
+                }
+                let grpc = *this.grpc;
+                Ok(response.map(|body| ClientBody::ending(body, recording, grpc)))
+            }
+            Err(error) => {
+                recording.finish(&error, |error| {
+                    transport_outcome(Cow::Borrowed(std::any::type_name::<E>()), error.to_string())
+                });
+                Err(error)
+            }
+        })
+    }
+}
+
+/// Ends the call's span when the body is done with: read to its end, or
+/// dropped (what the head said stands: no `cancelled` mark, a client may stop
+/// reading a body it does not need).
+#[derive(Debug)]
+struct Ending(Option<Recording>);
+
+impl Ending {
+    fn finish(&mut self, outcome: Outcome) {
+        if let Some(recording) = self.0.take() {
+            recording.finish(&(), |_| outcome);
+        }
+    }
+}
+
+impl Drop for Ending {
+    fn drop(&mut self) {
+        self.finish(Outcome::default());
+    }
+}
+
+pin_project! {
+    /// The response body of [`ClientService`]: the call's span ends when it has
+    /// been read to its end (its trailers, for gRPC) or dropped.
+    pub struct ClientBody<B> {
+        #[pin]
+        inner: B,
+        ending: Ending,
+        grpc: bool,
+    }
+}
+
+impl<B> std::fmt::Debug for ClientBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBody").finish_non_exhaustive()
+    }
+}
+
+impl<B: Body> ClientBody<B> {
+    fn plain(inner: B) -> Self {
+        ClientBody {
+            inner,
+            ending: Ending(None),
+            grpc: false,
+        }
+    }
+
+    fn ending(inner: B, recording: Recording, grpc: bool) -> Self {
+        let mut ending = Ending(Some(recording));
+        if inner.is_end_stream() {
+            ending.finish(Outcome::default());
+        }
+        ClientBody {
+            inner,
+            ending,
+            grpc,
+        }
+    }
+
+    /// The body as the client it wraps made it.
+    ///
+    /// ```
+    /// # #[derive(Clone)] struct Ok200;
+    /// # impl tower_service::Service<http::Request<()>> for Ok200 {
+    /// #     type Response = http::Response<String>; type Error = std::convert::Infallible;
+    /// #     type Future = std::future::Ready<Result<http::Response<String>, std::convert::Infallible>>;
+    /// #     fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> { std::task::Poll::Ready(Ok(())) }
+    /// #     fn call(&mut self, _: http::Request<()>) -> Self::Future { std::future::ready(Ok(http::Response::new("ok".into()))) }
+    /// # }
+    /// use tower_layer::Layer as _;
+    /// use tower_service::Service as _;
+    /// let mut client = spanwright::http::ClientLayer::new().layer(Ok200);
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let response = client.call(http::Request::new(())).await.unwrap();
+    /// assert_eq!(response.body().inner(), "ok");
+    /// # });
+    /// ```
+    pub fn inner(&self) -> &B {
+        &self.inner
+    }
+}
+
+impl<B: Body> Body for ClientBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        task: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let mut this = self.project();
+        let frame = this.inner.as_mut().poll_frame(task);
+        if this.ending.0.is_none() {
+            return frame;
+        }
+        match &frame {
+            Poll::Pending => {}
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    let status = grpc::status(trailers).filter(|_| *this.grpc);
+                    this.ending
+                        .finish(status.map_or_else(Outcome::default, |(code, message)| {
+                            grpc::status_outcome(code, message, Side::Client)
+                        }));
+                } else if this.inner.is_end_stream() {
+                    this.ending.finish(Outcome::default());
+                }
+            }
+            Poll::Ready(Some(Err(_))) => this.ending.finish(transport_outcome(
+                Cow::Borrowed("response body"),
+                "the response body failed while it was being read".to_owned(),
+            )),
+            Poll::Ready(None) => this.ending.finish(Outcome::default()),
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
