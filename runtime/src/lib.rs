@@ -541,6 +541,7 @@ extern crate self as spanwright;
 
 mod context;
 mod export;
+mod pipeline;
 mod setup;
 mod span;
 

@@ -11,6 +11,8 @@ pub(crate) mod diagnostic;
 pub(crate) mod flush;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub(crate) mod otlp;
+#[cfg(all(test, feature = "otlp-grpc", feature = "otlp-http"))]
+mod otlp_at_a_receiver;
 pub(crate) mod stats;
 pub(crate) mod truncate;
 pub(crate) mod waterfall;

@@ -7,7 +7,6 @@
 
 use crate::setup::error::InitError;
 use crate::setup::otlp::{OtlpProtocol, OtlpSettings};
-use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
@@ -17,31 +16,68 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Builds the OTLP exporter, on a runtime of its own.
-pub(crate) fn exporter(
-    settings: OtlpSettings,
-) -> Result<OnOwnRuntime<opentelemetry_otlp::SpanExporter>, InitError> {
+pub(crate) fn exporter(settings: OtlpSettings) -> Result<OnOwnRuntime<Otlp>, InitError> {
     OnOwnRuntime::start(move || build(settings))
 }
 
-fn build(settings: OtlpSettings) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
-    let built = match settings.protocol {
-        #[cfg(feature = "otlp-grpc")]
-        OtlpProtocol::Grpc => grpc(settings)?,
-        #[cfg(feature = "otlp-http")]
-        OtlpProtocol::HttpProtobuf => http(settings)?,
-        #[allow(unreachable_patterns)]
-        other => {
-            return Err(InitError::Unsupported {
-                what: format!("OTLP over {}", other.name()),
-                feature: if other == OtlpProtocol::Grpc {
-                    "otlp-grpc"
-                } else {
-                    "otlp-http"
-                },
-            });
+/// The exporter of one transport: gRPC through opentelemetry-otlp, HTTP/protobuf
+/// spanwright's own (the request encoded straight from the spans).
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per installation, never moved after
+pub(crate) enum Otlp {
+    #[cfg(feature = "otlp-grpc")]
+    Grpc(opentelemetry_otlp::SpanExporter),
+    #[cfg(feature = "otlp-http")]
+    Http(HttpExporter),
+}
+
+impl SpanExporter for Otlp {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        match self {
+            #[cfg(feature = "otlp-grpc")]
+            Otlp::Grpc(exporter) => exporter.export(batch).await,
+            #[cfg(feature = "otlp-http")]
+            Otlp::Http(exporter) => exporter.export(batch).await,
         }
-    };
-    built.map_err(|error| InitError::Exporter(error.to_string()))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        match self {
+            #[cfg(feature = "otlp-grpc")]
+            Otlp::Grpc(exporter) => exporter.shutdown_with_timeout(timeout),
+            #[cfg(feature = "otlp-http")]
+            Otlp::Http(exporter) => exporter.shutdown_with_timeout(timeout),
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        match self {
+            #[cfg(feature = "otlp-grpc")]
+            Otlp::Grpc(exporter) => exporter.set_resource(resource),
+            #[cfg(feature = "otlp-http")]
+            Otlp::Http(exporter) => exporter.set_resource(resource),
+        }
+    }
+}
+
+fn build(settings: OtlpSettings) -> Result<Otlp, InitError> {
+    match settings.protocol {
+        #[cfg(feature = "otlp-grpc")]
+        OtlpProtocol::Grpc => grpc(settings)?
+            .map(Otlp::Grpc)
+            .map_err(|error| InitError::Exporter(error.to_string())),
+        #[cfg(feature = "otlp-http")]
+        OtlpProtocol::HttpProtobuf => http(settings).map(Otlp::Http),
+        #[allow(unreachable_patterns)]
+        other => Err(InitError::Unsupported {
+            what: format!("OTLP over {}", other.name()),
+            feature: if other == OtlpProtocol::Grpc {
+                "otlp-grpc"
+            } else {
+                "otlp-http"
+            },
+        }),
+    }
 }
 
 #[cfg(feature = "otlp-grpc")]
@@ -58,9 +94,9 @@ fn grpc(
     Result<opentelemetry_otlp::SpanExporter, opentelemetry_otlp::ExporterBuildError>,
     InitError,
 > {
-    use opentelemetry_otlp::WithTonicConfig as _;
     use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
     use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
+    use opentelemetry_otlp::{WithExportConfig as _, WithTonicConfig as _};
     let mut builder = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(settings.endpoint.clone())
@@ -97,13 +133,7 @@ fn grpc(
 }
 
 #[cfg(feature = "otlp-http")]
-fn http(
-    settings: OtlpSettings,
-) -> Result<
-    Result<opentelemetry_otlp::SpanExporter, opentelemetry_otlp::ExporterBuildError>,
-    InitError,
-> {
-    use opentelemetry_otlp::WithHttpConfig as _;
+pub(super) fn http(settings: OtlpSettings) -> Result<HttpExporter, InitError> {
     let client = OurHeaders {
         inner: opentelemetry_http::hyper::HyperClient::new(
             https_connector(&settings)?,
@@ -112,16 +142,132 @@ fn http(
         ),
         headers: header_map(&settings.headers),
     };
-    let mut builder = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_http_client(client)
-        .with_endpoint(settings.endpoint.clone())
-        .with_timeout(settings.timeout);
-    if settings.gzip {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    let endpoint = settings
+        .endpoint
+        .parse()
+        .map_err(|e: ::http::uri::InvalidUri| InitError::Exporter(e.to_string()))?;
+    Ok(HttpExporter {
+        client,
+        endpoint,
+        gzip: settings.gzip,
+        resource: Resource::builder_empty().build(),
+        shut_down: std::sync::atomic::AtomicBool::new(false),
+    })
+}
+
+#[cfg(feature = "otlp-http")]
+type HyperClient = opentelemetry_http::hyper::HyperClient<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+>;
+
+/// OTLP over HTTP/protobuf: the request's bytes are written straight from the
+/// spans (`pipeline::encoder`), gzipped when asked, and posted.
+#[cfg(feature = "otlp-http")]
+pub(crate) struct HttpExporter {
+    client: OurHeaders<HyperClient>,
+    endpoint: ::http::Uri,
+    gzip: bool,
+    resource: Resource,
+    shut_down: std::sync::atomic::AtomicBool,
+}
+
+#[cfg(feature = "otlp-http")]
+impl fmt::Debug for HttpExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpExporter").finish_non_exhaustive()
     }
-    Ok(builder.build())
+}
+
+#[cfg(feature = "otlp-http")]
+impl HttpExporter {
+    /// The request for `batch`: body, and its content encoding.
+    fn request(
+        &self,
+        batch: &[SpanData],
+    ) -> Result<::http::Request<opentelemetry_http::Bytes>, OTelSdkError> {
+        use ::http::header::{CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
+        let mut body = Vec::with_capacity(256 * batch.len());
+        crate::pipeline::encoder::export_request(&mut body, &self.resource, batch);
+        let mut request = ::http::Request::post(self.endpoint.clone())
+            .header(CONTENT_TYPE, "application/x-protobuf")
+            .header(
+                USER_AGENT,
+                concat!("spanwright/", env!("CARGO_PKG_VERSION")),
+            );
+        if self.gzip {
+            use std::io::Write as _;
+            let mut zipped = flate2::write::GzEncoder::new(
+                Vec::with_capacity(body.len() / 4),
+                flate2::Compression::default(),
+            );
+            zipped
+                .write_all(&body)
+                .map_err(|e| OTelSdkError::InternalFailure(format!("gzip: {e}")))?;
+            body = zipped
+                .finish()
+                .map_err(|e| OTelSdkError::InternalFailure(format!("gzip: {e}")))?;
+            request = request.header(CONTENT_ENCODING, "gzip");
+        }
+        request
+            .body(body.into())
+            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+    }
+}
+
+#[cfg(feature = "otlp-http")]
+impl SpanExporter for HttpExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        use opentelemetry_http::HttpClient as _;
+        if self.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let request = self.request(&batch)?;
+        drop(batch);
+        let response = self.client.send_bytes(request).await.map_err(|e| {
+            OTelSdkError::InternalFailure(format!("HTTP export failed: {}", error_chain(&*e)))
+        })?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(OTelSdkError::InternalFailure(format!(
+                "HTTP export failed with status code: {}",
+                response.status().as_u16()
+            )))
+        }
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        if self
+            .shut_down
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.clone();
+    }
+}
+
+/// An error and its causes, for the one line that reports a failed export.
+#[cfg(feature = "otlp-http")]
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The headers spanwright parsed and validated, as a header map.

@@ -1,0 +1,197 @@
+//! The encoder's bytes as a real receiver reads them: the same spans sent to one
+//! Rotel twice, by spanwright's HTTP/protobuf exporter and by the SDK's own
+//! OTLP exporter (opentelemetry-otlp over gRPC, converting through the
+//! `opentelemetry-proto` types), must be printed identically, field by field
+//! (ids, parents, times, kinds, typed attributes, events, links, status,
+//! resource, scopes). Skips with one line without Rotel (`bash .ci/run`
+//! installs it), unless `SPANWRIGHT_REQUIRE_SERVICES` is set.
+
+use crate::setup::otlp::{OtlpProtocol, OtlpSettings};
+use opentelemetry_sdk::trace::SpanExporter as _;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn rotel_agent() -> Option<String> {
+    let found = Command::new("python3")
+        .args([
+            "-c",
+            "import rotel, os; print(os.path.join(os.path.dirname(rotel.__file__), 'rotel-agent'))",
+        ])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
+    if found.is_none() {
+        let line = "skipped: Rotel (pip install --pre rotel==0.0.1a15) is not installed; \
+                    `bash .ci/run` installs it and runs this test";
+        assert!(
+            std::env::var_os("SPANWRIGHT_REQUIRE_SERVICES").is_none(),
+            "{line}"
+        );
+        eprintln!("{line}");
+    }
+    found
+}
+
+struct Rotel {
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Drop for Rotel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_ports() -> (u16, u16) {
+    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
+}
+
+fn start(agent: &str, grpc: u16, http: u16) -> Rotel {
+    let mut child = Command::new(agent)
+        .args([
+            "start",
+            "--otlp-grpc-endpoint",
+            &format!("127.0.0.1:{grpc}"),
+        ])
+        .args(["--otlp-http-endpoint", &format!("127.0.0.1:{http}")])
+        .args(["--exporter", "blackhole", "--debug-log", "traces"])
+        .args(["--debug-log-verbosity", "detailed"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rotel-agent");
+    let output = Arc::new(Mutex::new(String::new()));
+    let streams: [Box<dyn std::io::Read + Send>; 2] = [
+        Box::new(child.stdout.take().unwrap()),
+        Box::new(child.stderr.take().unwrap()),
+    ];
+    for stream in streams {
+        let sink = Arc::clone(&output);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let mut text = sink.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+    }
+    let rotel = Rotel { child, output };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", grpc)).is_err()
+        || std::net::TcpStream::connect(("127.0.0.1", http)).is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "rotel did not listen: {}",
+            rotel.output.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rotel
+}
+
+/// The span blocks Rotel printed, from the first `ResourceSpans` on, one entry
+/// per received request, without the log lines around them.
+fn requests(output: &str) -> Vec<String> {
+    let mut requests: Vec<String> = Vec::new();
+    let mut current: Option<String> = None;
+    for line in output.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("ResourceSpans #0") {
+            requests.extend(current.take());
+            current = Some(String::new());
+        }
+        // A log line (time stamp, level) ends a block.
+        if line.starts_with("20") && line.contains(" INFO ") || line.contains(" WARN ") {
+            if !trimmed.contains("ResourceSpans #0") {
+                requests.extend(current.take());
+            }
+            continue;
+        }
+        if let Some(block) = current.as_mut() {
+            block.push_str(trimmed);
+            block.push('\n');
+        }
+    }
+    requests.extend(current);
+    requests
+}
+
+fn span_count(request: &str) -> usize {
+    request.lines().filter(|l| l.starts_with("Span #")).count()
+}
+
+#[test]
+fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
+    let Some(agent) = rotel_agent() else { return };
+    let (grpc, http) = free_ports();
+    let rotel = start(&agent, grpc, http);
+    let spans = crate::pipeline::encoder::tests::spans();
+    let resource = crate::pipeline::encoder::tests::resource();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+
+    // The SDK's exporter, over gRPC.
+    runtime.block_on(async {
+        use opentelemetry_otlp::WithExportConfig as _;
+        let mut sdk = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(format!("http://127.0.0.1:{grpc}"))
+            .build()
+            .unwrap();
+        sdk.set_resource(&resource);
+        sdk.export(spans.clone()).await.unwrap();
+    });
+    let wait_for = |count: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let seen = requests(&rotel.output.lock().unwrap());
+            if seen.len() >= count && seen.iter().all(|r| span_count(r) == 6) {
+                return seen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{count} requests at rotel: {}",
+                rotel.output.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for(1);
+
+    // Ours, over HTTP/protobuf, gzipped.
+    let settings = OtlpSettings {
+        protocol: OtlpProtocol::HttpProtobuf,
+        endpoint: format!("http://127.0.0.1:{http}/v1/traces"),
+        endpoint_source: "code",
+        https_assumed: false,
+        headers: Vec::new(),
+        gzip: true,
+        timeout: Duration::from_secs(10),
+        certificate: None,
+        client_identity: None,
+    };
+    runtime.block_on(async {
+        let mut ours = super::otlp::http(settings).unwrap();
+        ours.set_resource(&resource);
+        ours.export(spans).await.unwrap();
+    });
+    let seen = wait_for(2);
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    assert_eq!(span_count(&seen[0]), 6, "all six spans: {}", seen[0]);
+    // Line by line, so that a difference names its field.
+    for (sdk, ours) in seen[0].lines().zip(seen[1].lines()) {
+        assert_eq!(ours, sdk, "\nSDK:\n{}\nours:\n{}", seen[0], seen[1]);
+    }
+    assert_eq!(seen[0], seen[1]);
+}
