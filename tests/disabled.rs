@@ -93,3 +93,60 @@ fn nothing_is_evaluated_or_recorded_when_disabled() {
     set("OTEL_SDK_DISABLED", None);
     assert!(!spanwright::enabled());
 }
+
+/// A service that keeps the headers it was sent.
+#[derive(Clone, Default)]
+struct Keeps(std::sync::Arc<std::sync::Mutex<Option<http::HeaderMap>>>);
+
+impl tower_service::Service<http::Request<String>> for Keeps {
+    type Response = http::Response<String>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<http::Response<String>, std::convert::Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<String>) -> Self::Future {
+        *self.0.lock().unwrap() = Some(request.headers().clone());
+        std::future::ready(Ok(http::Response::new("ok".to_owned())))
+    }
+}
+
+#[test]
+fn the_http_layers_pass_through_when_disabled() {
+    use tower_layer::Layer as _;
+    use tower_service::Service as _;
+    assert!(!spanwright::enabled());
+    let kept = Keeps::default();
+    let mut client = spanwright::http::ClientLayer::new().layer(kept.clone());
+    let mut server = spanwright::http::ServerLayer::new().layer(kept.clone());
+    let request = || {
+        http::Request::get("http://127.0.0.1:1/x")
+            .header(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )
+            .body(String::new())
+            .unwrap()
+    };
+    let response = block_on(
+        client.call(
+            http::Request::get("http://127.0.0.1:1/x")
+                .body(String::new())
+                .unwrap(),
+        ),
+    );
+    assert_eq!(response.unwrap().body().inner(), "ok");
+    let headers = kept.0.lock().unwrap().take().unwrap();
+    assert!(
+        headers.get("traceparent").is_none(),
+        "nothing injected: {headers:?}"
+    );
+    let response = block_on(server.call(request()));
+    assert!(response.is_ok());
+    assert!(!Context::current().has_active_span());
+}

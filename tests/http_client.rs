@@ -17,10 +17,13 @@ async fn item() -> &'static str {
     "item"
 }
 
-/// A call from an annotated function, as a service makes it.
+/// A call from an annotated function. The request is built with
+/// `Request::new`, which keeps a URL's user name and password in the URL
+/// (reqwest's builder would move them to an `Authorization` header first).
 #[spanwright::span]
 async fn fetch(client: &reqwest_middleware::ClientWithMiddleware, url: String) -> u16 {
-    match client.get(url).send().await {
+    let request = reqwest::Request::new(reqwest::Method::GET, url.parse().unwrap());
+    match client.execute(request).await {
         Ok(response) => response.status().as_u16(),
         Err(_) => 0,
     }
@@ -76,7 +79,10 @@ fn reqwest_calls_through_the_middleware() {
     assert_eq!(ok, 200);
     let not_found = runtime.block_on(fetch(&client, format!("http://{addr}/nowhere")));
     assert_eq!(not_found, 404);
-    let failed = runtime.block_on(fetch(&client, format!("http://{refused}/items/1")));
+    let failed = runtime.block_on(fetch(
+        &client,
+        format!("http://admin:hunter2@{refused}/items/1?api_key=s3cret"),
+    ));
     assert_eq!(failed, 0);
     telemetry.flush();
     let spans = kept.spans();
@@ -111,7 +117,9 @@ fn reqwest_calls_through_the_middleware() {
     // No credentials, no secret query value.
     assert_eq!(
         client.attr("url.full"),
-        text(&format!("http://{addr}/items/7?token=REDACTED&page=2"))
+        text(&format!(
+            "http://REDACTED:REDACTED@{addr}/items/7?token=REDACTED&page=2"
+        ))
     );
     assert_eq!(client.status, Status::Unset);
     no_code_attributes(client);
@@ -139,4 +147,11 @@ fn reqwest_calls_through_the_middleware() {
     );
     let exception = client.event("exception").expect("an exception event");
     assert_eq!(exception.attr("exception.type"), text("connect"));
+    // The error's own text names the URL: as url.full does.
+    let message = format!("{:?}", exception.attr("exception.message"));
+    for secret in ["hunter2", "s3cret"] {
+        assert!(!description.contains(secret), "{description}");
+        assert!(!message.contains(secret), "{message}");
+    }
+    assert!(message.contains("REDACTED"), "{message}");
 }

@@ -383,14 +383,17 @@
 //! ```
 //!
 //! The client span is named after the method (`GET`) and records
-//! `http.request.method`, `url.full` (without user name and password, the values
-//! of secret query parameters such as `token` or `Signature` replaced by
-//! `REDACTED`), `server.address`, `server.port` and `http.response.status_code`.
+//! `http.request.method`, `url.full` (a user name and password replaced by
+//! `REDACTED:REDACTED`, the values of secret query parameters such as `token`,
+//! `key` or `Signature` by `REDACTED`; left out for a request that names no
+//! server), `server.address`, `server.port` and `http.response.status_code`.
 //! A status of 400 or more is its failure (status Error, `error.type` = the
-//! code: a 404 is the caller's problem, so it is the client span that fails); a
-//! call that gets no response is status Error with an `exception` event. A span
-//! of `ClientLayer` ends when the response body has been read or dropped; a span
-//! of `ClientMiddleware` when the response's head has arrived.
+//! code, no description: a 404 is the caller's problem, so it is the client
+//! span that fails); a call that gets no response is status Error with an
+//! `exception` event. The span is current while the request is sent. A span of
+//! `ClientLayer` ends when the response body has been read or dropped; a span
+//! of `ClientMiddleware` when the response's head has arrived (put it after a
+//! retry middleware for one span, and one injected context, per attempt).
 //!
 //! ### gRPC
 //!
@@ -405,7 +408,12 @@
 //! `INTERNAL`, `UNAVAILABLE`, `DATA_LOSS`) and Unset for the others (a
 //! `NOT_FOUND` is the caller's business); a client span's is Error for every
 //! code but `OK`. `error.type` is the code's name, the description its
-//! `grpc-message`; no `exception` event, as a status is an answer. The client
+//! `grpc-message`; no `exception` event, as a status is an answer. A response
+//! without any `grpc-status` is `UNKNOWN`, and a client that gets a plain HTTP
+//! error from a proxy records the code gRPC maps it to (a 503 is `UNAVAILABLE`)
+//! beside `http.response.status_code`; a response body dropped before its status
+//! arrived ends the client span as cancelled. A path of another shape than
+//! `/{package.Service}/{Method}` leaves the span named `gRPC`. The client
 //! span records `server.address` and `server.port` when the request's URI has an
 //! authority, as it does for a client made `with_origin`.
 //!

@@ -3,13 +3,15 @@
 //! into the request's headers, ended when the response body has been read (a
 //! gRPC call's status comes in its trailers) or dropped.
 //!
-//! HTTP: named `{METHOD}`, with `http.request.method`, `url.full` (no
-//! credentials, secret query values redacted), `server.address`, `server.port`,
+//! HTTP: named `{METHOD}`, with `http.request.method`, `url.full` (credentials
+//! and secret query values redacted), `server.address`, `server.port`,
 //! `http.response.status_code`; status Error with `error.type` = the status code
 //! for a status of 400 or more (the conventions count a 4xx as a client span's
 //! failure). gRPC: named `{package.Service}/{Method}`, with `rpc.system`,
 //! `rpc.service`, `rpc.method`, `rpc.grpc.status_code`; status Error for every
-//! code but OK. A transport error is status Error with an `exception` event.
+//! code but OK (a response without one is UNKNOWN; a body dropped before it
+//! came ends the span as cancelled). A transport error is status Error with an
+//! `exception` event. The span is current while the inner client works.
 
 use super::grpc::{self, RPC_METHOD, RPC_SERVICE, RPC_SYSTEM, Side};
 use super::url;
@@ -82,12 +84,35 @@ pub(super) fn http_request_attrs(span: &mut SpanAttrs<'_>, method: &Method, url:
     server_attrs(span, url);
 }
 
-fn server_attrs(span: &mut SpanAttrs<'_>, url: &str) -> url::Target {
+fn server_attrs(span: &mut SpanAttrs<'_>, url: &str) {
     let target = url::target(url);
-    span.attr(URL_FULL, Some(Value::from(target.full.clone())));
-    span.attr(SERVER_ADDRESS, target.address.clone().map(Value::from));
+    // `url.full` is absolute: a request that names no server has none.
+    if target.address.is_some() {
+        span.attr(URL_FULL, Some(Value::from(target.full)));
+    }
+    span.attr(SERVER_ADDRESS, target.address.map(Value::from));
     span.attr(SERVER_PORT, target.port.map(|p| Value::I64(i64::from(p))));
-    target
+}
+
+/// The request's absolute URL; a request with a path only (a hyper connection's
+/// `SendRequest`, a tonic client without an origin) names its server in the
+/// `Host` header, if anywhere.
+fn request_url<B>(request: &Request<B>) -> String {
+    let uri = request.uri();
+    if uri.authority().is_some() {
+        return uri.to_string();
+    }
+    let host = request
+        .headers()
+        .get(::http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    match host {
+        Some(host) => {
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            format!("http://{host}{path}")
+        }
+        None => uri.to_string(),
+    }
 }
 
 /// A response's status code on a client span: 400 and above are failures.
@@ -95,7 +120,8 @@ pub(super) fn http_status_outcome(status: StatusCode) -> Outcome {
     Outcome {
         failure: (status.as_u16() >= 400).then(|| Failure {
             type_name: Cow::Owned(status.as_u16().to_string()),
-            message: status.to_string(),
+            // The conventions: no description that the status code already says.
+            message: String::new(),
             panic: None,
             exception: false,
         }),
@@ -224,18 +250,17 @@ where
             };
         }
         let grpc = grpc::is_grpc(request.headers());
-        let url = request.uri().to_string();
+        let url = request_url(&request);
         let recording = if grpc {
             Start::new(&GRPC_CLIENT_SITE).start(|span| {
                 span.attr(RPC_SYSTEM, Some(Value::from("grpc")));
                 let path = request.uri().path();
-                match grpc::service_and_method(path) {
-                    Some((service, method)) => {
-                        span.name(format!("{service}/{method}"));
-                        span.attr(RPC_SERVICE, Some(Value::from(service.to_owned())));
-                        span.attr(RPC_METHOD, Some(Value::from(method.to_owned())));
-                    }
-                    None => span.name(path.trim_start_matches('/').to_owned()),
+                // Another shape of path: the span keeps the name `gRPC` (a name
+                // a caller chooses is not a span name).
+                if let Some((service, method)) = grpc::service_and_method(path) {
+                    span.name(format!("{service}/{method}"));
+                    span.attr(RPC_SERVICE, Some(Value::from(service.to_owned())));
+                    span.attr(RPC_METHOD, Some(Value::from(method.to_owned())));
                 }
                 let target = url::target(&url);
                 span.attr(SERVER_ADDRESS, target.address.map(Value::from));
@@ -289,7 +314,12 @@ where
 
     fn poll(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = match this.inner.poll(task) {
+        // The call's span is current while the client works (its own `tracing`
+        // spans, a retry layer below this one).
+        let current = this.recording.as_ref().and_then(Recording::attach);
+        let poll = this.inner.poll(task);
+        drop(current);
+        let result = match poll {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(result) => result,
         };
@@ -299,16 +329,16 @@ where
         Poll::Ready(match result {
             Ok(response) => {
                 let head = if *this.grpc {
-                    grpc::status(response.headers())
-                        .map(|(code, message)| grpc::status_outcome(code, message, Side::Client))
+                    grpc_head(&response)
                 } else {
                     Some(http_status_outcome(response.status()))
                 };
+                // A gRPC call whose status is still to come (in the trailers).
+                let awaiting_status = *this.grpc && head.is_none();
                 if let Some(head) = head {
                     recording.record_early(head);
                 }
-                let grpc = *this.grpc;
-                Ok(response.map(|body| ClientBody::ending(body, recording, grpc)))
+                Ok(response.map(|body| ClientBody::ending(body, recording, awaiting_status)))
             }
             Err(error) => {
                 recording.finish(&error, |error| {
@@ -320,23 +350,59 @@ where
     }
 }
 
+/// What a gRPC response's head says: its `grpc-status` (a trailers-only
+/// response), or, for an HTTP status other than 200 without one (a proxy's
+/// answer), the code gRPC maps it to, beside `http.response.status_code`.
+fn grpc_head<R>(response: &Response<R>) -> Option<Outcome> {
+    if let Some((code, message)) = grpc::status(response.headers()) {
+        return Some(grpc::status_outcome(code, message, Side::Client));
+    }
+    let status = response.status();
+    (status != StatusCode::OK).then(|| {
+        let code = grpc::code_for_http_status(status.as_u16());
+        let mut outcome = grpc::status_outcome(code, None, Side::Client);
+        outcome.attributes.push(KeyValue::new(
+            HTTP_RESPONSE_STATUS_CODE,
+            i64::from(status.as_u16()),
+        ));
+        outcome
+    })
+}
+
 /// Ends the call's span when the body is done with: read to its end, or
-/// dropped (what the head said stands: no `cancelled` mark, a client may stop
-/// reading a body it does not need).
+/// dropped. Dropped, what the head said stands (no `cancelled` mark: a client
+/// may stop reading a body it does not need), unless a gRPC status was still
+/// to come: then the call is cancelled.
 #[derive(Debug)]
-struct Ending(Option<Recording>);
+struct Ending {
+    recording: Option<Recording>,
+    awaiting_status: bool,
+}
 
 impl Ending {
     fn finish(&mut self, outcome: Outcome) {
-        if let Some(recording) = self.0.take() {
+        if let Some(recording) = self.recording.take() {
             recording.finish(&(), |_| outcome);
         }
+    }
+
+    /// The body ended (no more frames, or trailers without a status).
+    fn ended(&mut self) {
+        let outcome = if self.awaiting_status {
+            grpc::missing_status(Side::Client)
+        } else {
+            Outcome::default()
+        };
+        self.finish(outcome);
     }
 }
 
 impl Drop for Ending {
     fn drop(&mut self) {
-        self.finish(Outcome::default());
+        if !self.awaiting_status {
+            self.finish(Outcome::default());
+        }
+        // Otherwise the recording drops unfinished: it ends as cancelled.
     }
 }
 
@@ -347,7 +413,6 @@ pin_project! {
         #[pin]
         inner: B,
         ending: Ending,
-        grpc: bool,
     }
 }
 
@@ -361,21 +426,22 @@ impl<B: Body> ClientBody<B> {
     fn plain(inner: B) -> Self {
         ClientBody {
             inner,
-            ending: Ending(None),
-            grpc: false,
+            ending: Ending {
+                recording: None,
+                awaiting_status: false,
+            },
         }
     }
 
-    fn ending(inner: B, recording: Recording, grpc: bool) -> Self {
-        let mut ending = Ending(Some(recording));
+    fn ending(inner: B, recording: Recording, awaiting_status: bool) -> Self {
+        let mut ending = Ending {
+            recording: Some(recording),
+            awaiting_status,
+        };
         if inner.is_end_stream() {
-            ending.finish(Outcome::default());
+            ending.ended();
         }
-        ClientBody {
-            inner,
-            ending,
-            grpc,
-        }
+        ClientBody { inner, ending }
     }
 
     /// The body as the client it wraps made it.
@@ -411,27 +477,28 @@ impl<B: Body> Body for ClientBody<B> {
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let mut this = self.project();
         let frame = this.inner.as_mut().poll_frame(task);
-        if this.ending.0.is_none() {
+        if this.ending.recording.is_none() {
             return frame;
         }
         match &frame {
             Poll::Pending => {}
             Poll::Ready(Some(Ok(frame))) => {
-                if let Some(trailers) = frame.trailers_ref() {
-                    let status = grpc::status(trailers).filter(|_| *this.grpc);
+                let status = frame
+                    .trailers_ref()
+                    .and_then(grpc::status)
+                    .filter(|_| this.ending.awaiting_status);
+                if let Some((code, message)) = status {
                     this.ending
-                        .finish(status.map_or_else(Outcome::default, |(code, message)| {
-                            grpc::status_outcome(code, message, Side::Client)
-                        }));
-                } else if this.inner.is_end_stream() {
-                    this.ending.finish(Outcome::default());
+                        .finish(grpc::status_outcome(code, message, Side::Client));
+                } else if frame.is_trailers() || this.inner.is_end_stream() {
+                    this.ending.ended();
                 }
             }
             Poll::Ready(Some(Err(_))) => this.ending.finish(transport_outcome(
                 Cow::Borrowed("response body"),
                 "the response body failed while it was being read".to_owned(),
             )),
-            Poll::Ready(None) => this.ending.finish(Outcome::default()),
+            Poll::Ready(None) => this.ending.ended(),
         }
         frame
     }

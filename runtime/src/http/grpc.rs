@@ -88,6 +88,29 @@ pub(super) fn status(headers: &HeaderMap) -> Option<(i64, Option<String>)> {
     Some((code, message))
 }
 
+/// The gRPC code a client reports for an HTTP response that carries no
+/// `grpc-status` (a proxy's answer), per gRPC's HTTP-to-gRPC status mapping.
+pub(super) fn code_for_http_status(status: u16) -> i64 {
+    match status {
+        400 => 13,             // INTERNAL
+        401 => 16,             // UNAUTHENTICATED
+        403 => 7,              // PERMISSION_DENIED
+        404 => 12,             // UNIMPLEMENTED
+        429 | 502..=504 => 14, // UNAVAILABLE
+        _ => 2,                // UNKNOWN
+    }
+}
+
+/// A gRPC response that ended without any `grpc-status`: UNKNOWN, as a client
+/// reports it.
+pub(super) fn missing_status(side: Side) -> Outcome {
+    status_outcome(
+        2,
+        Some("the response ended without a grpc-status".to_owned()),
+        side,
+    )
+}
+
 /// What a `grpc-status` says of the call: `rpc.grpc.status_code`, and for a code
 /// that is a failure on this side status Error with `error.type` = the code's
 /// name (`INTERNAL`) and the `grpc-message` as description. No `exception`
@@ -159,6 +182,13 @@ mod tests {
         assert_eq!(failure.type_name, "INTERNAL");
         assert_eq!(failure.message, "disk full");
         assert!(!failure.exception);
+    }
+
+    #[test]
+    fn http_statuses_without_a_grpc_status() {
+        assert_eq!(code_for_http_status(404), 12);
+        assert_eq!(code_for_http_status(503), 14);
+        assert_eq!(code_for_http_status(200), 2);
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod grpc;
 #[cfg(feature = "reqwest")]
 mod reqwest;
 mod server;
+#[cfg(test)]
+mod tests;
 mod url;
 
 pub use client::{ClientBody, ClientFuture, ClientLayer, ClientService};

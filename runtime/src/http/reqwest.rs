@@ -9,19 +9,23 @@ use ::http::Extensions;
 use reqwest_middleware::{Error, Middleware, Next};
 use std::borrow::Cow;
 use std::error::Error as _;
+use std::future::Future as _;
 
 /// A reqwest-middleware middleware giving every request a client span and the
 /// trace's context in its headers.
 ///
-/// The span: named `{METHOD}`, with `http.request.method`, `url.full` (no
-/// user name or password; the values of secret query parameters such as
-/// `token` or `Signature` replaced by `REDACTED`), `server.address`,
+/// The span: named `{METHOD}`, with `http.request.method`, `url.full` (a
+/// user name and password replaced by `REDACTED:REDACTED`, the values of secret
+/// query parameters such as `token` or `Signature` by `REDACTED`), `server.address`,
 /// `server.port` and `http.response.status_code`. A status of 400 or more is
 /// status Error with `error.type` = the code (the conventions count a 4xx as a
 /// client's failure); a call that gets no response is status Error with an
 /// `exception` event and `error.type` = `timeout`, `connect`, `redirect`,
 /// `body`, `request` (any other failure of reqwest) or `middleware` (an error of
-/// a middleware after this one).
+/// a middleware after this one). The error's text, in the status description
+/// and the `exception` event, names its URLs as `url.full` does. The span is
+/// current while the later middlewares and reqwest run; put the middleware
+/// after a retry middleware for one span, and one injected context, per attempt.
 ///
 /// ```
 /// use reqwest_middleware::ClientBuilder;
@@ -32,10 +36,11 @@ use std::error::Error as _;
 /// let client = ClientBuilder::new(reqwest::Client::new())
 ///     .with(ClientMiddleware::new())
 ///     .build();
+/// // A port nothing listens on: the call fails.
+/// let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let (result, spans) = spanwright::testing::capture_async(async {
-///     // Nothing listens on port 9 of the loopback: the call fails.
-///     client.get("http://127.0.0.1:9/items").send().await
+///     client.get(format!("http://127.0.0.1:{port}/items")).send().await
 /// })
 /// .await;
 /// assert!(result.is_err());
@@ -82,7 +87,13 @@ impl Middleware for ClientMiddleware {
             let _current = recording.as_ref().and_then(Recording::attach);
             crate::inject(request.headers_mut());
         }
-        let result = next.run(request, extensions).await;
+        // Current while the rest of the chain runs (its own spans nest under it).
+        let mut run = std::pin::pin!(next.run(request, extensions));
+        let result = std::future::poll_fn(|task| {
+            let _current = recording.as_ref().and_then(Recording::attach);
+            run.as_mut().poll(task)
+        })
+        .await;
         if let Some(recording) = recording {
             match &result {
                 Ok(response) => recording.finish(response, |r| http_status_outcome(r.status())),
@@ -107,8 +118,9 @@ fn error_type(error: &Error) -> Cow<'static, str> {
     })
 }
 
-/// The error and its causes, with the URL as `url.full` records it (reqwest's
-/// text names the URL with its credentials and query).
+/// The error and its causes, with its URLs as `url.full` records them (reqwest's
+/// text names the URL with its credentials and query: the request's, or the one
+/// a redirect led to).
 fn message(error: &Error, url: &str) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -120,7 +132,16 @@ fn message(error: &Error, url: &str) -> String {
         }
         source = cause_of(source);
     }
-    text.replace(url, &super::url::target(url).full)
+    let mut urls = vec![url.to_owned()];
+    if let Error::Reqwest(e) = error
+        && let Some(last) = e.url()
+    {
+        urls.push(last.as_str().to_owned());
+    }
+    for url in urls {
+        text = text.replace(&url, &super::url::target(&url).full);
+    }
+    text
 }
 
 fn cause_of<'a>(

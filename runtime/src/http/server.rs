@@ -295,13 +295,12 @@ impl<S> ServerService<S> {
             .parent(request.headers())
             .start(|span| {
                 span.attr(RPC_SYSTEM, Some(Value::from("grpc")));
-                match grpc::service_and_method(path) {
-                    Some((service, method)) => {
-                        span.name(format!("{service}/{method}"));
-                        span.attr(RPC_SERVICE, Some(Value::from(service.to_owned())));
-                        span.attr(RPC_METHOD, Some(Value::from(method.to_owned())));
-                    }
-                    None => span.name(path.trim_start_matches('/').to_owned()),
+                // Another shape of path: the span keeps the name `gRPC` (a name
+                // a caller chooses is not a span name).
+                if let Some((service, method)) = grpc::service_and_method(path) {
+                    span.name(format!("{service}/{method}"));
+                    span.attr(RPC_SERVICE, Some(Value::from(service.to_owned())));
+                    span.attr(RPC_METHOD, Some(Value::from(method.to_owned())));
                 }
                 span.attr(
                     NETWORK_PROTOCOL_VERSION,
@@ -379,12 +378,16 @@ where
             Ok(response) if *this.grpc => {
                 // A trailers-only response (an error, or UNIMPLEMENTED) carries
                 // its status in the head; otherwise the trailers will.
+                let mut awaiting_status = false;
                 if let Some((code, message)) = grpc::status(response.headers()) {
                     recording.record_early(grpc::status_outcome(code, message, Side::Server));
                 } else if response.status() != StatusCode::OK {
                     recording.record_early(status_outcome(response.status()));
+                } else {
+                    awaiting_status = true;
                 }
-                Ok(response.map(|body| ServerBody::ending(body, recording, false, None, true)))
+                Ok(response
+                    .map(|body| ServerBody::ending(body, recording, false, None, awaiting_status)))
             }
             Ok(response) => {
                 // The status is known at the head: recorded now, whatever
@@ -433,7 +436,7 @@ pin_project! {
         // Data bytes still to send, when the head announced a length (the server
         // stops polling once they are sent).
         remaining: Option<u64>,
-        // The call's `grpc-status` comes in the trailers.
+        // A gRPC call whose `grpc-status` is to come in the trailers.
         grpc: bool,
     }
 }
@@ -473,10 +476,18 @@ impl<B: Body> ServerBody<B> {
         length: Option<u64>,
         grpc: bool,
     ) -> Self {
-        let remaining = length.or(inner.size_hint().exact());
+        // A gRPC status comes after the data: the length does not end the call.
+        let remaining = length.or(inner.size_hint().exact()).filter(|_| !grpc);
         if no_body || inner.is_end_stream() || remaining == Some(0) {
-            // Nothing to send (HEAD, 1xx, 204, 304, an empty body): done now.
-            recording.finish(&(), |_| Outcome::default());
+            // Nothing to send (HEAD, 1xx, 204, 304, an empty body): done now;
+            // a gRPC call that still owed its status never sends it.
+            recording.finish(&grpc, |grpc| {
+                if *grpc {
+                    grpc::missing_status(Side::Server)
+                } else {
+                    Outcome::default()
+                }
+            });
             return ServerBody::plain(inner);
         }
         ServerBody {
@@ -534,6 +545,9 @@ impl<B: Body> Body for ServerBody<B> {
                 Some((code, message)) => {
                     recording.finish(&(), |_| grpc::status_outcome(code, message, Side::Server))
                 }
+                None if *this.grpc && !matches!(frame, Poll::Ready(Some(Err(_)))) => {
+                    recording.finish(&(), |_| grpc::missing_status(Side::Server))
+                }
                 None => {
                     let failed = matches!(frame, Poll::Ready(Some(Err(_))));
                     recording.finish(&failed, |failed| body_outcome(*failed));
@@ -558,7 +572,8 @@ fn status_outcome(status: StatusCode) -> Outcome {
     Outcome {
         failure: status.is_server_error().then(|| Failure {
             type_name: Cow::Owned(status.as_u16().to_string()),
-            message: status.to_string(),
+            // The conventions: no description that the status code already says.
+            message: String::new(),
             panic: None,
             exception: false,
         }),

@@ -4,7 +4,7 @@
 /// Query parameters whose values are secrets: the HTTP conventions' list
 /// (signed URLs of AWS and Google Cloud, Azure's `sig`) and the names
 /// spanwright treats as sensitive everywhere.
-const SECRET_PARAMETERS: [&str; 13] = [
+const SECRET_PARAMETERS: [&str; 18] = [
     "awsaccesskeyid",
     "signature",
     "sig",
@@ -18,13 +18,19 @@ const SECRET_PARAMETERS: [&str; 13] = [
     "apikey",
     "password",
     "secret",
+    "key",
+    "client_secret",
+    "refresh_token",
+    "id_token",
+    "code",
 ];
 
 /// The parts of a request's URL a client span records.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Target {
-    /// `url.full`: no user name or password; the values of secret query
-    /// parameters replaced by `REDACTED`; no fragment (never sent).
+    /// `url.full`: a user name and password replaced by `REDACTED:REDACTED`,
+    /// the values of secret query parameters by `REDACTED` (the HTTP
+    /// conventions); no fragment (never sent).
     pub(super) full: String,
     /// `server.address`: the host, IPv6 without brackets.
     pub(super) address: Option<String>,
@@ -46,7 +52,10 @@ pub(super) fn target(url: &str) -> Target {
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
     // The last `@` ends the credentials (a password may hold an `@`).
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (credentials, host_port) = match authority.rsplit_once('@') {
+        Some((_, host_port)) => ("REDACTED:REDACTED@", host_port),
+        None => ("", authority),
+    };
     let (host, port) = split_host_port(host_port);
     let port = port.or(match scheme.to_ascii_lowercase().as_str() {
         "http" | "ws" => Some(80),
@@ -54,7 +63,7 @@ pub(super) fn target(url: &str) -> Target {
         _ => None,
     });
     Target {
-        full: format!("{scheme}://{host_port}{}", redact_query(path)),
+        full: format!("{scheme}://{credentials}{host_port}{}", redact_query(path)),
         address: (!host.is_empty()).then(|| host.to_owned()),
         port,
     }
@@ -106,7 +115,7 @@ mod tests {
         let t = target("https://user:p@ss@api.example.com/v1/items?id=7&token=abc&Signature=x#top");
         assert_eq!(
             t.full,
-            "https://api.example.com/v1/items?id=7&token=REDACTED&Signature=REDACTED"
+            "https://REDACTED:REDACTED@api.example.com/v1/items?id=7&token=REDACTED&Signature=REDACTED"
         );
         assert_eq!(t.address.as_deref(), Some("api.example.com"));
         assert_eq!(t.port, Some(443));
