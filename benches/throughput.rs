@@ -5,7 +5,12 @@
 //! reported counts. `throughput.sh` runs it against a live Rotel and counts what
 //! arrived.
 //!
-//! Usage: throughput (spanwright|sdk|sdk-matched) RATE_PER_S|max SECONDS ENDPOINT
+//! Usage: throughput (spanwright|sdk|sdk-matched) RATE_PER_S|max|count:N SECONDS ENDPOINT [PROTOCOL]
+//!
+//! `count:N` offers exactly N spans from one thread as fast as it can (for
+//! `export_cost.sh`, which counts the instructions of the whole process under
+//! callgrind); PROTOCOL is `grpc` (the default) or `http/protobuf`, ENDPOINT the
+//! collector's base URL.
 
 use spanwright::opentelemetry::KeyValue;
 use spanwright::opentelemetry::trace::{Tracer as _, TracerProvider as _};
@@ -24,6 +29,10 @@ fn offered(n: u64) -> u64 {
 fn offer(rate: Option<u64>, seconds: u64, make: impl Fn(u64) + Sync) -> u64 {
     let length = Duration::from_secs(seconds);
     let started = Instant::now();
+    if let Some(count) = COUNT.get().copied() {
+        (0..count).for_each(&make);
+        return count;
+    }
     match rate {
         Some(rate) => {
             let total = rate * seconds;
@@ -58,18 +67,49 @@ fn offer(rate: Option<u64>, seconds: u64, make: impl Fn(u64) + Sync) -> u64 {
     }
 }
 
+/// `count:N`: exactly N spans.
+static COUNT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// Generous: under callgrind everything runs fifty times slower.
+const SHUTDOWN: Duration = Duration::from_secs(300);
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, mode, rate, seconds, endpoint] = &args[..] else {
-        eprintln!("usage: throughput (spanwright|sdk|sdk-matched) RATE_PER_S|max SECONDS ENDPOINT");
-        std::process::exit(2);
+    let (mode, rate, seconds, endpoint, protocol) = match &args[..] {
+        [_, mode, rate, seconds, endpoint] => (mode, rate, seconds, endpoint, "grpc"),
+        [_, mode, rate, seconds, endpoint, protocol] => {
+            (mode, rate, seconds, endpoint, protocol.as_str())
+        }
+        _ => {
+            eprintln!(
+                "usage: throughput (spanwright|sdk|sdk-matched) RATE_PER_S|max|count:N SECONDS ENDPOINT [grpc|http/protobuf]"
+            );
+            std::process::exit(2);
+        }
     };
-    let rate = (rate != "max").then(|| rate.parse::<u64>().expect("a rate"));
+    let http = match protocol {
+        "grpc" => false,
+        "http/protobuf" => true,
+        other => panic!("unknown protocol {other}"),
+    };
+    if let Some(count) = rate.strip_prefix("count:") {
+        COUNT.set(count.parse().expect("a count")).unwrap();
+    }
+    let rate =
+        (rate != "max" && COUNT.get().is_none()).then(|| rate.parse::<u64>().expect("a rate"));
     let seconds = seconds.parse::<u64>().expect("seconds");
     match mode.as_str() {
         "spanwright" => {
             let telemetry = spanwright::Telemetry::builder()
-                .otlp(spanwright::OtlpProtocol::Grpc, endpoint.clone())
+                .otlp(
+                    if http {
+                        spanwright::OtlpProtocol::HttpProtobuf
+                    } else {
+                        spanwright::OtlpProtocol::Grpc
+                    },
+                    endpoint.clone(),
+                )
+                .shutdown_timeout(SHUTDOWN)
                 .install()
                 .expect("install");
             let offered = offer(rate, seconds, |n| {
@@ -92,17 +132,35 @@ fn main() {
             let exporter = {
                 let _entered = runtime.enter();
                 use opentelemetry_otlp::WithExportConfig as _;
-                opentelemetry_otlp::SpanExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(endpoint.clone())
-                    .build()
-                    .expect("exporter")
+                if http {
+                    // Its docs' default HTTP client (reqwest, blocking: the
+                    // batch processor exports from a plain thread).
+                    opentelemetry_otlp::SpanExporter::builder()
+                        .with_http()
+                        .with_endpoint(format!("{endpoint}/v1/traces"))
+                        .with_timeout(SHUTDOWN)
+                        .build()
+                        .expect("exporter")
+                } else {
+                    opentelemetry_otlp::SpanExporter::builder()
+                        .with_tonic()
+                        .with_endpoint(endpoint.clone())
+                        .with_timeout(SHUTDOWN)
+                        .build()
+                        .expect("exporter")
+                }
             };
             let mut processor = BatchSpanProcessor::builder(exporter);
             if matched {
+                // spanwright's queue (or OTEL_BSP_MAX_QUEUE_SIZE, which
+                // spanwright reads too) and batch size.
+                let queue = std::env::var("OTEL_BSP_MAX_QUEUE_SIZE")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(16_384);
                 processor = processor.with_batch_config(
                     BatchConfigBuilder::default()
-                        .with_max_queue_size(16_384)
+                        .with_max_queue_size(queue)
                         .with_max_export_batch_size(2_048)
                         .build(),
                 );
@@ -134,7 +192,7 @@ fn main() {
                     cx.span().set_attribute(KeyValue::new("n", n as i64));
                 });
             });
-            let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
+            let _ = provider.shutdown_with_timeout(SHUTDOWN);
             drop(runtime);
             // The SDK counts its drops privately and reports them nowhere.
             println!("offered={offered} exported=? dropped=? reported=0");

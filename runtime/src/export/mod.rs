@@ -1,6 +1,6 @@
 //! Export: which exporter to use (`choice`), the console exporter (`console`) and
-//! its waterfall renderer (`waterfall`), OTLP (`otlp`, features `otlp-grpc` and
-//! `otlp-http`), the batch pipeline they all sit behind (`batch`), export statistics
+//! its waterfall renderer (`waterfall`), OTLP (`otlp`, and its transports
+//! `otlp_grpc` and `otlp_http`), the batch pipeline they all sit behind (`batch`), export statistics
 //! (`stats`) and the lines that report losses (`diagnostic`), bounded flushes
 //! (`flush`), and the attribute value length limit (`truncate`).
 
@@ -13,6 +13,10 @@ pub(crate) mod flush;
 pub(crate) mod otlp;
 #[cfg(all(test, feature = "otlp-grpc", feature = "otlp-http"))]
 mod otlp_at_a_receiver;
+#[cfg(feature = "otlp-grpc")]
+mod otlp_grpc;
+#[cfg(feature = "otlp-http")]
+mod otlp_http;
 pub(crate) mod stats;
 pub(crate) mod truncate;
 pub(crate) mod waterfall;

@@ -1,4 +1,5 @@
-//! OTLP export (features `otlp-grpc`, `otlp-http`). The exporters need a Tokio
+//! OTLP export (features `otlp-grpc`, `otlp-http`): the transports are in
+//! `otlp_grpc` and `otlp_http`. The exporters need a Tokio
 //! reactor, while the SDK's batch processor exports from a plain thread and
 //! `init()` may run in a sync `main` or inside a Tokio runtime: so each exporter
 //! lives on a small runtime of its own, driven by a dedicated thread, and the batch
@@ -20,15 +21,15 @@ pub(crate) fn exporter(settings: OtlpSettings) -> Result<OnOwnRuntime<Otlp>, Ini
     OnOwnRuntime::start(move || build(settings))
 }
 
-/// The exporter of one transport: gRPC through opentelemetry-otlp, HTTP/protobuf
-/// spanwright's own (the request encoded straight from the spans).
+/// The exporter of one transport; both write the request's bytes straight from
+/// the spans (`pipeline::encoder`).
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // one per installation, never moved after
 pub(crate) enum Otlp {
     #[cfg(feature = "otlp-grpc")]
-    Grpc(opentelemetry_otlp::SpanExporter),
+    Grpc(super::otlp_grpc::GrpcExporter),
     #[cfg(feature = "otlp-http")]
-    Http(HttpExporter),
+    Http(super::otlp_http::HttpExporter),
 }
 
 impl SpanExporter for Otlp {
@@ -63,11 +64,9 @@ impl SpanExporter for Otlp {
 fn build(settings: OtlpSettings) -> Result<Otlp, InitError> {
     match settings.protocol {
         #[cfg(feature = "otlp-grpc")]
-        OtlpProtocol::Grpc => grpc(settings)?
-            .map(Otlp::Grpc)
-            .map_err(|error| InitError::Exporter(error.to_string())),
+        OtlpProtocol::Grpc => super::otlp_grpc::exporter(settings).map(Otlp::Grpc),
         #[cfg(feature = "otlp-http")]
-        OtlpProtocol::HttpProtobuf => http(settings).map(Otlp::Http),
+        OtlpProtocol::HttpProtobuf => super::otlp_http::exporter(settings).map(Otlp::Http),
         #[allow(unreachable_patterns)]
         other => Err(InitError::Unsupported {
             what: format!("OTLP over {}", other.name()),
@@ -80,198 +79,8 @@ fn build(settings: OtlpSettings) -> Result<Otlp, InitError> {
     }
 }
 
-#[cfg(feature = "otlp-grpc")]
-fn is_https(endpoint: &str) -> bool {
-    endpoint
-        .get(..8)
-        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-}
-
-#[cfg(feature = "otlp-grpc")]
-fn grpc(
-    settings: OtlpSettings,
-) -> Result<
-    Result<opentelemetry_otlp::SpanExporter, opentelemetry_otlp::ExporterBuildError>,
-    InitError,
-> {
-    use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
-    use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
-    use opentelemetry_otlp::{WithExportConfig as _, WithTonicConfig as _};
-    let mut builder = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(settings.endpoint.clone())
-        .with_timeout(settings.timeout);
-    if is_https(&settings.endpoint) {
-        // The public roots (Mozilla's, built in: no dependency on the host's
-        // store), plus the CA the environment names.
-        let mut tls = ClientTlsConfig::new().with_webpki_roots();
-        #[cfg(feature = "tls-native-roots")]
-        {
-            // The operating system's store too (corporate CAs).
-            tls = tls.with_native_roots();
-        }
-        if let Some(ca) = &settings.certificate {
-            tls = tls.ca_certificate(Certificate::from_pem(ca));
-        }
-        if let Some((cert, key)) = &settings.client_identity {
-            tls = tls.identity(Identity::from_pem(cert, key));
-        }
-        builder = builder.with_tls_config(tls);
-    }
-    // The exporter also reads OTEL_EXPORTER_OTLP_(TRACES_)HEADERS itself, with its
-    // own parser, and adds what it finds: this interceptor runs after that and
-    // leaves exactly the headers spanwright parsed and validated.
-    let ours = header_map(&settings.headers);
-    builder = builder.with_interceptor(move |mut request: tonic::Request<()>| {
-        *request.metadata_mut() = MetadataMap::from_headers(ours.clone());
-        Ok(request)
-    });
-    if settings.gzip {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-    }
-    Ok(builder.build())
-}
-
-#[cfg(feature = "otlp-http")]
-pub(super) fn http(settings: OtlpSettings) -> Result<HttpExporter, InitError> {
-    let client = OurHeaders {
-        inner: opentelemetry_http::hyper::HyperClient::new(
-            https_connector(&settings)?,
-            settings.timeout,
-            None,
-        ),
-        headers: header_map(&settings.headers),
-    };
-    let endpoint = settings
-        .endpoint
-        .parse()
-        .map_err(|e: ::http::uri::InvalidUri| InitError::Exporter(e.to_string()))?;
-    Ok(HttpExporter {
-        client,
-        endpoint,
-        gzip: settings.gzip,
-        resource: Resource::builder_empty().build(),
-        shut_down: std::sync::atomic::AtomicBool::new(false),
-    })
-}
-
-#[cfg(feature = "otlp-http")]
-type HyperClient = opentelemetry_http::hyper::HyperClient<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
->;
-
-/// OTLP over HTTP/protobuf: the request's bytes are written straight from the
-/// spans (`pipeline::encoder`), gzipped when asked, and posted.
-#[cfg(feature = "otlp-http")]
-pub(crate) struct HttpExporter {
-    client: OurHeaders<HyperClient>,
-    endpoint: ::http::Uri,
-    gzip: bool,
-    resource: Resource,
-    shut_down: std::sync::atomic::AtomicBool,
-}
-
-#[cfg(feature = "otlp-http")]
-impl fmt::Debug for HttpExporter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpExporter").finish_non_exhaustive()
-    }
-}
-
-#[cfg(feature = "otlp-http")]
-impl HttpExporter {
-    /// The request for `batch`: body, and its content encoding.
-    fn request(
-        &self,
-        batch: &[SpanData],
-    ) -> Result<::http::Request<opentelemetry_http::Bytes>, OTelSdkError> {
-        use ::http::header::{CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
-        let mut body = Vec::with_capacity(256 * batch.len());
-        crate::pipeline::encoder::export_request(&mut body, &self.resource, batch);
-        let mut request = ::http::Request::post(self.endpoint.clone())
-            .header(CONTENT_TYPE, "application/x-protobuf")
-            .header(
-                USER_AGENT,
-                concat!("spanwright/", env!("CARGO_PKG_VERSION")),
-            );
-        if self.gzip {
-            use std::io::Write as _;
-            let mut zipped = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 4),
-                flate2::Compression::default(),
-            );
-            zipped
-                .write_all(&body)
-                .map_err(|e| OTelSdkError::InternalFailure(format!("gzip: {e}")))?;
-            body = zipped
-                .finish()
-                .map_err(|e| OTelSdkError::InternalFailure(format!("gzip: {e}")))?;
-            request = request.header(CONTENT_ENCODING, "gzip");
-        }
-        request
-            .body(body.into())
-            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
-    }
-}
-
-#[cfg(feature = "otlp-http")]
-impl SpanExporter for HttpExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        use opentelemetry_http::HttpClient as _;
-        if self.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(OTelSdkError::AlreadyShutdown);
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let request = self.request(&batch)?;
-        drop(batch);
-        let response = self.client.send_bytes(request).await.map_err(|e| {
-            OTelSdkError::InternalFailure(format!("HTTP export failed: {}", error_chain(&*e)))
-        })?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(OTelSdkError::InternalFailure(format!(
-                "HTTP export failed with status code: {}",
-                response.status().as_u16()
-            )))
-        }
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        if self
-            .shut_down
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
-        {
-            return Err(OTelSdkError::AlreadyShutdown);
-        }
-        Ok(())
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.resource = resource.clone();
-    }
-}
-
-/// An error and its causes, for the one line that reports a failed export.
-#[cfg(feature = "otlp-http")]
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 /// The headers spanwright parsed and validated, as a header map.
-fn header_map(headers: &[(String, String)]) -> ::http::HeaderMap {
+pub(super) fn header_map(headers: &[(String, String)]) -> ::http::HeaderMap {
     headers
         .iter()
         .filter_map(|(key, value)| {
@@ -283,110 +92,19 @@ fn header_map(headers: &[(String, String)]) -> ::http::HeaderMap {
         .collect()
 }
 
-/// The HTTP client, sending exactly the headers spanwright parsed: the exporter
-/// also reads OTEL_EXPORTER_OTLP_(TRACES_)HEADERS itself, with its own parser,
-/// and adds what it finds; here only the protocol's own headers are kept
-/// from its request, then spanwright's are set.
-#[cfg(feature = "otlp-http")]
-#[derive(Debug)]
-struct OurHeaders<C> {
-    inner: C,
-    headers: ::http::HeaderMap,
-}
-
-#[cfg(feature = "otlp-http")]
-impl<C: opentelemetry_http::HttpClient> opentelemetry_http::HttpClient for OurHeaders<C> {
-    fn send_bytes<'client, 'call>(
-        &'client self,
-        mut request: ::http::Request<opentelemetry_http::Bytes>,
-    ) -> std::pin::Pin<
-        Box<
-            dyn Future<
-                    Output = Result<
-                        ::http::Response<opentelemetry_http::Bytes>,
-                        opentelemetry_http::HttpError,
-                    >,
-                > + Send
-                + 'call,
-        >,
-    >
-    where
-        'client: 'call,
-        Self: 'call,
-    {
-        use ::http::header::{CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
-        let sent = std::mem::take(request.headers_mut());
-        let headers = request.headers_mut();
-        for name in [CONTENT_TYPE, CONTENT_ENCODING, USER_AGENT] {
-            if let Some(value) = sent.get(&name) {
-                headers.insert(name, value.clone());
-            }
+/// An error and its causes, for the one line that reports a failed export.
+pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
         }
-        for (name, value) in &self.headers {
-            headers.insert(name.clone(), value.clone());
-        }
-        self.inner.send_bytes(request)
+        source = cause.source();
     }
-}
-
-/// rustls with ring, the public roots plus the configured CA, and the client
-/// identity for mutual TLS; plain `http://` endpoints pass through.
-#[cfg(feature = "otlp-http")]
-fn https_connector(
-    settings: &OtlpSettings,
-) -> Result<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    InitError,
-> {
-    use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let unreadable = |variable: &'static str, error: String| InitError::InvalidVariable {
-        variable,
-        value: String::new(),
-        accepted: format!("a PEM file rustls can read ({error})"),
-    };
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    #[cfg(feature = "tls-native-roots")]
-    {
-        // The operating system's store too (corporate CAs); certificates it
-        // cannot read are skipped, as rustls-native-certs reports them.
-        let native = rustls_native_certs::load_native_certs();
-        roots.add_parsable_certificates(native.certs);
-    }
-    if let Some(ca) = &settings.certificate {
-        for cert in CertificateDer::pem_slice_iter(ca) {
-            let cert =
-                cert.map_err(|e| unreadable("OTEL_EXPORTER_OTLP_CERTIFICATE", e.to_string()))?;
-            roots
-                .add(cert)
-                .map_err(|e| unreadable("OTEL_EXPORTER_OTLP_CERTIFICATE", e.to_string()))?;
-        }
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| InitError::Exporter(e.to_string()))?
-        .with_root_certificates(roots);
-    let config = match &settings.client_identity {
-        None => builder.with_no_client_auth(),
-        Some((cert, key)) => {
-            let chain = CertificateDer::pem_slice_iter(cert)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| unreadable("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", e.to_string()))?;
-            let key = PrivateKeyDer::from_pem_slice(key)
-                .map_err(|e| unreadable("OTEL_EXPORTER_OTLP_CLIENT_KEY", e.to_string()))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| unreadable("OTEL_EXPORTER_OTLP_CLIENT_KEY", e.to_string()))?
-        }
-    };
-    Ok(hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config)
-        .https_or_http()
-        .enable_http1()
-        .build())
+    text
 }
 
 /// An exporter whose futures run on a runtime owned by a thread of its own.

@@ -1,7 +1,7 @@
 //! The encoder's bytes as a real receiver reads them: the same spans sent to one
-//! Rotel twice, by spanwright's HTTP/protobuf exporter and by the SDK's own
-//! OTLP exporter (opentelemetry-otlp over gRPC, converting through the
-//! `opentelemetry-proto` types), must be printed identically, field by field
+//! Rotel three times, by the SDK's own OTLP exporter (opentelemetry-otlp over
+//! gRPC, converting through the `opentelemetry-proto` types) and by
+//! spanwright's gRPC and HTTP/protobuf exporters, must be printed identically, field by field
 //! (ids, parents, times, kinds, typed attributes, events, links, status,
 //! resource, scopes). Skips with one line without Rotel (`bash .ci/run`
 //! installs it), unless `SPANWRIGHT_REQUIRE_SERVICES` is set.
@@ -169,7 +169,24 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
     };
     wait_for(1);
 
-    // Ours, over HTTP/protobuf, gzipped.
+    // Ours, over gRPC, then over HTTP/protobuf, gzipped.
+    let grpc_settings = OtlpSettings {
+        protocol: OtlpProtocol::Grpc,
+        endpoint: format!("http://127.0.0.1:{grpc}"),
+        endpoint_source: "code",
+        https_assumed: false,
+        headers: vec![("x-tenant".into(), "a".into())],
+        gzip: false,
+        timeout: Duration::from_secs(10),
+        certificate: None,
+        client_identity: None,
+    };
+    runtime.block_on(async {
+        let mut ours = super::otlp_grpc::exporter(grpc_settings).unwrap();
+        ours.set_resource(&resource);
+        ours.export(spans.clone()).await.unwrap();
+    });
+    wait_for(2);
     let settings = OtlpSettings {
         protocol: OtlpProtocol::HttpProtobuf,
         endpoint: format!("http://127.0.0.1:{http}/v1/traces"),
@@ -182,16 +199,18 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
         client_identity: None,
     };
     runtime.block_on(async {
-        let mut ours = super::otlp::http(settings).unwrap();
+        let mut ours = super::otlp_http::exporter(settings).unwrap();
         ours.set_resource(&resource);
         ours.export(spans).await.unwrap();
     });
-    let seen = wait_for(2);
-    assert_eq!(seen.len(), 2, "{seen:#?}");
+    let seen = wait_for(3);
+    assert_eq!(seen.len(), 3, "{seen:#?}");
     assert_eq!(span_count(&seen[0]), 6, "all six spans: {}", seen[0]);
-    // Line by line, so that a difference names its field.
-    for (sdk, ours) in seen[0].lines().zip(seen[1].lines()) {
-        assert_eq!(ours, sdk, "\nSDK:\n{}\nours:\n{}", seen[0], seen[1]);
+    for ours in &seen[1..] {
+        // Line by line, so that a difference names its field.
+        for (sdk_line, our_line) in seen[0].lines().zip(ours.lines()) {
+            assert_eq!(our_line, sdk_line, "\nSDK:\n{}\nours:\n{ours}", seen[0]);
+        }
+        assert_eq!(*ours, seen[0]);
     }
-    assert_eq!(seen[0], seen[1]);
 }

@@ -1,0 +1,180 @@
+//! OTLP over gRPC (feature `otlp-grpc`): the `Export` call of the trace
+//! service, its request's bytes written straight from the spans
+//! (`pipeline::encoder`) and sent through tonic as they are, gzipped when asked,
+//! over rustls when the endpoint is `https`.
+
+use super::otlp::{error_chain, header_map};
+use crate::setup::error::InitError;
+use crate::setup::otlp::OtlpSettings;
+use bytes::{Buf as _, BufMut as _};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::resource::Resource;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+const EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// The exporter `settings` describe; it connects at its first export.
+pub(crate) fn exporter(settings: OtlpSettings) -> Result<GrpcExporter, InitError> {
+    let invalid = |error: tonic::transport::Error| InitError::Exporter(error_chain(&error));
+    let mut endpoint = Endpoint::from_shared(settings.endpoint.clone())
+        .map_err(invalid)?
+        .timeout(settings.timeout)
+        .user_agent(concat!("spanwright/", env!("CARGO_PKG_VERSION")))
+        .map_err(invalid)?;
+    if is_https(&settings.endpoint) {
+        // The public roots (Mozilla's, built in: no dependency on the host's
+        // store), plus the CA the environment names.
+        let mut tls = ClientTlsConfig::new().with_webpki_roots();
+        #[cfg(feature = "tls-native-roots")]
+        {
+            // The operating system's store too (corporate CAs).
+            tls = tls.with_native_roots();
+        }
+        if let Some(ca) = &settings.certificate {
+            tls = tls.ca_certificate(Certificate::from_pem(ca));
+        }
+        if let Some((cert, key)) = &settings.client_identity {
+            tls = tls.identity(Identity::from_pem(cert, key));
+        }
+        endpoint = endpoint.tls_config(tls).map_err(invalid)?;
+    }
+    Ok(GrpcExporter {
+        channel: endpoint.connect_lazy(),
+        metadata: tonic::metadata::MetadataMap::from_headers(header_map(&settings.headers)),
+        gzip: settings.gzip,
+        resource: Resource::builder_empty().build(),
+        shut_down: AtomicBool::new(false),
+    })
+}
+
+fn is_https(endpoint: &str) -> bool {
+    endpoint
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+/// OTLP over gRPC.
+pub(crate) struct GrpcExporter {
+    channel: Channel,
+    /// Exactly the headers spanwright parsed and validated.
+    metadata: tonic::metadata::MetadataMap,
+    gzip: bool,
+    resource: Resource,
+    shut_down: AtomicBool,
+}
+
+impl fmt::Debug for GrpcExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GrpcExporter").finish_non_exhaustive()
+    }
+}
+
+impl SpanExporter for GrpcExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        if self.shut_down.load(Ordering::Relaxed) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut body = Vec::with_capacity(256 * batch.len());
+        crate::pipeline::encoder::export_request(&mut body, &self.resource, &batch);
+        drop(batch);
+        let mut client = tonic::client::Grpc::new(self.channel.clone());
+        if self.gzip {
+            client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+        }
+        let failed = |status: tonic::Status| {
+            OTelSdkError::InternalFailure(format!(
+                "gRPC export failed with code {:?}: {}",
+                status.code(),
+                status_text(&status)
+            ))
+        };
+        client.ready().await.map_err(|e| {
+            OTelSdkError::InternalFailure(format!("gRPC export failed: {}", error_chain(&e)))
+        })?;
+        let mut request = tonic::Request::new(body);
+        *request.metadata_mut() = self.metadata.clone();
+        client
+            .unary(
+                request,
+                ::http::uri::PathAndQuery::from_static(EXPORT),
+                EncodedRequest,
+            )
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        if self.shut_down.swap(true, Ordering::Relaxed) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.clone();
+    }
+}
+
+/// A status's message and the causes of a transport failure.
+fn status_text(status: &tonic::Status) -> String {
+    let mut text = status.message().to_owned();
+    if let Some(source) = std::error::Error::source(status) {
+        let causes = error_chain(source);
+        if !text.contains(&causes) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&causes);
+        }
+    }
+    text
+}
+
+/// The codec of the `Export` call: the request goes out as the bytes the
+/// encoder wrote; the response (partial success, if any) is read and let go.
+#[derive(Debug, Clone, Copy)]
+struct EncodedRequest;
+
+impl Codec for EncodedRequest {
+    type Encode = Vec<u8>;
+    type Decode = ();
+    type Encoder = EncodedRequest;
+    type Decoder = EncodedRequest;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        EncodedRequest
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        EncodedRequest
+    }
+}
+
+impl Encoder for EncodedRequest {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for EncodedRequest {
+    type Item = ();
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, tonic::Status> {
+        src.advance(src.remaining());
+        Ok(Some(()))
+    }
+}
