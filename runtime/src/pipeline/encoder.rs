@@ -13,7 +13,7 @@ use opentelemetry::trace::{SpanContext, SpanKind, Status};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
-use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+use prost::encoding::{WireType, encoded_len_varint};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `SpanFlags`: the flags say whether the parent's is-remote is known, and if so
@@ -35,16 +35,11 @@ pub(crate) fn export_request(out: &mut Vec<u8>, resource: &Resource, spans: &[Sp
             }
         });
         // ResourceSpans.scope_spans = 2, one per scope in order of appearance.
-        let mut scopes: Vec<&InstrumentationScope> = Vec::new();
-        for span in spans {
-            if !scopes.contains(&&span.instrumentation_scope) {
-                scopes.push(&span.instrumentation_scope);
-            }
-        }
-        for scope in scopes {
+        let (scopes, scope_of) = group_by_scope(spans);
+        for (index, scope) in scopes.into_iter().enumerate() {
             message(out, 2, |out| {
                 message(out, 1, |out| instrumentation_scope(out, scope));
-                for span in spans.iter().filter(|s| s.instrumentation_scope == *scope) {
+                for (span, _) in spans.iter().zip(&scope_of).filter(|(_, s)| **s == index) {
                     message(out, 2, |out| self::span(out, span));
                 }
                 string(out, 3, scope.schema_url().unwrap_or_default());
@@ -52,6 +47,31 @@ pub(crate) fn export_request(out: &mut Vec<u8>, resource: &Resource, spans: &[Sp
         }
         string(out, 3, resource.schema_url().unwrap_or_default());
     });
+}
+
+/// The scopes of `spans` in order of first appearance, and each span's index
+/// among them. A batch mostly holds runs of one scope: a span is compared with
+/// the one before it first.
+fn group_by_scope(spans: &[SpanData]) -> (Vec<&InstrumentationScope>, Vec<usize>) {
+    let mut scopes: Vec<&InstrumentationScope> = Vec::new();
+    let mut scope_of = Vec::with_capacity(spans.len());
+    let mut last: Option<(&InstrumentationScope, usize)> = None;
+    for span in spans {
+        let scope = &span.instrumentation_scope;
+        let index = match last {
+            Some((previous, index)) if std::ptr::eq(previous, scope) || previous == scope => index,
+            _ => match scopes.iter().position(|known| *known == scope) {
+                Some(index) => index,
+                None => {
+                    scopes.push(scope);
+                    scopes.len() - 1
+                }
+            },
+        };
+        last = Some((scope, index));
+        scope_of.push(index);
+    }
+    (scopes, scope_of)
 }
 
 fn instrumentation_scope(out: &mut Vec<u8>, scope: &InstrumentationScope) {
@@ -200,6 +220,26 @@ fn message(out: &mut Vec<u8>, tag: u32, write: impl FnOnce(&mut Vec<u8>)) {
     encode_varint(len as u64, &mut slot);
 }
 
+/// A field's key. Every tag here is below 16: one byte.
+#[inline]
+fn encode_key(tag: u32, wire_type: WireType, out: &mut Vec<u8>) {
+    if tag < 16 {
+        out.push(((tag << 3) | wire_type as u32) as u8);
+    } else {
+        prost::encoding::encode_key(tag, wire_type, out);
+    }
+}
+
+/// A varint; most values here (lengths, counts, kinds) take one byte.
+#[inline]
+fn encode_varint(value: u64, out: &mut impl bytes::BufMut) {
+    if value < 0x80 {
+        out.put_u8(value as u8);
+    } else {
+        prost::encoding::encode_varint(value, out);
+    }
+}
+
 /// A string field, left out when empty (proto3).
 fn string(out: &mut Vec<u8>, tag: u32, value: &str) {
     if !value.is_empty() {
@@ -261,6 +301,7 @@ pub(crate) mod tests {
     use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
     use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
     use prost::Message as _;
+    use prost::encoding::{encode_key, encode_varint};
     use std::borrow::Cow;
     use std::time::Duration;
 
