@@ -13,6 +13,7 @@
 //! came ends the span as cancelled). A transport error is status Error with an
 //! `exception` event. The span is current while the inner client works.
 
+use super::conventions::{self, HTTP_RESPONSE_STATUS_CODE};
 use super::grpc::{self, RPC_METHOD, RPC_SERVICE, RPC_SYSTEM, Side};
 use super::url;
 use crate::span::recording::{Failure, Outcome, Recording};
@@ -29,17 +30,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-const HTTP_REQUEST_METHOD: Key = Key::from_static_str("http.request.method");
-const HTTP_REQUEST_METHOD_ORIGINAL: Key = Key::from_static_str("http.request.method_original");
-const HTTP_RESPONSE_STATUS_CODE: Key = Key::from_static_str("http.response.status_code");
 const URL_FULL: Key = Key::from_static_str("url.full");
 const SERVER_ADDRESS: Key = Key::from_static_str("server.address");
 const SERVER_PORT: Key = Key::from_static_str("server.port");
-
-/// The methods the HTTP semantic conventions know; any other is `_OTHER`.
-const KNOWN_METHODS: [&str; 10] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY",
-];
 
 pub(super) static HTTP_CLIENT_SITE: Site = Site {
     name: "HTTP",
@@ -67,20 +60,9 @@ static GRPC_CLIENT_SITE: Site = Site {
 
 /// The HTTP client span's name and request attributes.
 pub(super) fn http_request_attrs(span: &mut SpanAttrs<'_>, method: &Method, url: &str) {
-    let original = method.as_str();
-    let (method, name) = if KNOWN_METHODS.contains(&original) {
-        (original, original)
-    } else {
-        ("_OTHER", "HTTP")
-    };
-    span.name(name.to_owned());
-    span.attr(HTTP_REQUEST_METHOD, Some(Value::from(method.to_owned())));
-    if method == "_OTHER" {
-        span.attr(
-            HTTP_REQUEST_METHOD_ORIGINAL,
-            Some(Value::from(original.to_owned())),
-        );
-    }
+    let method = method.as_str();
+    span.name(conventions::method_in_name(method).to_owned());
+    conventions::record_method(span, method);
     server_attrs(span, url);
 }
 

@@ -6,6 +6,7 @@
 //! feature `reqwest`, [`ClientMiddleware`] makes the client span for reqwest.
 
 mod client;
+mod conventions;
 mod grpc;
 #[cfg(feature = "reqwest")]
 mod reqwest;

@@ -17,6 +17,7 @@
 //! `grpc-status` of the response's head (a trailers-only response) or of its
 //! trailers, so it ends after the trailers.
 
+use super::conventions::{self, HTTP_RESPONSE_STATUS_CODE};
 use super::grpc::{self, RPC_METHOD, RPC_SERVICE, RPC_SYSTEM, Side};
 use crate::span::recording::{Failure, Outcome, Recording};
 use crate::span::site::Site;
@@ -34,18 +35,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-const HTTP_REQUEST_METHOD: Key = Key::from_static_str("http.request.method");
 const URL_PATH: Key = Key::from_static_str("url.path");
 const URL_SCHEME: Key = Key::from_static_str("url.scheme");
 const HTTP_ROUTE: Key = Key::from_static_str("http.route");
 const NETWORK_PROTOCOL_VERSION: Key = Key::from_static_str("network.protocol.version");
-const HTTP_RESPONSE_STATUS_CODE: Key = Key::from_static_str("http.response.status_code");
-const HTTP_REQUEST_METHOD_ORIGINAL: Key = Key::from_static_str("http.request.method_original");
-
-/// The methods the HTTP semantic conventions know; any other is `_OTHER`.
-const KNOWN_METHODS: [&str; 10] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY",
-];
 
 static SITE: Site = Site {
     name: "HTTP",
@@ -240,13 +233,8 @@ where
         }
         // A HEAD response sends no body, whatever its head announces.
         let head_only = request.method() == ::http::Method::HEAD;
-        let original = request.method().as_str();
-        let known = KNOWN_METHODS.contains(&original);
-        let (method, name_method) = if known {
-            (original, original)
-        } else {
-            ("_OTHER", "HTTP")
-        };
+        let method = request.method().as_str();
+        let name_method = conventions::method_in_name(method);
         let route = route(&request);
         let settings = self.settings;
         let recording = Start::new(&SITE).parent(request.headers()).start(|span| {
@@ -254,13 +242,7 @@ where
                 Some(route) => format!("{name_method} {route}"),
                 None => name_method.to_owned(),
             });
-            span.attr(HTTP_REQUEST_METHOD, Some(Value::from(method.to_owned())));
-            if !known {
-                span.attr(
-                    HTTP_REQUEST_METHOD_ORIGINAL,
-                    Some(Value::from(original.to_owned())),
-                );
-            }
+            conventions::record_method(span, method);
             span.attr(URL_PATH, Some(Value::from(request.uri().path().to_owned())));
             let scheme = scheme(&request, settings).to_owned();
             span.attr(URL_SCHEME, Some(Value::from(scheme)));
