@@ -5,7 +5,7 @@
 //! reported counts. `throughput.sh` runs it against a live Rotel and counts what
 //! arrived.
 //!
-//! Usage: throughput (spanwright|sdk|sdk-matched) RATE_PER_S|max|count:N SECONDS ENDPOINT [PROTOCOL]
+//! Usage: `throughput (spanwright|sdk|sdk-matched) RATE_PER_S|max|count:N SECONDS ENDPOINT [PROTOCOL]`
 //!
 //! `count:N` offers exactly N spans from one thread as fast as it can (for
 //! `export_cost.sh`, which counts the instructions of the whole process under
