@@ -520,15 +520,19 @@
 //! - `span/`: the hot path every annotated call runs through: the enabled check,
 //!   the call site, span start, the recording that ends the span, the sync and
 //!   async runners, return-value and attribute-value conversion, the installed
-//!   tracer and the sampler prediction.
-//! - `context/`: the current span ([`current`]), trace context across process
-//!   boundaries ([`inject`], [`extract`]) and panic capture.
+//!   tracer and the sampler prediction, and panic capture.
+//! - `context/`: the current span ([`current`]) and trace context across process
+//!   boundaries ([`inject`], [`extract`]).
 //! - `setup/`: [`init`], [`Telemetry`] and its builder, and the reading of each
-//!   `OTEL_*` variable; [`InitError`].
-//! - `export/`: the choice of exporter, the console exporter and its waterfall
-//!   renderer, OTLP, and the attribute value length limit.
-//! - `http/`: the server layer (feature `http`); `tracing_layer.rs` and `logs.rs`:
-//!   the `tracing` bridge and log correlation (feature `tracing`).
+//!   `OTEL_*` variable (`batch_settings`, `otlp_settings`, ...); [`InitError`].
+//! - `export/`: the choice of exporter, the batch pipeline, the console exporter
+//!   and its waterfall renderer, the OTLP transports (`otlp_grpc`, `otlp_http`),
+//!   and the attribute value length limit.
+//! - `pipeline/`: spanwright's own span pipeline; so far the OTLP encoder, which
+//!   writes the export request's bytes straight from the spans.
+//! - `http/`: the server and client layers and the reqwest middleware (features
+//!   `http`, `reqwest`); `tracing_layer.rs` and `logs.rs`: the `tracing` bridge
+//!   and log correlation (feature `tracing`).
 //!
 //! Code the macros generate reaches the runtime only through one hidden module,
 //! so the runtime's layout can change without breaking compiled macro output.
@@ -575,7 +579,7 @@ pub use export::diagnostic::{Diagnostic, DiagnosticKind};
 pub use export::stats::ExportStats;
 pub use setup::error::InitError;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-pub use setup::otlp::OtlpProtocol;
+pub use setup::otlp_settings::OtlpProtocol;
 pub use setup::telemetry::{Telemetry, TelemetryBuilder, init};
 pub use span::switch::enabled;
 pub use span::value::{ArrayElement, AttrValue};

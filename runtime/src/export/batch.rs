@@ -7,7 +7,7 @@
 
 use crate::export::stats::Counters;
 use crate::export::truncate::truncate_span;
-use crate::setup::batch::BatchSettings;
+use crate::setup::batch_settings::BatchSettings;
 use crate::span::job;
 use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;

@@ -2,7 +2,7 @@
 
 use crate::export::batch::Accounted;
 use crate::export::stats::Counters;
-use crate::setup::batch::BatchSettings;
+use crate::setup::batch_settings::BatchSettings;
 use crate::setup::env::env_var;
 use crate::setup::error::InitError;
 use std::sync::Arc;

@@ -7,7 +7,7 @@
 //! application: the batch queue fills and drops, and shutdown is bounded.
 
 use crate::setup::error::InitError;
-use crate::setup::otlp::{OtlpProtocol, OtlpSettings};
+use crate::setup::otlp_settings::{OtlpProtocol, OtlpSettings};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};

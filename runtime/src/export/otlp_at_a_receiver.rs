@@ -6,7 +6,7 @@
 //! resource, scopes). Skips with one line without Rotel (`bash .ci/run`
 //! installs it), unless `SPANWRIGHT_REQUIRE_SERVICES` is set.
 
-use crate::setup::otlp::{OtlpProtocol, OtlpSettings};
+use crate::setup::otlp_settings::{OtlpProtocol, OtlpSettings};
 use opentelemetry_sdk::trace::SpanExporter as _;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -5,7 +5,7 @@
 
 use super::otlp::{error_chain, header_map};
 use crate::setup::error::InitError;
-use crate::setup::otlp::OtlpSettings;
+use crate::setup::otlp_settings::OtlpSettings;
 use bytes::{Buf as _, BufMut as _};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;

@@ -4,7 +4,7 @@
 
 use super::otlp::{error_chain, header_map};
 use crate::setup::error::InitError;
-use crate::setup::otlp::OtlpSettings;
+use crate::setup::otlp_settings::OtlpSettings;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};

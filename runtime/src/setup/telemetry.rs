@@ -551,7 +551,7 @@ impl TelemetryBuilder {
             if matches!(exporter, ExporterChoice::None) {
                 continue;
             }
-            let batch = crate::setup::batch::from_env(console)?;
+            let batch = crate::setup::batch_settings::from_env(console)?;
             for (name, value, source) in &batch.sources {
                 settings.push(Setting {
                     name,
@@ -578,10 +578,10 @@ impl TelemetryBuilder {
                 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
                 ExporterChoice::Otlp { protocol, endpoint } => {
                     let protocol_in_code = protocol.is_some();
-                    let otlp = crate::setup::otlp::from_env(protocol, endpoint)?;
+                    let otlp = crate::setup::otlp_settings::from_env(protocol, endpoint)?;
                     settings.push(Setting {
                         name: "otlp.endpoint",
-                        value: crate::setup::otlp::without_userinfo(&otlp.endpoint),
+                        value: crate::setup::otlp_settings::without_userinfo(&otlp.endpoint),
                         source: otlp.endpoint_source.into(),
                     });
                     settings.push(Setting {

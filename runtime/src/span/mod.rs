@@ -2,10 +2,12 @@
 //! enabled check (`switch`), the call site (`site`), span start (`start`, with the
 //! installed tracer and the sampler prediction), the recording that ends the span
 //! (`recording`), and the two runners: `sync` for functions, `instrumented` for
-//! futures. `probe` and `value` turn return values and arguments into attributes.
+//! futures. `probe` and `value` turn return values and arguments into attributes;
+//! `panic_capture` lets a span record the panic unwinding through it.
 
 pub(crate) mod instrumented;
 pub(crate) mod job;
+pub(crate) mod panic_capture;
 pub(crate) mod probe;
 pub(crate) mod recording;
 pub(crate) mod sampling;

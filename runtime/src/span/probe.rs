@@ -30,7 +30,7 @@ fn failure_named(type_name: &'static str, message: &dyn Fn() -> String) -> Failu
         Err(payload) => (
             format!(
                 "formatting the error panicked: {}",
-                crate::context::panic::message_of(&*payload)
+                crate::span::panic_capture::message_of(&*payload)
             ),
             Some(payload),
         ),

@@ -1,7 +1,7 @@
 //! A started span until its end: outcome recording (error, panic, cancellation).
 
-use crate::context::panic::{self, PanicRecord};
 use crate::span::job;
+use crate::span::panic_capture::{self as panic, PanicRecord};
 use crate::span::site::Site;
 use opentelemetry::trace::{SpanRef, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};

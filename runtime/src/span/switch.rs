@@ -29,7 +29,7 @@ pub(crate) struct Recorder(());
 
 impl Recorder {
     pub(crate) fn register() -> Self {
-        crate::context::panic::install_hook();
+        crate::span::panic_capture::install_hook();
         RECORDERS.fetch_add(1, Ordering::Relaxed);
         Recorder(())
     }
