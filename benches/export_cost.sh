@@ -15,6 +15,9 @@ agent=$(python3 -c "import rotel, os; print(os.path.join(os.path.dirname(rotel._
 cargo build -q --release -p spanwright-benches --bin throughput
 bin=target/release/throughput
 export OTEL_BSP_MAX_QUEUE_SIZE=$((4 * N))
+# The export timeout both sides get (the SDK's is set in throughput.rs): long,
+# as everything runs some fifty times slower under callgrind.
+export OTEL_EXPORTER_OTLP_TIMEOUT=300000
 free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
 
 count() { # mode protocol spans -> Ir (and checks that every span arrived)
@@ -23,7 +26,10 @@ count() { # mode protocol spans -> Ir (and checks that every span arrived)
   "$agent" start --otlp-grpc-endpoint "127.0.0.1:$grpc" --otlp-http-endpoint "127.0.0.1:$http" \
     --exporter blackhole --debug-log traces >"$log" 2>&1 &
   local rotel=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$http") 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$http") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$grpc") 2>/dev/null && break
+    sleep 0.1
+  done
   base=$([ "$2" = grpc ] && echo "http://127.0.0.1:$grpc" || echo "http://127.0.0.1:$http")
   out=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "count:$3" 0 "$base" "$2" 2>&1)
   for _ in $(seq 50); do

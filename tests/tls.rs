@@ -124,7 +124,7 @@ pid {pid};
 error_log {error} info;
 events {{}}
 http {{
-    log_format probe '$status|$ssl_client_verify|$http_x_api_key|$http_content_encoding|$http_grpc_encoding|$request_uri';
+    log_format probe '$status|$ssl_client_verify|$http_x_api_key|$http_content_encoding|$http_grpc_encoding|$request_uri|$http_grpc_accept_encoding';
     access_log {log} probe;
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
@@ -366,6 +366,8 @@ fn grpc_over_tls_with_an_api_key_and_gzip() {
     };
     assert_eq!(ok[4], "gzip", "grpc-encoding");
     assert!(ok[5].ends_with("TraceService/Export"), "{ok:?}");
+    // A server may answer compressed (grpc-go does): the client accepts it.
+    assert!(ok[6].contains("gzip"), "grpc-accept-encoding: {ok:?}");
 }
 
 #[test]

@@ -92,6 +92,48 @@ pub(super) fn header_map(headers: &[(String, String)]) -> ::http::HeaderMap {
         .collect()
 }
 
+/// Retries of one export, as OTLP exporters make them: at most three more
+/// attempts after a transient failure, 100 ms apart and doubling, with jitter, or
+/// as long as the server asked (`Retry-After`), never past the export's timeout.
+pub(super) struct Retries {
+    deadline: std::time::Instant,
+    done: u32,
+}
+
+impl Retries {
+    const MAX: u32 = 3;
+
+    pub(super) fn within(timeout: Duration) -> Self {
+        Retries {
+            deadline: std::time::Instant::now()
+                .checked_add(timeout)
+                .unwrap_or_else(|| std::time::Instant::now() + Duration::from_secs(86_400)),
+            done: 0,
+        }
+    }
+
+    /// Waits before the next attempt; `false` when there is none.
+    pub(super) async fn wait(&mut self, asked: Option<Duration>) -> bool {
+        if self.done >= Self::MAX {
+            return false;
+        }
+        let backoff = Duration::from_millis(100) * 2u32.pow(self.done);
+        // Up to half again, so that many exporters do not retry in step.
+        let jitter = {
+            use std::hash::BuildHasher as _;
+            let random = std::collections::hash_map::RandomState::new().hash_one(self.done);
+            backoff.mul_f64((random % 1000) as f64 / 2000.0)
+        };
+        let delay = asked.unwrap_or(backoff + jitter);
+        if std::time::Instant::now() + delay >= self.deadline {
+            return false;
+        }
+        self.done += 1;
+        tokio::time::sleep(delay).await;
+        true
+    }
+}
+
 /// An error and its causes, for the one line that reports a failed export.
 pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();

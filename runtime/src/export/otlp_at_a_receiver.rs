@@ -114,7 +114,7 @@ fn requests(output: &str) -> Vec<String> {
             current = Some(String::new());
         }
         // A log line (time stamp, level) ends a block.
-        if line.starts_with("20") && line.contains(" INFO ") || line.contains(" WARN ") {
+        if line.starts_with("20") && (line.contains(" INFO ") || line.contains(" WARN ")) {
             if !trimmed.contains("ResourceSpans #0") {
                 requests.extend(current.take());
             }

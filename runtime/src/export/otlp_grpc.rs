@@ -3,7 +3,7 @@
 //! (`pipeline::encoder`) and sent through tonic as they are, gzipped when asked,
 //! over rustls when the endpoint is `https`.
 
-use super::otlp::{error_chain, header_map};
+use super::otlp::{Retries, error_chain, header_map};
 use crate::setup::error::InitError;
 use crate::setup::otlp_settings::OtlpSettings;
 use bytes::{Buf as _, BufMut as _};
@@ -24,6 +24,7 @@ pub(crate) fn exporter(settings: OtlpSettings) -> Result<GrpcExporter, InitError
     let mut endpoint = Endpoint::from_shared(settings.endpoint.clone())
         .map_err(invalid)?
         .timeout(settings.timeout)
+        .connect_timeout(settings.timeout)
         .user_agent(concat!("spanwright/", env!("CARGO_PKG_VERSION")))
         .map_err(invalid)?;
     if is_https(&settings.endpoint) {
@@ -47,6 +48,7 @@ pub(crate) fn exporter(settings: OtlpSettings) -> Result<GrpcExporter, InitError
         channel: endpoint.connect_lazy(),
         metadata: tonic::metadata::MetadataMap::from_headers(header_map(&settings.headers)),
         gzip: settings.gzip,
+        timeout: settings.timeout,
         resource: Resource::builder_empty().build(),
         shut_down: AtomicBool::new(false),
     })
@@ -64,6 +66,7 @@ pub(crate) struct GrpcExporter {
     /// Exactly the headers spanwright parsed and validated.
     metadata: tonic::metadata::MetadataMap,
     gzip: bool,
+    timeout: Duration,
     resource: Resource,
     shut_down: AtomicBool,
 }
@@ -85,31 +88,25 @@ impl SpanExporter for GrpcExporter {
         let mut body = Vec::with_capacity(256 * batch.len());
         crate::pipeline::encoder::export_request(&mut body, &self.resource, &batch);
         drop(batch);
-        let mut client = tonic::client::Grpc::new(self.channel.clone());
-        if self.gzip {
-            client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+        let body = bytes::Bytes::from(body);
+        let mut retries = Retries::within(self.timeout);
+        loop {
+            let status = match self.send(body.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(status) => status,
+            };
+            if !retryable(status.code()) || !retries.wait(None).await {
+                // The code and the local causes; not the server's message, which
+                // may echo what the request carried (a token).
+                let causes = std::error::Error::source(&status)
+                    .map(|source| format!(": {}", error_chain(source)))
+                    .unwrap_or_default();
+                return Err(OTelSdkError::InternalFailure(format!(
+                    "gRPC export failed with code {:?}{causes}",
+                    status.code()
+                )));
+            }
         }
-        let failed = |status: tonic::Status| {
-            OTelSdkError::InternalFailure(format!(
-                "gRPC export failed with code {:?}: {}",
-                status.code(),
-                status_text(&status)
-            ))
-        };
-        client.ready().await.map_err(|e| {
-            OTelSdkError::InternalFailure(format!("gRPC export failed: {}", error_chain(&e)))
-        })?;
-        let mut request = tonic::Request::new(body);
-        *request.metadata_mut() = self.metadata.clone();
-        client
-            .unary(
-                request,
-                ::http::uri::PathAndQuery::from_static(EXPORT),
-                EncodedRequest,
-            )
-            .await
-            .map_err(failed)?;
-        Ok(())
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
@@ -124,19 +121,42 @@ impl SpanExporter for GrpcExporter {
     }
 }
 
-/// A status's message and the causes of a transport failure.
-fn status_text(status: &tonic::Status) -> String {
-    let mut text = status.message().to_owned();
-    if let Some(source) = std::error::Error::source(status) {
-        let causes = error_chain(source);
-        if !text.contains(&causes) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&causes);
+impl GrpcExporter {
+    /// One attempt of the `Export` call.
+    async fn send(&self, body: bytes::Bytes) -> Result<(), tonic::Status> {
+        // A gRPC server may answer a compressed request compressed (grpc-go
+        // does): the client must accept what it sends.
+        let mut client = tonic::client::Grpc::new(self.channel.clone())
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        if self.gzip {
+            client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
         }
+        client
+            .ready()
+            .await
+            .map_err(|e| tonic::Status::from_error(Box::new(e)))?;
+        let mut request = tonic::Request::new(body);
+        *request.metadata_mut() = self.metadata.clone();
+        // Sent as `grpc-timeout`: the server knows the deadline too.
+        request.set_timeout(self.timeout);
+        client
+            .unary(
+                request,
+                ::http::uri::PathAndQuery::from_static(EXPORT),
+                EncodedRequest,
+            )
+            .await
+            .map(drop)
     }
-    text
+}
+
+/// The codes OTLP exporters retry: the server or the way to it may be back.
+fn retryable(code: tonic::Code) -> bool {
+    use tonic::Code::*;
+    matches!(
+        code,
+        Unavailable | Cancelled | DeadlineExceeded | Aborted | OutOfRange | DataLoss
+    )
 }
 
 /// The codec of the `Export` call: the request goes out as the bytes the
@@ -145,7 +165,7 @@ fn status_text(status: &tonic::Status) -> String {
 struct EncodedRequest;
 
 impl Codec for EncodedRequest {
-    type Encode = Vec<u8>;
+    type Encode = bytes::Bytes;
     type Decode = ();
     type Encoder = EncodedRequest;
     type Decoder = EncodedRequest;
@@ -160,10 +180,10 @@ impl Codec for EncodedRequest {
 }
 
 impl Encoder for EncodedRequest {
-    type Item = Vec<u8>;
+    type Item = bytes::Bytes;
     type Error = tonic::Status;
 
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+    fn encode(&mut self, item: bytes::Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
         dst.put_slice(&item);
         Ok(())
     }

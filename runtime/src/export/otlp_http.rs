@@ -2,7 +2,7 @@
 //! straight from the spans (`pipeline::encoder`), gzipped when asked, posted with
 //! hyper over rustls.
 
-use super::otlp::{error_chain, header_map};
+use super::otlp::{Retries, error_chain, header_map};
 use crate::setup::error::InitError;
 use crate::setup::otlp_settings::OtlpSettings;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -23,6 +23,7 @@ pub(crate) fn exporter(settings: OtlpSettings) -> Result<HttpExporter, InitError
         headers: header_map(&settings.headers),
         endpoint,
         gzip: settings.gzip,
+        timeout: settings.timeout,
         resource: Resource::builder_empty().build(),
         shut_down: std::sync::atomic::AtomicBool::new(false),
     })
@@ -40,6 +41,7 @@ pub(crate) struct HttpExporter {
     headers: ::http::HeaderMap,
     endpoint: ::http::Uri,
     gzip: bool,
+    timeout: Duration,
     resource: Resource,
     shut_down: std::sync::atomic::AtomicBool,
 }
@@ -89,6 +91,18 @@ impl HttpExporter {
     }
 }
 
+/// A `Retry-After` in seconds (the form collectors send).
+fn retry_after(headers: &::http::HeaderMap) -> Option<Duration> {
+    let seconds = headers
+        .get(::http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
 impl SpanExporter for HttpExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         use opentelemetry_http::HttpClient as _;
@@ -100,16 +114,35 @@ impl SpanExporter for HttpExporter {
         }
         let request = self.request(&batch)?;
         drop(batch);
-        let response = self.client.send_bytes(request).await.map_err(|e| {
-            OTelSdkError::InternalFailure(format!("HTTP export failed: {}", error_chain(&*e)))
-        })?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(OTelSdkError::InternalFailure(format!(
-                "HTTP export failed with status code: {}",
-                response.status().as_u16()
-            )))
+        let mut retries = Retries::within(self.timeout);
+        loop {
+            // A request is cheap to copy: its body is shared.
+            let mut attempt = ::http::Request::new(request.body().clone());
+            *attempt.method_mut() = request.method().clone();
+            *attempt.uri_mut() = request.uri().clone();
+            *attempt.headers_mut() = request.headers().clone();
+            let failure = match self.client.send_bytes(attempt).await {
+                Ok(response) if response.status().is_success() => return Ok(()),
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let failure = format!("HTTP export failed with status code: {status}");
+                    // 429, 502, 503, 504: the server or the way to it may be back.
+                    if matches!(status, 429 | 502..=504)
+                        && retries.wait(retry_after(response.headers())).await
+                    {
+                        continue;
+                    }
+                    failure
+                }
+                Err(error) => {
+                    let failure = format!("HTTP export failed: {}", error_chain(&*error));
+                    if retries.wait(None).await {
+                        continue;
+                    }
+                    failure
+                }
+            };
+            return Err(OTelSdkError::InternalFailure(failure));
         }
     }
 
@@ -185,4 +218,114 @@ fn https_connector(
         .https_or_http()
         .enable_http1()
         .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::setup::otlp_settings::OtlpProtocol;
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use std::sync::{Arc, Mutex};
+
+    /// A collector on loopback answering with `answers`, in order (200 once
+    /// they are used up); returns its endpoint and the statuses it sent.
+    fn collector(answers: Vec<u16>) -> (String, Arc<Mutex<Vec<u16>>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&sent);
+        std::thread::spawn(move || {
+            let mut answers = answers.into_iter();
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                // Requests on one kept-alive connection, until it closes.
+                loop {
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            break;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                    }
+                    if line != "\r\n" {
+                        break;
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let status = answers.next().unwrap_or(200);
+                    seen.lock().unwrap().push(status);
+                    let retry = if status == 503 {
+                        "Retry-After: 0\r\n"
+                    } else {
+                        ""
+                    };
+                    write!(
+                        writer,
+                        "HTTP/1.1 {status} X\r\n{retry}Content-Length: 0\r\n\r\n"
+                    )
+                    .unwrap();
+                }
+            }
+        });
+        (endpoint, sent)
+    }
+
+    fn export_to(endpoint: String) -> OTelSdkResult {
+        let settings = OtlpSettings {
+            protocol: OtlpProtocol::HttpProtobuf,
+            endpoint,
+            endpoint_source: "code",
+            https_assumed: false,
+            headers: Vec::new(),
+            gzip: false,
+            timeout: Duration::from_secs(10),
+            certificate: None,
+            client_identity: None,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let exporter = exporter(settings).unwrap();
+            exporter
+                .export(crate::pipeline::encoder::tests::spans())
+                .await
+        })
+    }
+
+    #[test]
+    fn a_transient_failure_is_retried() {
+        let (endpoint, sent) = collector(vec![503, 502]);
+        assert!(export_to(endpoint).is_ok());
+        assert_eq!(*sent.lock().unwrap(), [503, 502, 200]);
+    }
+
+    #[test]
+    fn a_refusal_is_not_retried() {
+        let (endpoint, sent) = collector(vec![400]);
+        let error = export_to(endpoint).unwrap_err().to_string();
+        assert!(error.contains("400"), "{error}");
+        assert_eq!(*sent.lock().unwrap(), [400]);
+    }
+
+    #[test]
+    fn retries_stop_after_three() {
+        let (endpoint, sent) = collector(vec![503; 10]);
+        assert!(export_to(endpoint).is_err());
+        assert_eq!(
+            sent.lock().unwrap().len(),
+            4,
+            "one attempt and three retries"
+        );
+    }
 }

@@ -35,12 +35,11 @@ pub(crate) fn export_request(out: &mut Vec<u8>, resource: &Resource, spans: &[Sp
             }
         });
         // ResourceSpans.scope_spans = 2, one per scope in order of appearance.
-        let (scopes, scope_of) = group_by_scope(spans);
-        for (index, scope) in scopes.into_iter().enumerate() {
+        for (scope, members) in group_by_scope(spans) {
             message(out, 2, |out| {
                 message(out, 1, |out| instrumentation_scope(out, scope));
-                for (span, _) in spans.iter().zip(&scope_of).filter(|(_, s)| **s == index) {
-                    message(out, 2, |out| self::span(out, span));
+                for &index in &members {
+                    message(out, 2, |out| self::span(out, &spans[index]));
                 }
                 string(out, 3, scope.schema_url().unwrap_or_default());
             });
@@ -49,29 +48,31 @@ pub(crate) fn export_request(out: &mut Vec<u8>, resource: &Resource, spans: &[Sp
     });
 }
 
-/// The scopes of `spans` in order of first appearance, and each span's index
-/// among them. A batch mostly holds runs of one scope: a span is compared with
-/// the one before it first.
-fn group_by_scope(spans: &[SpanData]) -> (Vec<&InstrumentationScope>, Vec<usize>) {
-    let mut scopes: Vec<&InstrumentationScope> = Vec::new();
-    let mut scope_of = Vec::with_capacity(spans.len());
-    let mut last: Option<(&InstrumentationScope, usize)> = None;
-    for span in spans {
+/// The scopes of `spans` in order of first appearance, each with its spans'
+/// indices. A batch mostly holds runs of one scope: a span is compared with the
+/// one before it first, by name before anything else.
+fn group_by_scope(spans: &[SpanData]) -> Vec<(&InstrumentationScope, Vec<usize>)> {
+    let same = |a: &InstrumentationScope, b: &InstrumentationScope| {
+        a.name() == b.name() && a.version() == b.version() && a == b
+    };
+    let mut groups: Vec<(&InstrumentationScope, Vec<usize>)> = Vec::new();
+    let mut last: Option<usize> = None;
+    for (index, span) in spans.iter().enumerate() {
         let scope = &span.instrumentation_scope;
-        let index = match last {
-            Some((previous, index)) if std::ptr::eq(previous, scope) || previous == scope => index,
-            _ => match scopes.iter().position(|known| *known == scope) {
-                Some(index) => index,
+        let group = match last {
+            Some(group) if same(groups[group].0, scope) => group,
+            _ => match groups.iter().position(|(known, _)| same(known, scope)) {
+                Some(group) => group,
                 None => {
-                    scopes.push(scope);
-                    scopes.len() - 1
+                    groups.push((scope, Vec::with_capacity(spans.len())));
+                    groups.len() - 1
                 }
             },
         };
-        last = Some((scope, index));
-        scope_of.push(index);
+        last = Some(group);
+        groups[group].1.push(index);
     }
-    (scopes, scope_of)
+    groups
 }
 
 fn instrumentation_scope(out: &mut Vec<u8>, scope: &InstrumentationScope) {
@@ -345,6 +346,9 @@ pub(crate) mod tests {
                 Value::Array(vec![opentelemetry::StringValue::from("a"), "".into()].into()),
             ),
             KeyValue::new("long", "x".repeat(300)),
+            KeyValue::new("nan", f64::NAN),
+            KeyValue::new("plus.zero", 0.0),
+            KeyValue::new("min", i64::MIN),
         ];
         let mut events = SpanEvents::default();
         events.events.push(Event::new(
@@ -357,7 +361,7 @@ pub(crate) mod tests {
             2,
         ));
         events.events.push(Event::new("empty", t0, vec![], 0));
-        events.dropped_count = 7;
+        events.dropped_count = 300;
         let mut links = SpanLinks::default();
         links.links.push(Link::new(
             context(0xabc, 0xdef, 1, "vendor=x,other=y", true),
@@ -367,7 +371,7 @@ pub(crate) mod tests {
         links
             .links
             .push(Link::new(context(0x1, 0x2, 0, "", false), vec![], 0));
-        links.dropped_count = 3;
+        links.dropped_count = 70_000;
         let base = SpanData {
             span_context: context(
                 0x4bf92f3577b34da6a3ce929d0e0e4736,
@@ -411,7 +415,7 @@ pub(crate) mod tests {
                 span_kind: kind,
                 name: Cow::Owned(format!("child {i} ✓")),
                 attributes: attributes[..(i as usize * 3)].to_vec(),
-                dropped_attributes_count: i as u32,
+                dropped_attributes_count: i as u32 * 100,
                 events: if i == 1 {
                     events.clone()
                 } else {
@@ -471,22 +475,28 @@ pub(crate) mod tests {
         export_request(&mut bytes, &resource, &spans);
         let ours = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
         let theirs = sdk_request(spans, &resource);
-        // Field by field, so that a difference names itself.
+        // Field by field, so that a difference names itself (compared as their
+        // `Debug` text: NaN equals NaN there, and -0.0 differs from 0.0).
+        let same = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
+            format!("{a:#?}") == format!("{b:#?}")
+        };
         assert_eq!(ours.resource_spans.len(), theirs.resource_spans.len());
         for (o, t) in ours.resource_spans.iter().zip(&theirs.resource_spans) {
-            assert_eq!(o.resource, t.resource, "resource");
+            assert!(same(&o.resource, &t.resource), "resource");
             assert_eq!(o.schema_url, t.schema_url, "resource schema url");
             assert_eq!(o.scope_spans.len(), t.scope_spans.len(), "scopes");
             for (o, t) in o.scope_spans.iter().zip(&t.scope_spans) {
-                assert_eq!(o.scope, t.scope, "scope");
+                assert!(same(&o.scope, &t.scope), "scope {:?}", t.scope);
                 assert_eq!(o.schema_url, t.schema_url, "scope schema url");
                 assert_eq!(o.spans.len(), t.spans.len(), "spans of {:?}", t.scope);
                 for (o, t) in o.spans.iter().zip(&t.spans) {
-                    assert_eq!(o, t, "span {:?}", t.name);
+                    assert!(same(o, t), "span {:?}:\nours {o:#?}\ntheirs {t:#?}", t.name);
                 }
             }
         }
-        assert_eq!(ours, theirs);
+        // And byte for byte: what struct equality cannot see (a field twice,
+        // a longer varint than needed, the sign of -0.0, NaN's bits) shows here.
+        assert_eq!(bytes, theirs.encode_to_vec());
     }
 
     #[test]
