@@ -14,7 +14,7 @@
 //! `exception` event. The span is current while the inner client works.
 
 use super::conventions::{self, HTTP_RESPONSE_STATUS_CODE};
-use super::grpc::{self, RPC_METHOD, RPC_SERVICE, RPC_SYSTEM, Side};
+use super::grpc::{self, Side};
 use super::url;
 use crate::span::recording::{Failure, Outcome, Recording};
 use crate::span::site::Site;
@@ -235,15 +235,7 @@ where
         let url = request_url(&request);
         let recording = if grpc {
             Start::new(&GRPC_CLIENT_SITE).start(|span| {
-                span.attr(RPC_SYSTEM, Some(Value::from("grpc")));
-                let path = request.uri().path();
-                // Another shape of path: the span keeps the name `gRPC` (a name
-                // a caller chooses is not a span name).
-                if let Some((service, method)) = grpc::service_and_method(path) {
-                    span.name(format!("{service}/{method}"));
-                    span.attr(RPC_SERVICE, Some(Value::from(service.to_owned())));
-                    span.attr(RPC_METHOD, Some(Value::from(method.to_owned())));
-                }
+                grpc::record_call(span, request.uri().path());
                 let target = url::target(&url);
                 span.attr(SERVER_ADDRESS, target.address.map(Value::from));
                 span.attr(SERVER_PORT, target.port.map(|p| Value::I64(i64::from(p))));

@@ -2,13 +2,15 @@
 //! is recognised, its service and method, and what its `grpc-status` says.
 
 use crate::span::recording::{Failure, Outcome};
+use crate::span::start::SpanAttrs;
 use ::http::HeaderMap;
+use opentelemetry::Value;
 use opentelemetry::{Key, KeyValue};
 use std::borrow::Cow;
 
-pub(super) const RPC_SYSTEM: Key = Key::from_static_str("rpc.system");
-pub(super) const RPC_SERVICE: Key = Key::from_static_str("rpc.service");
-pub(super) const RPC_METHOD: Key = Key::from_static_str("rpc.method");
+const RPC_SYSTEM: Key = Key::from_static_str("rpc.system");
+const RPC_SERVICE: Key = Key::from_static_str("rpc.service");
+const RPC_METHOD: Key = Key::from_static_str("rpc.method");
 const RPC_GRPC_STATUS_CODE: Key = Key::from_static_str("rpc.grpc.status_code");
 
 /// The status codes of gRPC, by number.
@@ -63,6 +65,19 @@ pub(super) fn service_and_method(path: &str) -> Option<(&str, &str)> {
     let (service, method) = path.strip_prefix('/')?.split_once('/')?;
     (!service.is_empty() && !method.is_empty() && !method.contains('/'))
         .then_some((service, method))
+}
+
+/// An RPC span's name and attributes from the request's path: named
+/// `{package.Service}/{Method}`, with `rpc.system`, `rpc.service` and
+/// `rpc.method`. A path of another shape leaves the span named `gRPC` (a name a
+/// caller chooses is not a span name).
+pub(super) fn record_call(span: &mut SpanAttrs<'_>, path: &str) {
+    span.attr(RPC_SYSTEM, Some(Value::from("grpc")));
+    if let Some((service, method)) = service_and_method(path) {
+        span.name(format!("{service}/{method}"));
+        span.attr(RPC_SERVICE, Some(Value::from(service.to_owned())));
+        span.attr(RPC_METHOD, Some(Value::from(method.to_owned())));
+    }
 }
 
 /// The `grpc-status` in a response's headers (a trailers-only response) or

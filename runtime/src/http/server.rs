@@ -18,7 +18,7 @@
 //! trailers, so it ends after the trailers.
 
 use super::conventions::{self, HTTP_RESPONSE_STATUS_CODE};
-use super::grpc::{self, RPC_METHOD, RPC_SERVICE, RPC_SYSTEM, Side};
+use super::grpc::{self, Side};
 use crate::span::recording::{Failure, Outcome, Recording};
 use crate::span::site::Site;
 use crate::span::start::Start;
@@ -276,14 +276,7 @@ impl<S> ServerService<S> {
         let recording = Start::new(&GRPC_SITE)
             .parent(request.headers())
             .start(|span| {
-                span.attr(RPC_SYSTEM, Some(Value::from("grpc")));
-                // Another shape of path: the span keeps the name `gRPC` (a name
-                // a caller chooses is not a span name).
-                if let Some((service, method)) = grpc::service_and_method(path) {
-                    span.name(format!("{service}/{method}"));
-                    span.attr(RPC_SERVICE, Some(Value::from(service.to_owned())));
-                    span.attr(RPC_METHOD, Some(Value::from(method.to_owned())));
-                }
+                grpc::record_call(span, path);
                 span.attr(
                     NETWORK_PROTOCOL_VERSION,
                     Some(Value::from(version(request.version()))),
