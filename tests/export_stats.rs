@@ -180,3 +180,84 @@ fn a_scheme_less_endpoint_failing_over_tls_says_why() {
         "the line names the TLS assumption and the fix: {line}"
     );
 }
+
+/// A collector that accepts every export but rejects two spans of it (OTLP
+/// partial success); returns its base URL.
+fn rejecting_collector() -> String {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut writer = stream;
+            loop {
+                let (mut length, mut line) = (0, String::new());
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                if line != "\r\n" {
+                    break;
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                // ExportTraceServiceResponse { partial_success = 1: {
+                //   rejected_spans = 1: 2, error_message = 2: "invalid span id" } }
+                let message = b"invalid span id";
+                let mut partial = vec![0x08, 2, 0x12, message.len() as u8];
+                partial.extend_from_slice(message);
+                let mut answer = vec![0x0A, partial.len() as u8];
+                answer.extend_from_slice(&partial);
+                write!(
+                    writer,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: {}\r\n\r\n",
+                    answer.len()
+                )
+                .unwrap();
+                writer.write_all(&answer).unwrap();
+            }
+        }
+    });
+    base
+}
+
+#[spanwright::span]
+fn accepted_or_not(n: u32) -> u32 {
+    n
+}
+
+#[test]
+fn spans_a_collector_rejects_are_counted_lost() {
+    let diagnostics = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&diagnostics);
+    let telemetry = spanwright::Telemetry::builder()
+        .otlp(
+            spanwright::OtlpProtocol::HttpProtobuf,
+            rejecting_collector(),
+        )
+        .on_diagnostic(move |d| seen.lock().unwrap().push(d.to_string()))
+        .install()
+        .unwrap();
+    (0..6).for_each(|n| {
+        accepted_or_not(n);
+    });
+    let stats = telemetry.shutdown();
+    assert_eq!(stats.spans_ended, 6, "{stats:?}");
+    assert_eq!(stats.spans_exported, 4, "{stats:?}");
+    assert_eq!(stats.spans_lost_in_failed_exports, 2, "{stats:?}");
+    assert_eq!(stats.spans_dropped, 2, "{stats:?}");
+    let diagnostics = diagnostics.lock().unwrap();
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d.contains("rejected 2 of its spans: invalid span id")),
+        "{diagnostics:?}"
+    );
+}

@@ -6,6 +6,7 @@
 //! thread hands it work. A dead or hung collector then never blocks the
 //! application: the batch queue fills and drops, and shutdown is bounded.
 
+use crate::export::stats::Counters;
 use crate::setup::error::InitError;
 use crate::setup::otlp_settings::{OtlpProtocol, OtlpSettings};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -16,9 +17,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Builds the OTLP exporter, on a runtime of its own.
-pub(crate) fn exporter(settings: OtlpSettings) -> Result<OnOwnRuntime<Otlp>, InitError> {
-    OnOwnRuntime::start(move || build(settings))
+/// Builds the OTLP exporter, on a runtime of its own; spans a collector rejects
+/// in an answer of partial success are counted in `counters`.
+pub(crate) fn exporter(
+    settings: OtlpSettings,
+    counters: Arc<Counters>,
+) -> Result<OnOwnRuntime<Otlp>, InitError> {
+    OnOwnRuntime::start(move || build(settings, Some(counters)))
 }
 
 /// The exporter of one transport; both write the request's bytes straight from
@@ -61,12 +66,14 @@ impl SpanExporter for Otlp {
     }
 }
 
-fn build(settings: OtlpSettings) -> Result<Otlp, InitError> {
+fn build(settings: OtlpSettings, counters: Option<Arc<Counters>>) -> Result<Otlp, InitError> {
     match settings.protocol {
         #[cfg(feature = "otlp-grpc")]
-        OtlpProtocol::Grpc => super::otlp_grpc::exporter(settings).map(Otlp::Grpc),
+        OtlpProtocol::Grpc => super::otlp_grpc::exporter(settings, counters).map(Otlp::Grpc),
         #[cfg(feature = "otlp-http")]
-        OtlpProtocol::HttpProtobuf => super::otlp_http::exporter(settings).map(Otlp::Http),
+        OtlpProtocol::HttpProtobuf => {
+            super::otlp_http::exporter(settings, counters).map(Otlp::Http)
+        }
         #[allow(unreachable_patterns)]
         other => Err(InitError::Unsupported {
             what: format!("OTLP over {}", other.name()),
@@ -132,6 +139,44 @@ impl Retries {
         tokio::time::sleep(delay).await;
         true
     }
+}
+
+/// What an `ExportTraceServiceResponse` says of rejected spans: its
+/// `partial_success` (field 1) with `rejected_spans` (1) and `error_message`
+/// (2). `None` when nothing was rejected or the answer cannot be read (an
+/// answer is not required to say anything).
+pub(super) fn partial_success(mut response: &[u8]) -> Option<(u64, String)> {
+    use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
+    let mut partial: Option<&[u8]> = None;
+    while !response.is_empty() {
+        let (tag, wire_type) = decode_key(&mut response).ok()?;
+        if tag == 1 && wire_type == WireType::LengthDelimited {
+            let len = usize::try_from(decode_varint(&mut response).ok()?).ok()?;
+            partial = Some(response.get(..len)?);
+            response = &response[len..];
+        } else {
+            skip_field(wire_type, tag, &mut response, DecodeContext::default()).ok()?;
+        }
+    }
+    let mut partial = partial?;
+    let (mut rejected, mut message) = (0u64, String::new());
+    while !partial.is_empty() {
+        let (tag, wire_type) = decode_key(&mut partial).ok()?;
+        match (tag, wire_type) {
+            (1, WireType::Varint) => rejected = decode_varint(&mut partial).ok()?,
+            (2, WireType::LengthDelimited) => {
+                let len = usize::try_from(decode_varint(&mut partial).ok()?).ok()?;
+                // The collector's words, cut short and on one line.
+                let text = String::from_utf8_lossy(partial.get(..len)?);
+                message = text.chars().filter(|c| !c.is_control()).take(200).collect();
+                partial = &partial[len..];
+            }
+            _ => skip_field(wire_type, tag, &mut partial, DecodeContext::default()).ok()?,
+        }
+    }
+    // `rejected_spans` is an int64: a negative count is no count.
+    let rejected = i64::try_from(rejected).ok().filter(|n| *n > 0)? as u64;
+    Some((rejected, message))
 }
 
 /// An error and its causes, for the one line that reports a failed export.
@@ -276,5 +321,41 @@ impl<E: SpanExporter + 'static> SpanExporter for OnOwnRuntime<E> {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.set_resource(resource);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partial_success;
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTracePartialSuccess, ExportTraceServiceResponse,
+    };
+    use prost::Message as _;
+
+    fn answer(rejected_spans: i64, error_message: &str) -> Vec<u8> {
+        ExportTraceServiceResponse {
+            partial_success: Some(ExportTracePartialSuccess {
+                rejected_spans,
+                error_message: error_message.to_owned(),
+            }),
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn partial_success_is_read() {
+        assert_eq!(
+            partial_success(&answer(2, "bad\nspan id")),
+            Some((2, "badspan id".to_owned()))
+        );
+        let long = "x".repeat(500);
+        assert_eq!(partial_success(&answer(1, &long)).unwrap().1.len(), 200);
+        // Nothing rejected, a negative count, an empty or unreadable answer.
+        assert_eq!(partial_success(&answer(0, "warning only")), None);
+        assert_eq!(partial_success(&answer(-3, "")), None);
+        assert_eq!(partial_success(&[]), None);
+        assert_eq!(partial_success(&[0x0A, 0x7F]), None);
+        let full = ExportTraceServiceResponse::default().encode_to_vec();
+        assert_eq!(partial_success(&full), None);
     }
 }

@@ -183,7 +183,7 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
         client_identity: None,
     };
     runtime.block_on(async {
-        let mut ours = super::otlp_grpc::exporter(grpc_settings).unwrap();
+        let mut ours = super::otlp_grpc::exporter(grpc_settings, None).unwrap();
         ours.set_resource(&resource);
         ours.export(spans.clone()).await.unwrap();
     });
@@ -200,7 +200,7 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
         client_identity: None,
     };
     runtime.block_on(async {
-        let mut ours = super::otlp_http::exporter(settings).unwrap();
+        let mut ours = super::otlp_http::exporter(settings, None).unwrap();
         ours.set_resource(&resource);
         ours.export(spans).await.unwrap();
     });

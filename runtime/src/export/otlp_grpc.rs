@@ -3,7 +3,8 @@
 //! (`pipeline::encoder`) and sent through tonic as they are, gzipped when asked,
 //! over rustls when the endpoint is `https`.
 
-use super::otlp::{Retries, error_chain, header_map};
+use super::otlp::{Retries, error_chain, header_map, partial_success};
+use crate::export::stats::Counters;
 use crate::setup::error::InitError;
 use crate::setup::otlp_settings::OtlpSettings;
 use bytes::{Buf as _, BufMut as _};
@@ -11,6 +12,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -19,7 +21,10 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 const EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 /// The exporter `settings` describe; it connects at its first export.
-pub(crate) fn exporter(settings: OtlpSettings) -> Result<GrpcExporter, InitError> {
+pub(crate) fn exporter(
+    settings: OtlpSettings,
+    counters: Option<Arc<Counters>>,
+) -> Result<GrpcExporter, InitError> {
     let invalid = |error: tonic::transport::Error| InitError::Exporter(error_chain(&error));
     let mut endpoint = Endpoint::from_shared(settings.endpoint.clone())
         .map_err(invalid)?
@@ -49,6 +54,7 @@ pub(crate) fn exporter(settings: OtlpSettings) -> Result<GrpcExporter, InitError
         metadata: tonic::metadata::MetadataMap::from_headers(header_map(&settings.headers)),
         gzip: settings.gzip,
         timeout: settings.timeout,
+        counters,
         resource: Resource::builder_empty().build(),
         shut_down: AtomicBool::new(false),
     })
@@ -67,6 +73,8 @@ pub(crate) struct GrpcExporter {
     metadata: tonic::metadata::MetadataMap,
     gzip: bool,
     timeout: Duration,
+    /// Where spans the collector rejects are counted.
+    counters: Option<Arc<Counters>>,
     resource: Resource,
     shut_down: AtomicBool,
 }
@@ -92,7 +100,14 @@ impl SpanExporter for GrpcExporter {
         let mut retries = Retries::within(self.timeout);
         loop {
             let status = match self.send(body.clone()).await {
-                Ok(()) => return Ok(()),
+                Ok(answer) => {
+                    if let (Some((rejected, why)), Some(counters)) =
+                        (partial_success(&answer), &self.counters)
+                    {
+                        counters.rejected(rejected, &why);
+                    }
+                    return Ok(());
+                }
                 Err(status) => status,
             };
             if !retryable(status.code()) || !retries.wait(None).await {
@@ -123,7 +138,7 @@ impl SpanExporter for GrpcExporter {
 
 impl GrpcExporter {
     /// One attempt of the `Export` call.
-    async fn send(&self, body: bytes::Bytes) -> Result<(), tonic::Status> {
+    async fn send(&self, body: bytes::Bytes) -> Result<bytes::Bytes, tonic::Status> {
         // A gRPC server may answer a compressed request compressed (grpc-go
         // does): the client must accept what it sends.
         let mut client = tonic::client::Grpc::new(self.channel.clone())
@@ -146,7 +161,7 @@ impl GrpcExporter {
                 EncodedRequest,
             )
             .await
-            .map(drop)
+            .map(tonic::Response::into_inner)
     }
 }
 
@@ -160,13 +175,13 @@ fn retryable(code: tonic::Code) -> bool {
 }
 
 /// The codec of the `Export` call: the request goes out as the bytes the
-/// encoder wrote; the response (partial success, if any) is read and let go.
+/// encoder wrote; the response (partial success, if any) comes back as bytes.
 #[derive(Debug, Clone, Copy)]
 struct EncodedRequest;
 
 impl Codec for EncodedRequest {
     type Encode = bytes::Bytes;
-    type Decode = ();
+    type Decode = bytes::Bytes;
     type Encoder = EncodedRequest;
     type Decoder = EncodedRequest;
 
@@ -190,11 +205,10 @@ impl Encoder for EncodedRequest {
 }
 
 impl Decoder for EncodedRequest {
-    type Item = ();
+    type Item = bytes::Bytes;
     type Error = tonic::Status;
 
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, tonic::Status> {
-        src.advance(src.remaining());
-        Ok(Some(()))
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<bytes::Bytes>, tonic::Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
     }
 }

@@ -2,7 +2,8 @@
 //! straight from the spans (`pipeline::encoder`), gzipped when asked, posted with
 //! hyper over rustls.
 
-use super::otlp::{Retries, error_chain, header_map};
+use super::otlp::{Retries, error_chain, header_map, partial_success};
+use crate::export::stats::Counters;
 use crate::setup::error::InitError;
 use crate::setup::otlp_settings::OtlpSettings;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -12,7 +13,10 @@ use std::fmt;
 use std::time::Duration;
 
 /// The exporter `settings` describe.
-pub(crate) fn exporter(settings: OtlpSettings) -> Result<HttpExporter, InitError> {
+pub(crate) fn exporter(
+    settings: OtlpSettings,
+    counters: Option<std::sync::Arc<Counters>>,
+) -> Result<HttpExporter, InitError> {
     let client = HyperClient::new(https_connector(&settings)?, settings.timeout, None);
     let endpoint = settings
         .endpoint
@@ -24,6 +28,7 @@ pub(crate) fn exporter(settings: OtlpSettings) -> Result<HttpExporter, InitError
         endpoint,
         gzip: settings.gzip,
         timeout: settings.timeout,
+        counters,
         resource: Resource::builder_empty().build(),
         shut_down: std::sync::atomic::AtomicBool::new(false),
     })
@@ -42,6 +47,8 @@ pub(crate) struct HttpExporter {
     endpoint: ::http::Uri,
     gzip: bool,
     timeout: Duration,
+    /// Where spans the collector rejects are counted.
+    counters: Option<std::sync::Arc<Counters>>,
     resource: Resource,
     shut_down: std::sync::atomic::AtomicBool,
 }
@@ -122,7 +129,14 @@ impl SpanExporter for HttpExporter {
             *attempt.uri_mut() = request.uri().clone();
             *attempt.headers_mut() = request.headers().clone();
             let failure = match self.client.send_bytes(attempt).await {
-                Ok(response) if response.status().is_success() => return Ok(()),
+                Ok(response) if response.status().is_success() => {
+                    if let (Some((rejected, why)), Some(counters)) =
+                        (partial_success(response.body()), &self.counters)
+                    {
+                        counters.rejected(rejected, &why);
+                    }
+                    return Ok(());
+                }
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let failure = format!("HTTP export failed with status code: {status}");
@@ -296,7 +310,7 @@ mod tests {
             .build()
             .unwrap();
         runtime.block_on(async {
-            let exporter = exporter(settings).unwrap();
+            let exporter = exporter(settings, None).unwrap();
             exporter
                 .export(crate::pipeline::encoder::tests::spans())
                 .await

@@ -48,7 +48,8 @@ use std::time::{Duration, Instant};
 pub struct ExportStats {
     /// Recorded spans that ended.
     pub spans_ended: u64,
-    /// Spans the exporter accepted.
+    /// Spans the exporter accepted (for OTLP: the collector accepted; spans it
+    /// rejected in an answer of partial success are lost).
     pub spans_exported: u64,
     /// Spans lost: dropped because the export queue was full, in an export that
     /// failed, or still queued when shutdown ran out of time.
@@ -59,7 +60,8 @@ pub struct ExportStats {
     /// as each was dropped.
     pub spans_dropped_queue_full: u64,
     /// Of `spans_dropped`: carried by exports that failed, counted as each
-    /// export failed.
+    /// export failed, and those an OTLP collector rejected in an export it
+    /// otherwise accepted (partial success).
     pub spans_lost_in_failed_exports: u64,
 }
 
@@ -79,6 +81,8 @@ pub(crate) struct Counters {
     dropped_full: AtomicU64,
     exported: AtomicU64,
     lost_in_failures: AtomicU64,
+    /// Rejected by the collector in the export being counted (see `rejected`).
+    rejected_pending: AtomicU64,
     failures: AtomicU64,
     capacity: u64,
     /// Where spans go, for the failure line.
@@ -125,6 +129,7 @@ impl Counters {
             dropped_full: AtomicU64::new(0),
             exported: AtomicU64::new(0),
             lost_in_failures: AtomicU64::new(0),
+            rejected_pending: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             capacity: capacity as u64,
             destination,
@@ -178,8 +183,27 @@ impl Counters {
         self.taken.fetch_add(count as u64, Ordering::Relaxed);
     }
 
+    /// An export succeeded: its spans are exported, but for those the collector
+    /// rejected in its answer (counted lost by `rejected` while the export ran;
+    /// one export runs at a time).
     pub(crate) fn exported(&self, count: usize) {
-        self.exported.fetch_add(count as u64, Ordering::Relaxed);
+        let rejected = self
+            .rejected_pending
+            .swap(0, Ordering::Relaxed)
+            .min(count as u64);
+        self.exported
+            .fetch_add(count as u64 - rejected, Ordering::Relaxed);
+    }
+
+    /// An OTLP collector accepted an export but rejected `count` of its spans
+    /// (partial success): they are lost, counted and reported as a failed
+    /// export's are.
+    pub(crate) fn rejected(&self, count: u64, why: &str) {
+        self.rejected_pending.fetch_add(count, Ordering::Relaxed);
+        self.export_failed(
+            count as usize,
+            &format_args!("the collector rejected {count} of its spans: {why}"),
+        );
     }
 
     pub(crate) fn export_failed(&self, count: usize, error: &dyn std::fmt::Display) {

@@ -596,16 +596,13 @@ impl TelemetryBuilder {
                     });
                     let destination = otlp.destination();
                     let secrets = otlp.secrets();
-                    let exporter = crate::export::otlp::exporter(otlp)
+                    let counters = Arc::new(Counters::new(
+                        batch.queue_size,
+                        destination,
+                        sink.clone().redacting(secrets.clone()),
+                    ));
+                    let exporter = crate::export::otlp::exporter(otlp, Arc::clone(&counters))
                         .map_err(|error| redact_error(error, &secrets))?;
-                    let counters = |destination: String| {
-                        Arc::new(Counters::new(
-                            batch.queue_size,
-                            destination,
-                            sink.clone().redacting(secrets.clone()),
-                        ))
-                    };
-                    let counters = counters(destination);
                     all_counters.push(Arc::clone(&counters));
                     batch::processor(exporter, &batch, value_length, counters)
                 }
