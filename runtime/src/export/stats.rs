@@ -198,6 +198,7 @@ impl Counters {
     /// An OTLP collector accepted an export but rejected `count` of its spans
     /// (partial success): they are lost, counted and reported as a failed
     /// export's are.
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     pub(crate) fn rejected(&self, count: u64, why: &str) {
         self.rejected_pending.fetch_add(count, Ordering::Relaxed);
         self.export_failed(
