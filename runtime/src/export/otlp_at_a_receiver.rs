@@ -153,19 +153,24 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
         sdk.set_resource(&resource);
         sdk.export(spans.clone()).await.unwrap();
     });
+    // Rotel prints a request line by line: it is all there once the output has
+    // stopped growing for a while.
     let wait_for = |count: usize| {
         let deadline = Instant::now() + Duration::from_secs(20);
+        let mut before = String::new();
         loop {
-            let seen = requests(&rotel.output.lock().unwrap());
-            if seen.len() >= count && seen.iter().all(|r| span_count(r) == 6) {
+            let output = rotel.output.lock().unwrap().clone();
+            let seen = requests(&output);
+            if seen.len() >= count && seen.iter().all(|r| span_count(r) == 6) && output == before {
                 return seen;
             }
+            before = output;
             assert!(
                 Instant::now() < deadline,
                 "{count} requests at rotel: {}",
                 rotel.output.lock().unwrap()
             );
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(250));
         }
     };
     wait_for(1);
