@@ -158,6 +158,8 @@ fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
                 status_ok: #status_ok,
                 job: #job,
                 code: true,
+                scope: #rt::cargo_or(::core::option_env!("CARGO_PKG_NAME"), "unknown"),
+                scope_version: #rt::cargo_or(::core::option_env!("CARGO_PKG_VERSION"), ""),
             };
             if #on {
                 #rt::Start::new(&#site)

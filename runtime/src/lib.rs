@@ -807,6 +807,11 @@ pub use span::value::{ArrayElement, AttrValue};
 ///
 /// - `code.function.name` (module path and function), `code.file.path` and
 ///   `code.line.number` on every span.
+/// - The instrumentation scope: the package that holds the function, by the
+///   name and version Cargo gives it (`CARGO_PKG_NAME`, `CARGO_PKG_VERSION`
+///   where the macro expands), so that a backend or a filter can tell a
+///   library's spans from the application's. The layers' spans (`http`) and the
+///   `tracing` bridge's have the scope `spanwright`.
 /// - A returned `Err(e)`: status Error with `e`'s `Display` (its `Debug` when it
 ///   has no `Display`) as description, `error.type` = the error's type name, and
 ///   an `exception` event with `exception.type` and `exception.message`.

@@ -12,7 +12,9 @@
 use crate::span::sampling::SamplerKind;
 use crate::span::switch::Recorder;
 use crate::span::tracer::CaptureTracer;
-use opentelemetry::trace::{FutureExt as _, SpanId, TracerProvider as _};
+#[cfg(feature = "tracing")]
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{FutureExt as _, SpanId};
 use opentelemetry::{Context, Key, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
@@ -146,9 +148,13 @@ impl Session {
             .with_sampler(sampler)
             .with_span_processor(Collector(Arc::clone(&spans)))
             .build();
-        let tracer = provider.tracer("spanwright");
         // Starts from an empty context: spans of an enclosing capture or span stay out.
-        let context = Context::new().with_value(CaptureTracer(tracer, kind));
+        let context = Context::new().with_value(CaptureTracer {
+            provider: provider.clone(),
+            #[cfg(feature = "tracing")]
+            tracer: provider.tracer("spanwright"),
+            sampler: kind,
+        });
         Session {
             provider,
             spans,

@@ -44,6 +44,8 @@ pub(super) static HTTP_CLIENT_SITE: Site = Site {
     status_ok: false,
     job: false,
     code: false,
+    scope: "spanwright",
+    scope_version: env!("CARGO_PKG_VERSION"),
 };
 
 static GRPC_CLIENT_SITE: Site = Site {
@@ -56,6 +58,8 @@ static GRPC_CLIENT_SITE: Site = Site {
     status_ok: false,
     job: false,
     code: false,
+    scope: "spanwright",
+    scope_version: env!("CARGO_PKG_VERSION"),
 };
 
 /// The HTTP client span's name and request attributes.

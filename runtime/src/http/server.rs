@@ -50,6 +50,8 @@ static SITE: Site = Site {
     status_ok: false,
     job: false,
     code: false,
+    scope: "spanwright",
+    scope_version: env!("CARGO_PKG_VERSION"),
 };
 
 static GRPC_SITE: Site = Site {
@@ -62,6 +64,8 @@ static GRPC_SITE: Site = Site {
     status_ok: false,
     job: false,
     code: false,
+    scope: "spanwright",
+    scope_version: env!("CARGO_PKG_VERSION"),
 };
 
 /// A `tower::Layer` giving every request a server span (an RPC server span for

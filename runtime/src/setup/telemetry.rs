@@ -10,6 +10,7 @@ use crate::setup::env::{disabled_by_env, env_var};
 use crate::setup::error::InitError;
 use crate::span::sampling::SamplerKind;
 use crate::span::switch::Recorder;
+#[cfg(feature = "tracing")]
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter};
 use std::fmt;
@@ -615,6 +616,9 @@ impl TelemetryBuilder {
             flush_timeout,
         ));
         crate::span::tracer::install(Some(crate::span::tracer::Installed {
+            provider: provider.clone(),
+            scoped: Default::default(),
+            #[cfg(feature = "tracing")]
             tracer: provider.tracer("spanwright"),
             flusher: Arc::clone(&flusher),
             sampler: sampler_kind,

@@ -25,4 +25,31 @@ pub struct Site {
     /// Record `code.function.name`, `code.file.path` and `code.line.number`
     /// (annotated functions); the layers' spans have no code of the user's to point at.
     pub code: bool,
+    /// The instrumentation scope: the package that holds the function (Cargo's
+    /// `CARGO_PKG_NAME` where the macro expanded), and its version.
+    pub scope: &'static str,
+    /// The scope's version (`CARGO_PKG_VERSION`), empty when unknown.
+    pub scope_version: &'static str,
+}
+
+impl Site {
+    /// The instrumentation scope of the site's spans.
+    pub(crate) fn instrumentation_scope(&self) -> opentelemetry::InstrumentationScope {
+        let scope = opentelemetry::InstrumentationScope::builder(self.scope);
+        if self.scope_version.is_empty() {
+            scope.build()
+        } else {
+            scope.with_version(self.scope_version).build()
+        }
+    }
+}
+
+/// A value of Cargo's environment where the macro expanded, or `fallback`
+/// outside Cargo (a bare `rustc`).
+#[doc(hidden)]
+pub const fn cargo_or(value: Option<&'static str>, fallback: &'static str) -> &'static str {
+    match value {
+        Some(value) => value,
+        None => fallback,
+    }
 }

@@ -10,15 +10,25 @@
 
 use crate::export::flush::Flusher;
 use crate::span::sampling::SamplerKind;
+use crate::span::site::Site;
 use opentelemetry::Context;
-use opentelemetry_sdk::trace::SdkTracer;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
-/// The installed telemetry's tracer, its flush helper and its sampler.
+/// The installed telemetry's provider and tracer, its flush helper and its
+/// sampler.
 #[derive(Debug, Clone)]
 pub(crate) struct Installed {
+    /// For annotated functions: a tracer per instrumentation scope.
+    pub(crate) provider: SdkTracerProvider,
+    /// The tracers made so far, by scope (the SDK allocates each tracer's scope:
+    /// made once per package, not per span).
+    pub(crate) scoped: Arc<RwLock<Vec<ScopedTracer>>>,
+    /// Scope `spanwright`: the `tracing` bridge's spans.
+    #[cfg(feature = "tracing")]
     pub(crate) tracer: SdkTracer,
     pub(crate) flusher: Arc<Flusher>,
     pub(crate) sampler: SamplerKind,
@@ -41,10 +51,54 @@ fn lock() -> MutexGuard<'static, Option<Arc<Installed>>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A tracer of one package's instrumentation scope.
+#[derive(Debug, Clone)]
+pub(crate) struct ScopedTracer {
+    name: &'static str,
+    version: &'static str,
+    tracer: SdkTracer,
+}
+
+impl Installed {
+    /// The tracer of `site`'s scope: found under a read lock (taken and
+    /// released here, never held while user code runs), made once.
+    fn scoped(&self, site: &Site) -> SdkTracer {
+        let found = |tracers: &[ScopedTracer]| {
+            tracers
+                .iter()
+                .find(|t| t.name == site.scope && t.version == site.scope_version)
+                .map(|t| t.tracer.clone())
+        };
+        let read = self.scoped.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(tracer) = found(&read) {
+            return tracer;
+        }
+        drop(read);
+        let mut write = self.scoped.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(tracer) = found(&write) {
+            return tracer;
+        }
+        let tracer = self
+            .provider
+            .tracer_with_scope(site.instrumentation_scope());
+        write.push(ScopedTracer {
+            name: site.scope,
+            version: site.scope_version,
+            tracer: tracer.clone(),
+        });
+        tracer
+    }
+}
+
 /// Marks a context as belonging to a [`crate::testing::capture`]: spans started
 /// under it go to the capture's own provider, whatever else is installed.
 #[derive(Debug)]
-pub(crate) struct CaptureTracer(pub(crate) SdkTracer, pub(crate) SamplerKind);
+pub(crate) struct CaptureTracer {
+    pub(crate) provider: SdkTracerProvider,
+    #[cfg(feature = "tracing")]
+    pub(crate) tracer: SdkTracer,
+    pub(crate) sampler: SamplerKind,
+}
 
 /// The tracer responsible for spans started under a context.
 pub(crate) enum TracerFor<'a> {
@@ -53,11 +107,27 @@ pub(crate) enum TracerFor<'a> {
 }
 
 impl TracerFor<'_> {
+    /// The tracer of scope `spanwright`, and the sampler.
+    #[cfg(feature = "tracing")]
     #[inline]
     pub(crate) fn tracer(&self) -> (&SdkTracer, SamplerKind) {
         match self {
-            TracerFor::Capture(capture) => (&capture.0, capture.1),
+            TracerFor::Capture(capture) => (&capture.tracer, capture.sampler),
             TracerFor::Installed(installed) => (&installed.tracer, installed.sampler),
+        }
+    }
+
+    /// The tracer of `site`'s instrumentation scope (its package), and the sampler.
+    #[inline]
+    pub(crate) fn for_site(&self, site: &Site) -> (SdkTracer, SamplerKind) {
+        match self {
+            TracerFor::Capture(capture) => (
+                capture
+                    .provider
+                    .tracer_with_scope(site.instrumentation_scope()),
+                capture.sampler,
+            ),
+            TracerFor::Installed(installed) => (installed.scoped(site), installed.sampler),
         }
     }
 }

@@ -1,0 +1,75 @@
+//! A span's instrumentation scope is the package that holds the annotated
+//! function (its name and version, as Cargo gave them where the macro
+//! expanded), so that a backend or a filter can tell a library's spans from the
+//! application's; the layers' own spans are spanwright's.
+
+use spanwright::testing::{capture, capture_async};
+use tower_layer::Layer as _;
+use tower_service::Service as _;
+
+#[spanwright::span]
+fn local() {}
+
+fn scope_of(span: &spanwright::opentelemetry_sdk::trace::SpanData) -> (String, Option<String>) {
+    let scope = &span.instrumentation_scope;
+    (scope.name().to_owned(), scope.version().map(str::to_owned))
+}
+
+#[test]
+fn a_library_span_carries_the_librarys_name_and_version() {
+    let (_, spans) = capture(|| spanwright_testlib::fetch("k"));
+    assert_eq!(
+        scope_of(&spans[0]),
+        ("spanwright-testlib".to_owned(), Some("0.3.1".to_owned()))
+    );
+    let (_, spans) =
+        spanwright_tests::block_on(capture_async(spanwright_testlib::fetch_async("k")));
+    assert_eq!(scope_of(&spans[0]).0, "spanwright-testlib");
+}
+
+#[test]
+fn the_applications_spans_carry_its_own() {
+    let ((), spans) = capture(|| {
+        local();
+        spanwright_testlib::fetch("k");
+    });
+    let local = spans.named("local");
+    assert_eq!(
+        scope_of(local),
+        (
+            "spanwright-tests".to_owned(),
+            Some(env!("CARGO_PKG_VERSION").to_owned())
+        )
+    );
+    // One trace, two scopes.
+    assert_eq!(scope_of(spans.named("fetch")).0, "spanwright-testlib");
+}
+
+#[derive(Clone)]
+struct Ok200;
+
+impl tower_service::Service<http::Request<()>> for Ok200 {
+    type Response = http::Response<String>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<http::Response<String>, std::convert::Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Request<()>) -> Self::Future {
+        std::future::ready(Ok(http::Response::new(String::new())))
+    }
+}
+
+#[test]
+fn the_layers_spans_are_spanwrights() {
+    let mut service = spanwright::http::ServerLayer::new().layer(Ok200);
+    let (_, spans) = spanwright_tests::block_on(capture_async(async {
+        drop(service.call(http::Request::new(())).await)
+    }));
+    assert_eq!(scope_of(&spans[0]).0, "spanwright");
+}
