@@ -1,0 +1,5 @@
+//! Nothing to build: the script exists because the package declares Cargo's
+//! `links = "spanwright"`, which keeps two incompatible spanwright runtimes out of
+//! one build (see Cargo.toml).
+
+fn main() {}
