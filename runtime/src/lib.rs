@@ -53,6 +53,12 @@
 //! | `tracing` | `tracing_layer()`: `tracing` spans (from hyper, sqlx, tokio, ...) in the same traces; the `logs` module: JSON log lines stamped with trace and span ids, `tracing` events as span events |
 //! | `off` | every annotated function compiled as if it were not annotated |
 //!
+//! One build holds one spanwright runtime: the package declares Cargo's
+//! `links = "spanwright"`, so a dependency graph with two semver-incompatible
+//! versions (a library on 0.1, the application on a later major version) fails
+//! to resolve with a message naming spanwright, instead of building two
+//! pipelines of which only one is ever installed. Upgrade the two together.
+//!
 //! Then install telemetry once, at the start of `main`, and keep the returned
 //! [`Telemetry`] alive: dropping it flushes and shuts down.
 //!
