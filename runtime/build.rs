@@ -2,4 +2,7 @@
 //! `links = "spanwright"`, which keeps two incompatible spanwright runtimes out of
 //! one build (see Cargo.toml).
 
-fn main() {}
+fn main() {
+    // Run once, not again whenever a file of the package changes.
+    println!("cargo::rerun-if-changed=build.rs");
+}

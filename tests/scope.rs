@@ -73,3 +73,37 @@ fn the_layers_spans_are_spanwrights() {
     }));
     assert_eq!(scope_of(&spans[0]).0, "spanwright");
 }
+
+#[test]
+fn an_installation_keeps_the_scopes_apart() {
+    let kept = spanwright_tests::Kept::default();
+    let telemetry = spanwright::Telemetry::builder()
+        .exporter(kept.clone())
+        .install()
+        .unwrap();
+    // Two threads meet the library's scope for the first time together.
+    std::thread::scope(|threads| {
+        for _ in 0..2 {
+            threads.spawn(|| {
+                for _ in 0..50 {
+                    spanwright_testlib::fetch("k");
+                    local();
+                }
+            });
+        }
+    });
+    telemetry.flush();
+    let spans = kept.spans();
+    assert_eq!(spans.len(), 200);
+    let library = spans.iter().filter(|s| s.name == "fetch");
+    assert!(library.clone().count() == 100);
+    for span in library {
+        assert_eq!(
+            scope_of(span),
+            ("spanwright-testlib".to_owned(), Some("0.3.1".to_owned()))
+        );
+    }
+    for span in spans.iter().filter(|s| s.name == "local") {
+        assert_eq!(scope_of(span).0, "spanwright-tests");
+    }
+}

@@ -53,12 +53,6 @@
 //! | `tracing` | `tracing_layer()`: `tracing` spans (from hyper, sqlx, tokio, ...) in the same traces; the `logs` module: JSON log lines stamped with trace and span ids, `tracing` events as span events |
 //! | `off` | every annotated function compiled as if it were not annotated |
 //!
-//! One build holds one spanwright runtime: the package declares Cargo's
-//! `links = "spanwright"`, so a dependency graph with two semver-incompatible
-//! versions (a library on 0.1, the application on a later major version) fails
-//! to resolve with a message naming spanwright, instead of building two
-//! pipelines of which only one is ever installed. Upgrade the two together.
-//!
 //! Then install telemetry once, at the start of `main`, and keep the returned
 //! [`Telemetry`] alive: dropping it flushes and shuts down.
 //!
@@ -71,6 +65,15 @@
 //!     assert_eq!(stats.spans_dropped, 0);
 //! }
 //! ```
+//!
+//! One dependency graph holds one spanwright runtime: the package declares
+//! Cargo's `links = "spanwright"`, so a graph with two semver-incompatible
+//! versions (a library on 0.1, the application on a later major version, from
+//! the first release that declares the key) fails to resolve with a message
+//! naming spanwright, instead of building two pipelines of which only one is
+//! ever installed. The graph is the whole workspace's (its lock file, dev-dependencies
+//! included), and the same version from two sources (a git checkout beside
+//! crates.io) conflicts too: upgrade them together.
 //!
 //! The options of the macros are documented on [`span`] and [`traced_job`].
 //!
@@ -218,7 +221,10 @@
 //!   `exception.type` are `std::any::type_name` of the error type.
 //! - **`code.function.name`** is `module_path!()` and the function name (a method's
 //!   `impl` type is not visible to an attribute macro).
-//! - **Instrumentation scope.** Spans are recorded under the tracer `spanwright`.
+//! - **Instrumentation scope.** An annotated function's spans carry the scope of
+//!   the package that holds it (its Cargo name and version), so a backend or a
+//!   filter can tell a library's spans from the application's; the spans of the
+//!   `http` layers and of the `tracing` bridge carry `spanwright` and its version.
 //! - **Messaging attributes.** `#[traced_job]` has no shortcut options for the
 //!   messaging conventions: name them like any attribute,
 //!   `attrs(messaging.system = "redis", messaging.destination.name = queue)`.

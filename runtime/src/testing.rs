@@ -152,7 +152,7 @@ impl Session {
         let context = Context::new().with_value(CaptureTracer {
             provider: provider.clone(),
             #[cfg(feature = "tracing")]
-            tracer: provider.tracer("spanwright"),
+            tracer: provider.tracer_with_scope(crate::span::site::spanwright_scope()),
             sampler: kind,
         });
         Session {

@@ -619,7 +619,7 @@ impl TelemetryBuilder {
             provider: provider.clone(),
             scoped: Default::default(),
             #[cfg(feature = "tracing")]
-            tracer: provider.tracer("spanwright"),
+            tracer: provider.tracer_with_scope(crate::span::site::spanwright_scope()),
             flusher: Arc::clone(&flusher),
             sampler: sampler_kind,
         }));

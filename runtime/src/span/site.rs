@@ -44,6 +44,14 @@ impl Site {
     }
 }
 
+/// The scope of spanwright's own spans (the layers', the `tracing` bridge's).
+#[cfg(feature = "tracing")]
+pub(crate) fn spanwright_scope() -> opentelemetry::InstrumentationScope {
+    opentelemetry::InstrumentationScope::builder("spanwright")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
+
 /// A value of Cargo's environment where the macro expanded, or `fallback`
 /// outside Cargo (a bare `rustc`).
 #[doc(hidden)]

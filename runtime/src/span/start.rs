@@ -110,7 +110,8 @@ impl Start {
         let parent = if new_trace { &no_parent } else { &base };
         let links = self.links;
         // No lock is held from here on: the attribute code below is the user's.
-        let (tracer, sampler) = tracer::tracer_for(&base)?.for_site(site);
+        let responsible = tracer::tracer_for(&base)?;
+        let (tracer, sampler) = responsible.for_site(site);
         let mut attributes = Vec::with_capacity(
             JOB_ATTRS * usize::from(site.job)
                 + LOCATION_ATTRS * usize::from(site.code)

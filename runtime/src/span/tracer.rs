@@ -14,9 +14,10 @@ use crate::span::site::Site;
 use opentelemetry::Context;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 /// The installed telemetry's provider and tracer, its flush helper and its
 /// sampler.
@@ -24,9 +25,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 pub(crate) struct Installed {
     /// For annotated functions: a tracer per instrumentation scope.
     pub(crate) provider: SdkTracerProvider,
-    /// The tracers made so far, by scope (the SDK allocates each tracer's scope:
-    /// made once per package, not per span).
-    pub(crate) scoped: Arc<RwLock<Vec<ScopedTracer>>>,
+    /// The tracers made so far, one per package's scope.
+    pub(crate) scoped: Arc<ScopedTracers>,
     /// Scope `spanwright`: the `tracing` bridge's spans.
     #[cfg(feature = "tracing")]
     pub(crate) tracer: SdkTracer,
@@ -52,41 +52,59 @@ fn lock() -> MutexGuard<'static, Option<Arc<Installed>>> {
 }
 
 /// A tracer of one package's instrumentation scope.
-#[derive(Debug, Clone)]
-pub(crate) struct ScopedTracer {
+#[derive(Debug)]
+struct ScopedTracer {
     name: &'static str,
     version: &'static str,
     tracer: SdkTracer,
 }
 
-impl Installed {
-    /// The tracer of `site`'s scope: found under a read lock (taken and
-    /// released here, never held while user code runs), made once.
-    fn scoped(&self, site: &Site) -> SdkTracer {
-        let found = |tracers: &[ScopedTracer]| {
-            tracers
-                .iter()
-                .find(|t| t.name == site.scope && t.version == site.scope_version)
-                .map(|t| t.tracer.clone())
-        };
-        let read = self.scoped.read().unwrap_or_else(|p| p.into_inner());
-        if let Some(tracer) = found(&read) {
-            return tracer;
+impl ScopedTracer {
+    #[inline]
+    fn serves(&self, site: &Site) -> bool {
+        // The same literal, mostly: its address says so before its text.
+        (std::ptr::eq(self.name, site.scope) || self.name == site.scope)
+            && self.version == site.scope_version
+    }
+}
+
+/// The tracers of the scopes seen so far, one per package: made once (the SDK
+/// allocates a tracer's scope), read without a lock. A program with more
+/// packages than slots makes a tracer per span for the rest.
+#[derive(Debug)]
+pub(crate) struct ScopedTracers([OnceLock<ScopedTracer>; 64]);
+
+impl Default for ScopedTracers {
+    fn default() -> Self {
+        ScopedTracers(std::array::from_fn(|_| OnceLock::new()))
+    }
+}
+
+impl ScopedTracers {
+    /// The tracer of `site`'s scope. No lock: slots fill in order and never
+    /// empty; two threads racing for one slot both go on to the next (a scope
+    /// may then hold two slots, which is harmless).
+    fn get(&self, site: &Site, provider: &SdkTracerProvider) -> Option<&SdkTracer> {
+        for slot in &self.0 {
+            if let Some(held) = slot.get() {
+                if held.serves(site) {
+                    return Some(&held.tracer);
+                }
+                continue;
+            }
+            // Made before it is set: no lock of anyone's is held while the
+            // SDK runs.
+            let made = ScopedTracer {
+                name: site.scope,
+                version: site.scope_version,
+                tracer: provider.tracer_with_scope(site.instrumentation_scope()),
+            };
+            let _ = slot.set(made);
+            if let Some(held) = slot.get().filter(|held| held.serves(site)) {
+                return Some(&held.tracer);
+            }
         }
-        drop(read);
-        let mut write = self.scoped.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(tracer) = found(&write) {
-            return tracer;
-        }
-        let tracer = self
-            .provider
-            .tracer_with_scope(site.instrumentation_scope());
-        write.push(ScopedTracer {
-            name: site.scope,
-            version: site.scope_version,
-            tracer: tracer.clone(),
-        });
-        tracer
+        None
     }
 }
 
@@ -119,16 +137,21 @@ impl TracerFor<'_> {
 
     /// The tracer of `site`'s instrumentation scope (its package), and the sampler.
     #[inline]
-    pub(crate) fn for_site(&self, site: &Site) -> (SdkTracer, SamplerKind) {
-        match self {
-            TracerFor::Capture(capture) => (
-                capture
-                    .provider
-                    .tracer_with_scope(site.instrumentation_scope()),
-                capture.sampler,
+    pub(crate) fn for_site(&self, site: &Site) -> (Cow<'_, SdkTracer>, SamplerKind) {
+        let (provider, scoped, sampler) = match self {
+            TracerFor::Capture(capture) => (&capture.provider, None, capture.sampler),
+            TracerFor::Installed(installed) => (
+                &installed.provider,
+                Some(&*installed.scoped),
+                installed.sampler,
             ),
-            TracerFor::Installed(installed) => (installed.scoped(site), installed.sampler),
-        }
+        };
+        let tracer = match scoped.and_then(|scoped| scoped.get(site, provider)) {
+            Some(tracer) => Cow::Borrowed(tracer),
+            // A capture (tests), or more packages than slots.
+            None => Cow::Owned(provider.tracer_with_scope(site.instrumentation_scope())),
+        };
+        (tracer, sampler)
     }
 }
 
