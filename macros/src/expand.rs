@@ -160,8 +160,9 @@ fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
                 code: true,
                 scope: #rt::cargo_or(::core::option_env!("CARGO_PKG_NAME"), "unknown"),
                 scope_version: #rt::cargo_or(::core::option_env!("CARGO_PKG_VERSION"), ""),
+                filter: #rt::FilterCache::new(),
             };
-            if #on {
+            if #on && #site.allowed() {
                 #rt::Start::new(&#site)
                     #parent
                     #(#links)*

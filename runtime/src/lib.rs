@@ -88,6 +88,7 @@
 //! | variable | accepted | default |
 //! | --- | --- | --- |
 //! | `OTEL_SDK_DISABLED` | `true`, `false` | `false`; `true` turns everything off |
+//! | `SPANWRIGHT_SPANS` | `target=on\|off,...`: annotated functions by crate or module path (`storage_lib=off,storage_lib::upload=on`; the most specific target wins; a function turned off runs without a span, what it calls attaches to its caller) | everything on |
 //! | `OTEL_ENABLED` | `true`, `false` | `true`; `false` turns everything off |
 //! | `OTEL_SERVICE_NAME` | any | from `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service` |
 //! | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` | none (`OTEL_SERVICE_NAME` wins for `service.name`) |

@@ -10,8 +10,9 @@ pub mod probe {
         RetOkValue, RetValue,
     };
 }
+
 pub use crate::span::recording::{Outcome, Recording};
-pub use crate::span::site::{Site, cargo_or};
+pub use crate::span::site::{FilterCache, Site, cargo_or};
 pub use crate::span::start::{SpanAttrs, Start};
 pub use crate::span::switch::enabled;
 pub use crate::span::sync::{Branch, FromResidual, Scope, dispatch, run_sync};

@@ -46,6 +46,7 @@ pub(super) static HTTP_CLIENT_SITE: Site = Site {
     code: false,
     scope: "spanwright",
     scope_version: env!("CARGO_PKG_VERSION"),
+    filter: crate::span::site::FilterCache::new(),
 };
 
 static GRPC_CLIENT_SITE: Site = Site {
@@ -60,6 +61,7 @@ static GRPC_CLIENT_SITE: Site = Site {
     code: false,
     scope: "spanwright",
     scope_version: env!("CARGO_PKG_VERSION"),
+    filter: crate::span::site::FilterCache::new(),
 };
 
 /// The HTTP client span's name and request attributes.

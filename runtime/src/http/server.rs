@@ -52,6 +52,7 @@ static SITE: Site = Site {
     code: false,
     scope: "spanwright",
     scope_version: env!("CARGO_PKG_VERSION"),
+    filter: crate::span::site::FilterCache::new(),
 };
 
 static GRPC_SITE: Site = Site {
@@ -66,6 +67,7 @@ static GRPC_SITE: Site = Site {
     code: false,
     scope: "spanwright",
     scope_version: env!("CARGO_PKG_VERSION"),
+    filter: crate::span::site::FilterCache::new(),
 };
 
 /// A `tower::Layer` giving every request a server span (an RPC server span for

@@ -213,6 +213,7 @@ impl Telemetry {
         // New spans stop here; hand-written code gets back the global provider
         // that was there before (the no-op one unless the service set its own).
         crate::span::tracer::install(None);
+        crate::span::filter::set(None);
         opentelemetry::global::set_tracer_provider(installed.replaced_provider.clone());
         crate::context::propagation::set_propagator(None);
         // Jobs waiting for a flush go on; the shutdown below exports what is left.
@@ -283,6 +284,7 @@ pub struct TelemetryBuilder {
     shutdown_timeout: Option<Duration>,
     flush_timeout: Option<Duration>,
     diagnostics: Option<Sink>,
+    spans: Option<String>,
 }
 
 impl fmt::Debug for TelemetryBuilder {
@@ -294,6 +296,30 @@ impl fmt::Debug for TelemetryBuilder {
 }
 
 impl TelemetryBuilder {
+    /// Which annotated functions record spans, by crate or module path (over
+    /// `SPANWRIGHT_SPANS`): comma-separated `target=on|off` directives, the most
+    /// specific target winning, everything on by default. A function turned off
+    /// runs without a span; what it calls attaches to its caller's span. A bad
+    /// directive is an [`InitError`] at install.
+    ///
+    /// ```
+    /// mod storage {
+    ///     #[spanwright::span]
+    ///     pub fn fetch() {}
+    /// }
+    /// let telemetry = spanwright::Telemetry::builder()
+    ///     .spans("rust_out::storage=off")
+    ///     .no_export()
+    ///     .install()
+    ///     .unwrap();
+    /// assert!(telemetry.describe().contains("spans = rust_out::storage=off"));
+    /// # storage::fetch();
+    /// ```
+    pub fn spans(mut self, directives: impl Into<String>) -> Self {
+        self.spans = Some(directives.into());
+        self
+    }
+
     /// `service.name` (over `OTEL_SERVICE_NAME`).
     ///
     /// ```
@@ -501,6 +527,30 @@ impl TelemetryBuilder {
                 (sampler, kind)
             }
         };
+        let (spans, source) = match self.spans {
+            Some(text) => (Some(text), "code"),
+            None => (env_var("SPANWRIGHT_SPANS"), "environment"),
+        };
+        let filter = match spans {
+            None => None,
+            Some(text) => {
+                let directives = crate::span::filter::Directives::parse(&text).map_err(|why| {
+                    InitError::InvalidVariable {
+                        variable: "SPANWRIGHT_SPANS",
+                        value: text.clone(),
+                        accepted: format!(
+                            "comma-separated `target=on|off` directives, a target a crate or module path ({why})"
+                        ),
+                    }
+                })?;
+                settings.push(Setting {
+                    name: "spans",
+                    value: text,
+                    source: source.into(),
+                });
+                Some(directives)
+            }
+        };
         let (propagator, value, source) = crate::setup::propagators::from_env()?;
         settings.push(Setting {
             name: "propagators",
@@ -615,6 +665,7 @@ impl TelemetryBuilder {
             provider.clone(),
             flush_timeout,
         ));
+        crate::span::filter::set(filter);
         crate::span::tracer::install(Some(crate::span::tracer::Installed {
             provider: provider.clone(),
             scoped: Default::default(),

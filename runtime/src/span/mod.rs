@@ -5,6 +5,7 @@
 //! futures. `probe` and `value` turn return values and arguments into attributes;
 //! `panic_capture` lets a span record the panic unwinding through it.
 
+pub(crate) mod filter;
 pub(crate) mod instrumented;
 pub(crate) mod job;
 pub(crate) mod panic_capture;

@@ -30,6 +30,8 @@ pub struct Site {
     pub scope: &'static str,
     /// The scope's version (`CARGO_PKG_VERSION`), empty when unknown.
     pub scope_version: &'static str,
+    /// Whether `SPANWRIGHT_SPANS` lets this site record, as last decided.
+    pub filter: FilterCache,
 }
 
 impl Site {
@@ -59,5 +61,22 @@ pub const fn cargo_or(value: Option<&'static str>, fallback: &'static str) -> &'
     match value {
         Some(value) => value,
         None => fallback,
+    }
+}
+
+/// A call site's cached decision: its generation, shifted, and whether it is on.
+#[derive(Debug)]
+pub struct FilterCache(pub(crate) std::sync::atomic::AtomicU64);
+
+impl FilterCache {
+    /// Undecided.
+    pub const fn new() -> Self {
+        FilterCache(std::sync::atomic::AtomicU64::new(0))
+    }
+}
+
+impl Default for FilterCache {
+    fn default() -> Self {
+        FilterCache::new()
     }
 }
