@@ -92,6 +92,8 @@ struct Installed {
     shutdown_timeout: Duration,
     /// One per exporter; none when spans are recorded but not exported.
     counters: Vec<Arc<Counters>>,
+    /// The provider was handed over by the application: not shut down here.
+    borrowed: bool,
     _recorder: Recorder,
     _claim: Claim,
 }
@@ -218,9 +220,11 @@ impl Telemetry {
         crate::context::propagation::set_propagator(None);
         // Jobs waiting for a flush go on; the shutdown below exports what is left.
         installed.flusher.stop();
-        let _ = installed
-            .provider
-            .shutdown_with_timeout(installed.shutdown_timeout);
+        if !installed.borrowed {
+            let _ = installed
+                .provider
+                .shutdown_with_timeout(installed.shutdown_timeout);
+        }
         let stats = sum(installed.counters.iter().map(|counters| {
             let settled = counters.settle();
             counters.report_summary(&settled);
@@ -285,6 +289,7 @@ pub struct TelemetryBuilder {
     flush_timeout: Option<Duration>,
     diagnostics: Option<Sink>,
     spans: Option<String>,
+    provider: Option<SdkTracerProvider>,
 }
 
 impl fmt::Debug for TelemetryBuilder {
@@ -296,6 +301,36 @@ impl fmt::Debug for TelemetryBuilder {
 }
 
 impl TelemetryBuilder {
+    /// Record annotated functions through the application's own OpenTelemetry
+    /// set-up: its provider's processors, exporters and sampler, instead of
+    /// spanwright's (exporters and samplers set here or in `OTEL_*` are then not
+    /// used; propagation, `SPANWRIGHT_SPANS` and the panic hook still are). The
+    /// provider stays the application's: [`Telemetry`] uninstalls without
+    /// shutting it down, and its `stats()` counts nothing (the application's
+    /// processors see every span).
+    ///
+    /// ```
+    /// use spanwright::opentelemetry::trace::{Tracer as _, TracerProvider as _};
+    /// use spanwright::opentelemetry_sdk::trace::SdkTracerProvider;
+    ///
+    /// #[spanwright::span]
+    /// fn library_call() {}
+    ///
+    /// // The application's own set-up (its exporters and processors here).
+    /// let provider = SdkTracerProvider::builder().build();
+    /// let telemetry = spanwright::Telemetry::builder()
+    ///     .tracer_provider(provider.clone())
+    ///     .install()
+    ///     .unwrap();
+    /// provider.tracer("app").in_span("request", |_| library_call());
+    /// drop(telemetry);
+    /// provider.shutdown().unwrap(); // the application's to shut down
+    /// ```
+    pub fn tracer_provider(mut self, provider: SdkTracerProvider) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
     /// Which annotated functions record spans, by crate or module path (over
     /// `SPANWRIGHT_SPANS`): comma-separated `target=on|off` directives, the most
     /// specific target winning, everything on by default. A function turned off
@@ -495,6 +530,8 @@ impl TelemetryBuilder {
         // Before anything is built: no second pipeline, no threads, while one lives.
         let claim = Claim::take()?;
         let (exporters, source) = match self.exporter {
+            // The application's provider exports: nothing of spanwright's is built.
+            _ if self.provider.is_some() => (Vec::new(), "code".to_owned()),
             Some(choice) => (vec![choice], "code".to_owned()),
             None => ExporterChoice::from_env()?,
         };
@@ -660,7 +697,19 @@ impl TelemetryBuilder {
             };
             builder = builder.with_span_processor(processor);
         }
-        let provider = builder.build();
+        let borrowed = self.provider.is_some();
+        let (provider, sampler_kind) = match self.provider {
+            Some(provider) => {
+                settings.push(Setting {
+                    name: "tracer provider",
+                    value: "the application's own".into(),
+                    source: "code".into(),
+                });
+                // Its sampler is opaque: decided by the SDK at each span.
+                (provider, SamplerKind::Other)
+            }
+            None => (builder.build(), sampler_kind),
+        };
         let flusher = Arc::new(crate::export::flush::Flusher::new(
             provider.clone(),
             flush_timeout,
@@ -683,6 +732,7 @@ impl TelemetryBuilder {
             flusher,
             shutdown_timeout,
             counters: all_counters,
+            borrowed,
             _recorder: Recorder::register(),
             _claim: claim,
         };
