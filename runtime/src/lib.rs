@@ -526,6 +526,57 @@
 //! # drop(telemetry);
 //! ```
 //!
+//! ## For library authors
+//!
+//! A library annotates its functions; the application decides what is recorded
+//! and where it goes, as with `tracing`.
+//!
+//! - **The dependency line.** `spanwright = { version = "0.1", default-features = false }`:
+//!   no exporter, no TLS, no gRPC or HTTP stack in your users' builds; the
+//!   application enables what it exports with. To make telemetry optional for
+//!   your users, put it behind a feature of yours:
+//!
+//!   ```toml
+//!   [dependencies]
+//!   spanwright = { version = "0.1", default-features = false, optional = true }
+//!
+//!   [features]
+//!   telemetry = ["dep:spanwright"]
+//!   ```
+//!
+//!   and annotate with `#[cfg_attr(feature = "telemetry", spanwright::span(..))]`.
+//! - **What your users pay.** Nothing at run time unless the application
+//!   installs telemetry: one relaxed load per call (see "The disabled path").
+//! - **Scope and filtering.** Your spans carry your package's name and version
+//!   as their instrumentation scope; an application turns them off or on by
+//!   crate or module path with `SPANWRIGHT_SPANS=your_lib=off,your_lib::upload=on`.
+//! - **Applications with their own OpenTelemetry set-up** hand their provider
+//!   over (`Telemetry::builder().tracer_provider(provider)`), and your spans go
+//!   through it, nested under theirs.
+//! - **Versions.** One dependency graph holds one spanwright runtime (Cargo's
+//!   `links` key, see "Getting started"): depend on the version range your users
+//!   can share, and move to a new major version with them. The crates need Rust
+//!   1.88 and are written in edition 2024; annotated code of edition 2021 works.
+//! - **spanwright or `tracing`?** Annotate with spanwright when your users want
+//!   OpenTelemetry spans (errors recorded, W3C propagation, jobs); keep `tracing`
+//!   when they mostly want logs. Both meet in one trace: `tracing_layer()`
+//!   records `tracing` spans in spanwright's pipeline.
+//!
+//! ```
+//! /// A library function: its span is recorded when the application has
+//! /// installed telemetry, under the application's current span.
+//! #[spanwright::span(name = "storage.get", kind = client, attrs(key))]
+//! pub fn get(key: &str) -> Option<Vec<u8>> {
+//!     (!key.is_empty()).then(Vec::new)
+//! }
+//!
+//! // Without telemetry: the plain call.
+//! assert!(get("a").is_some());
+//! // In a test of the library: the spans it makes.
+//! let (_, spans) = spanwright::testing::capture(|| get("a"));
+//! assert_eq!(spans[0].name, "storage.get");
+//! ```
+//!
 //! ## How the crate is laid out
 //!
 //! The runtime is grouped by role, one folder each:
