@@ -258,17 +258,7 @@ where
                 Some(Value::from(version(request.version()))),
             );
         });
-        // What the service does on `call` belongs to the request too.
-        let inner = {
-            let _current = recording.as_ref().and_then(Recording::attach);
-            self.inner.call(request)
-        };
-        ServerFuture {
-            inner,
-            recording,
-            head_only,
-            grpc: false,
-        }
+        self.respond(request, recording, head_only, false)
     }
 }
 
@@ -288,6 +278,21 @@ impl<S> ServerService<S> {
                     Some(Value::from(version(request.version()))),
                 );
             });
+        self.respond(request, recording, false, true)
+    }
+
+    /// Calls the service with the request's span current (what it does on
+    /// `call` belongs to the request too); the span goes on with the response.
+    fn respond<B, R>(
+        &mut self,
+        request: Request<B>,
+        recording: Option<Recording>,
+        head_only: bool,
+        grpc: bool,
+    ) -> ServerFuture<S::Future>
+    where
+        S: tower_service::Service<Request<B>, Response = Response<R>>,
+    {
         let inner = {
             let _current = recording.as_ref().and_then(Recording::attach);
             self.inner.call(request)
@@ -295,8 +300,8 @@ impl<S> ServerService<S> {
         ServerFuture {
             inner,
             recording,
-            head_only: false,
-            grpc: true,
+            head_only,
+            grpc,
         }
     }
 }
