@@ -11,14 +11,15 @@
 
 use crate::span::sampling::SamplerKind;
 use crate::span::switch::Recorder;
-use crate::span::tracer::CaptureTracer;
+use crate::pipeline::sink::Sink;
+use crate::span::tracer::{CaptureTracer, Own};
 #[cfg(feature = "tracing")]
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::trace::{FutureExt as _, SpanId};
 use opentelemetry::{Context, Key, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    Sampler, SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor,
+    Sampler, SdkTracerProvider, ShouldSample, Span, SpanData, SpanLimits, SpanProcessor,
 };
 use std::fmt::Write as _;
 use std::future::Future;
@@ -145,11 +146,16 @@ impl Session {
     fn start(sampler: Box<dyn ShouldSample>, kind: SamplerKind) -> Self {
         let spans = Arc::new(Mutex::new(Vec::new()));
         let provider = SdkTracerProvider::builder()
-            .with_sampler(sampler)
+            .with_sampler(sampler.clone())
             .with_span_processor(Collector(Arc::clone(&spans)))
             .build();
         // Starts from an empty context: spans of an enclosing capture or span stay out.
         let context = Context::new().with_value(CaptureTracer {
+            own: Own {
+                sink: Sink::Capture(Arc::clone(&spans)),
+                limits: SpanLimits::default(),
+                sampler,
+            },
             provider: provider.clone(),
             #[cfg(feature = "tracing")]
             tracer: provider.tracer_with_scope(crate::span::site::spanwright_scope()),
@@ -177,8 +183,7 @@ struct Collector(Arc<Mutex<Vec<SpanData>>>);
 impl SpanProcessor for Collector {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
-    fn on_end(&self, mut span: SpanData) {
-        crate::span::job::complete(&mut span);
+    fn on_end(&self, span: SpanData) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(span);
     }
 

@@ -1,22 +1,19 @@
 //! Which exporter `OTEL_TRACES_EXPORTER` (or the builder) picks.
 
-use crate::export::batch::Accounted;
-use crate::export::stats::Counters;
-use crate::setup::batch_settings::BatchSettings;
+use crate::pipeline::destination::Destination;
 use crate::setup::env::env_var;
 use crate::setup::error::InitError;
-use std::sync::Arc;
+use opentelemetry_sdk::Resource;
 
-/// Makes the processor of a user's exporter, given the batch settings, the value
-/// length limit and the counters.
-pub(crate) type MakeProcessor =
-    Box<dyn FnOnce(&BatchSettings, Option<usize>, Arc<Counters>) -> Accounted>;
+/// Makes the export queue's destination for a user's exporter, given the
+/// resource.
+pub(crate) type MakeDestination = Box<dyn FnOnce(&Resource) -> Box<dyn Destination>>;
 
 pub(crate) enum ExporterChoice {
     Console,
     None,
     /// A user's exporter.
-    Custom(MakeProcessor),
+    Custom(MakeDestination),
     /// OTLP; `None` fields are resolved from the environment.
     #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     Otlp {

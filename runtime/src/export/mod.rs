@@ -1,10 +1,10 @@
 //! Export: which exporter to use (`choice`), the console exporter (`console`) and
 //! its waterfall renderer (`waterfall`), OTLP (`otlp`, and its transports
-//! `otlp_grpc` and `otlp_http`), the batch pipeline they all sit behind (`batch`), export statistics
+//! `otlp_grpc` and `otlp_http`; they sit behind the export queue of
+//! `crate::pipeline`), export statistics
 //! (`stats`) and the lines that report losses (`diagnostic`), bounded flushes
 //! (`flush`), and the attribute value length limit (`truncate`).
 
-pub(crate) mod batch;
 pub(crate) mod choice;
 pub(crate) mod console;
 pub(crate) mod diagnostic;

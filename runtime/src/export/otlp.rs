@@ -9,11 +9,11 @@
 use crate::export::stats::Counters;
 use crate::setup::error::InitError;
 use crate::setup::otlp_settings::{OtlpProtocol, OtlpSettings};
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use crate::pipeline::destination::Destination;
+use crate::pipeline::queue::Finished;
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::resource::Resource;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,8 +22,14 @@ use std::time::Duration;
 pub(crate) fn exporter(
     settings: OtlpSettings,
     counters: Arc<Counters>,
+    resource: &Resource,
 ) -> Result<OnOwnRuntime<Otlp>, InitError> {
-    OnOwnRuntime::start(move || build(settings, Some(counters)))
+    let resource = resource.clone();
+    OnOwnRuntime::start(move || {
+        let mut otlp = build(settings, Some(counters))?;
+        otlp.set_resource(&resource);
+        Ok(otlp)
+    })
 }
 
 /// The exporter of one transport; both write the request's bytes straight from
@@ -37,8 +43,8 @@ pub(crate) enum Otlp {
     Http(super::otlp_http::HttpExporter),
 }
 
-impl SpanExporter for Otlp {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+impl Otlp {
+    async fn export(&self, batch: Vec<Finished>) -> OTelSdkResult {
         match self {
             #[cfg(feature = "otlp-grpc")]
             Otlp::Grpc(exporter) => exporter.export(batch).await,
@@ -47,12 +53,12 @@ impl SpanExporter for Otlp {
         }
     }
 
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+    fn shutdown(&self) {
         match self {
             #[cfg(feature = "otlp-grpc")]
-            Otlp::Grpc(exporter) => exporter.shutdown_with_timeout(timeout),
+            Otlp::Grpc(exporter) => exporter.shutdown(),
             #[cfg(feature = "otlp-http")]
-            Otlp::Http(exporter) => exporter.shutdown_with_timeout(timeout),
+            Otlp::Http(exporter) => exporter.shutdown(),
         }
     }
 
@@ -275,51 +281,27 @@ impl<E> Drop for OnOwnRuntime<E> {
     }
 }
 
-impl<E: SpanExporter + 'static> OnOwnRuntime<E> {
-    /// Runs `work` on the exporter's runtime and waits for it, at most `timeout`.
-    fn run_bounded(
-        &self,
-        timeout: Duration,
-        work: impl FnOnce(&E) -> OTelSdkResult + Send + 'static,
-    ) -> OTelSdkResult {
+impl Destination for OnOwnRuntime<Otlp> {
+    /// Runs the export on the exporter's runtime and waits for it (bounded by
+    /// the exporter's own timeout and retries).
+    fn export(&mut self, batch: Vec<Finished>) -> Result<(), String> {
         let inner = Arc::clone(&self.inner);
         let (done, result) = std::sync::mpsc::channel();
         self.runtime.spawn(async move {
-            let _ = done.send(work(&inner));
+            let _ = done.send(inner.export(batch).await);
         });
-        result
-            .recv_timeout(timeout)
-            .unwrap_or(Err(OTelSdkError::Timeout(timeout)))
-    }
-}
-
-impl<E: SpanExporter + 'static> SpanExporter for OnOwnRuntime<E> {
-    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        let inner = Arc::clone(&self.inner);
-        let task = self.runtime.spawn(async move { inner.export(batch).await });
-        async move {
-            task.await
-                .unwrap_or_else(|error| Err(OTelSdkError::InternalFailure(error.to_string())))
+        match result.recv() {
+            Ok(outcome) => outcome.map_err(|error| error.to_string()),
+            Err(_) => Err("the export runtime stopped".into()),
         }
     }
 
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let result = self.run_bounded(timeout, move |inner| inner.shutdown_with_timeout(timeout));
+    fn shutdown(&mut self) {
+        self.inner.shutdown();
         // The export thread ends with the exporter's shutdown, not when the last
-        // handle on the provider happens to drop.
+        // handle on the queue happens to drop.
         if let Some(stop) = self.stop.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = stop.send(());
-        }
-        result
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.set_resource(resource);
         }
     }
 }

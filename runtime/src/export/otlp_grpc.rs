@@ -10,7 +10,7 @@ use crate::setup::otlp_settings::OtlpSettings;
 use bytes::{Buf as _, BufMut as _};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use crate::pipeline::queue::Finished;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,8 +85,8 @@ impl fmt::Debug for GrpcExporter {
     }
 }
 
-impl SpanExporter for GrpcExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+impl GrpcExporter {
+    pub(crate) async fn export(&self, batch: Vec<Finished>) -> OTelSdkResult {
         if self.shut_down.load(Ordering::Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
@@ -124,19 +124,14 @@ impl SpanExporter for GrpcExporter {
         }
     }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        if self.shut_down.swap(true, Ordering::Relaxed) {
-            return Err(OTelSdkError::AlreadyShutdown);
-        }
-        Ok(())
+    pub(crate) fn shutdown(&self) {
+        self.shut_down.store(true, Ordering::Relaxed);
     }
 
-    fn set_resource(&mut self, resource: &Resource) {
+    pub(crate) fn set_resource(&mut self, resource: &Resource) {
         self.resource = resource.clone();
     }
-}
 
-impl GrpcExporter {
     /// One attempt of the `Export` call.
     async fn send(&self, body: bytes::Bytes) -> Result<bytes::Bytes, tonic::Status> {
         // A gRPC server may answer a compressed request compressed (grpc-go

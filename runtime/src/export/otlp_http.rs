@@ -8,7 +8,7 @@ use crate::setup::error::InitError;
 use crate::setup::otlp_settings::OtlpSettings;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use crate::pipeline::queue::Finished;
 use std::fmt;
 use std::time::Duration;
 
@@ -63,7 +63,7 @@ impl HttpExporter {
     /// The request for `batch`: body, and its content encoding.
     fn request(
         &self,
-        batch: &[SpanData],
+        batch: &[Finished],
     ) -> Result<::http::Request<opentelemetry_http::Bytes>, OTelSdkError> {
         use ::http::header::{CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
         let mut body = Vec::with_capacity(256 * batch.len());
@@ -110,8 +110,8 @@ fn retry_after(headers: &::http::HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(seconds))
 }
 
-impl SpanExporter for HttpExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+impl HttpExporter {
+    pub(crate) async fn export(&self, batch: Vec<Finished>) -> OTelSdkResult {
         use opentelemetry_http::HttpClient as _;
         if self.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
@@ -160,17 +160,12 @@ impl SpanExporter for HttpExporter {
         }
     }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        if self
-            .shut_down
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
-        {
-            return Err(OTelSdkError::AlreadyShutdown);
-        }
-        Ok(())
+    pub(crate) fn shutdown(&self) {
+        self.shut_down
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn set_resource(&mut self, resource: &Resource) {
+    pub(crate) fn set_resource(&mut self, resource: &Resource) {
         self.resource = resource.clone();
     }
 }
@@ -312,7 +307,7 @@ mod tests {
         runtime.block_on(async {
             let exporter = exporter(settings, None).unwrap();
             exporter
-                .export(crate::pipeline::encoder::tests::spans())
+                .export(crate::pipeline::encoder::tests::queued())
                 .await
         })
     }

@@ -2,6 +2,7 @@
 //! is queued for export (the SDK has no such limit).
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
+use crate::pipeline::record::Record;
 use opentelemetry_sdk::trace::SpanData;
 
 /// Truncates the string attribute values of a span, its events and links to
@@ -13,6 +14,20 @@ pub(crate) fn truncate_span(span: &mut SpanData, limit: usize) {
     }
     for link in span.links.links.iter_mut() {
         truncate_all(&mut link.attributes, limit);
+    }
+}
+
+/// The same for one of spanwright's records (and its job status).
+pub(crate) fn truncate_record(record: &mut Record, limit: usize) {
+    truncate_all(&mut record.attributes, limit);
+    for event in &mut record.events {
+        truncate_all(&mut event.attributes, limit);
+    }
+    for link in &mut record.links {
+        truncate_all(&mut link.attributes, limit);
+    }
+    if let Some(status) = &mut record.job_status {
+        truncate(status, limit);
     }
 }
 

@@ -9,7 +9,9 @@
 //! first appearance, the span flags with the "has is-remote" bit, status always
 //! present.
 
-use opentelemetry::trace::{SpanContext, SpanKind, Status};
+use crate::pipeline::queue::Finished;
+use crate::pipeline::record::Record;
+use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
@@ -22,7 +24,7 @@ const CONTEXT_HAS_IS_REMOTE: u32 = 0x100;
 const CONTEXT_IS_REMOTE: u32 = 0x200;
 
 /// Appends the request for `spans` under `resource` to `out`.
-pub(crate) fn export_request(out: &mut Vec<u8>, resource: &Resource, spans: &[SpanData]) {
+pub(crate) fn export_request(out: &mut Vec<u8>, resource: &Resource, spans: &[Finished]) {
     if spans.is_empty() {
         return;
     }
@@ -39,29 +41,86 @@ pub(crate) fn export_request(out: &mut Vec<u8>, resource: &Resource, spans: &[Sp
             message(out, 2, |out| {
                 message(out, 1, |out| instrumentation_scope(out, scope));
                 for &index in &members {
-                    message(out, 2, |out| self::span(out, &spans[index]));
+                    message(out, 2, |out| match &spans[index] {
+                        Finished::Record(record) => self::record(out, record),
+                        Finished::Sdk(span) => self::span(out, span),
+                    });
                 }
-                string(out, 3, scope.schema_url().unwrap_or_default());
+                string(out, 3, scope.schema_url());
             });
         }
         string(out, 3, resource.schema_url().unwrap_or_default());
     });
 }
 
+/// An instrumentation scope: the SDK's, or a record's name and version.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    Sdk(&'a InstrumentationScope),
+    Record(&'static str, &'static str),
+}
+
+impl Scope<'_> {
+    fn of(span: &Finished) -> Scope<'_> {
+        match span {
+            Finished::Record(record) => Scope::Record(record.scope.0, record.scope.1),
+            Finished::Sdk(span) => Scope::Sdk(&span.instrumentation_scope),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Scope::Sdk(scope) => scope.name(),
+            Scope::Record(name, _) => name,
+        }
+    }
+
+    fn version(&self) -> &str {
+        match self {
+            Scope::Sdk(scope) => scope.version().unwrap_or_default(),
+            Scope::Record(_, version) => version,
+        }
+    }
+
+    fn attributes(&self) -> impl Iterator<Item = &KeyValue> {
+        let attributes = match self {
+            Scope::Sdk(scope) => Some(scope.attributes()),
+            Scope::Record(..) => None,
+        };
+        attributes.into_iter().flatten()
+    }
+
+    fn schema_url(&self) -> &str {
+        match self {
+            Scope::Sdk(scope) => scope.schema_url().unwrap_or_default(),
+            Scope::Record(..) => "",
+        }
+    }
+
+    /// The same scope, as OTLP groups them.
+    fn same(&self, other: &Scope<'_>) -> bool {
+        if let (Scope::Record(a, av), Scope::Record(b, bv)) = (self, other) {
+            // The same literals, mostly: their addresses say so first.
+            return (std::ptr::eq(*a, *b) || a == b) && av == bv;
+        }
+        self.name() == other.name()
+            && self.version() == other.version()
+            && self.attributes().eq(other.attributes())
+            && self.schema_url() == other.schema_url()
+    }
+}
+
 /// The scopes of `spans` in order of first appearance, each with its spans'
 /// indices. A batch mostly holds runs of one scope: a span is compared with the
-/// one before it first, by name before anything else.
-fn group_by_scope(spans: &[SpanData]) -> Vec<(&InstrumentationScope, Vec<usize>)> {
-    let same = |a: &InstrumentationScope, b: &InstrumentationScope| {
-        a.name() == b.name() && a.version() == b.version() && a == b
-    };
-    let mut groups: Vec<(&InstrumentationScope, Vec<usize>)> = Vec::new();
+/// one before it first.
+fn group_by_scope(spans: &[Finished]) -> Vec<(Scope<'_>, Vec<usize>)> {
+    let mut groups: Vec<(Scope<'_>, Vec<usize>)> = Vec::new();
     let mut last: Option<usize> = None;
     for (index, span) in spans.iter().enumerate() {
-        let scope = &span.instrumentation_scope;
+        let scope = Scope::of(span);
         let group = match last {
-            Some(group) if same(groups[group].0, scope) => group,
-            _ => match groups.iter().position(|(known, _)| same(known, scope)) {
+            Some(group) if groups[group].0.same(&scope) => group,
+            _ => match groups.iter().position(|(known, _)| known.same(&scope)) {
                 Some(group) => group,
                 None => {
                     groups.push((scope, Vec::with_capacity(spans.len())));
@@ -75,29 +134,60 @@ fn group_by_scope(spans: &[SpanData]) -> Vec<(&InstrumentationScope, Vec<usize>)
     groups
 }
 
-fn instrumentation_scope(out: &mut Vec<u8>, scope: &InstrumentationScope) {
+fn instrumentation_scope(out: &mut Vec<u8>, scope: Scope<'_>) {
     string(out, 1, scope.name());
-    string(out, 2, scope.version().unwrap_or_default());
+    string(out, 2, scope.version());
     for kv in scope.attributes() {
         message(out, 3, |out| key_value(out, kv.key.as_str(), &kv.value));
     }
 }
 
+/// A span of the SDK's.
 fn span(out: &mut Vec<u8>, span: &SpanData) {
     let cx = &span.span_context;
-    bytes(out, 1, &cx.trace_id().to_bytes());
-    bytes(out, 2, &cx.span_id().to_bytes());
-    trace_state(out, 3, cx);
-    if span.parent_span_id != opentelemetry::trace::SpanId::INVALID {
-        bytes(out, 4, &span.parent_span_id.to_bytes());
-    }
-    string(out, 5, &span.name);
-    varint(out, 6, span_kind(&span.span_kind));
+    head(out, cx, span.parent_span_id, &span.name, &span.span_kind);
     fixed64(out, 7, nanos(span.start_time));
     fixed64(out, 8, nanos(span.end_time));
     attributes(out, 9, &span.attributes);
     varint(out, 10, u64::from(span.dropped_attributes_count));
-    for event in span.events.iter() {
+    events(out, &span.events, span.events.dropped_count);
+    links(out, &span.links, span.links.dropped_count);
+    status(out, &span.status);
+    fixed32(out, 16, flags(span.parent_span_is_remote, cx));
+}
+
+/// One of spanwright's records: a job's two attributes first.
+fn record(out: &mut Vec<u8>, record: &Record) {
+    let cx = &record.context;
+    head(out, cx, record.parent_span_id, &record.name, &record.kind);
+    fixed64(out, 7, nanos(record.start));
+    fixed64(out, 8, nanos(record.end));
+    if let Some(job) = record.job_attributes() {
+        attributes(out, 9, &job);
+    }
+    attributes(out, 9, &record.attributes);
+    varint(out, 10, u64::from(record.dropped_attributes));
+    events(out, &record.events, record.dropped_events);
+    links(out, &record.links, record.dropped_links);
+    status(out, &record.status);
+    fixed32(out, 16, flags(record.parent_is_remote, cx));
+}
+
+/// Fields 1 to 6: ids, trace state, parent, name, kind.
+fn head(out: &mut Vec<u8>, cx: &SpanContext, parent: SpanId, name: &str, kind: &SpanKind) {
+    bytes(out, 1, &cx.trace_id().to_bytes());
+    bytes(out, 2, &cx.span_id().to_bytes());
+    trace_state(out, 3, cx);
+    if parent != SpanId::INVALID {
+        bytes(out, 4, &parent.to_bytes());
+    }
+    string(out, 5, name);
+    varint(out, 6, span_kind(kind));
+}
+
+/// Fields 11 and 12.
+fn events(out: &mut Vec<u8>, events: &[Event], dropped: u32) {
+    for event in events {
         message(out, 11, |out| {
             fixed64(out, 1, nanos(event.timestamp));
             string(out, 2, &event.name);
@@ -105,8 +195,12 @@ fn span(out: &mut Vec<u8>, span: &SpanData) {
             varint(out, 4, u64::from(event.dropped_attributes_count));
         });
     }
-    varint(out, 12, u64::from(span.events.dropped_count));
-    for link in span.links.iter() {
+    varint(out, 12, u64::from(dropped));
+}
+
+/// Fields 13 and 14.
+fn links(out: &mut Vec<u8>, links: &[Link], dropped: u32) {
+    for link in links {
         message(out, 13, |out| {
             let cx = &link.span_context;
             bytes(out, 1, &cx.trace_id().to_bytes());
@@ -117,9 +211,12 @@ fn span(out: &mut Vec<u8>, span: &SpanData) {
             fixed32(out, 6, flags(cx.is_remote(), cx));
         });
     }
-    varint(out, 14, u64::from(span.links.dropped_count));
-    // Status = 15: always sent, as the SDK's exporter sends it.
-    message(out, 15, |out| match &span.status {
+    varint(out, 14, u64::from(dropped));
+}
+
+/// Status = 15: always sent, as the SDK's exporter sends it.
+fn status(out: &mut Vec<u8>, status: &Status) {
+    message(out, 15, |out| match status {
         Status::Unset => {}
         Status::Ok => varint(out, 3, 1),
         Status::Error { description } => {
@@ -127,7 +224,6 @@ fn span(out: &mut Vec<u8>, span: &SpanData) {
             varint(out, 3, 2);
         }
     });
-    fixed32(out, 16, flags(span.parent_span_is_remote, cx));
 }
 
 fn flags(parent_is_remote: bool, cx: &SpanContext) -> u32 {
@@ -450,6 +546,11 @@ pub(crate) mod tests {
         spans
     }
 
+    /// `spans()` as queued.
+    pub(crate) fn queued() -> Vec<Finished> {
+        spans().into_iter().map(|span| Finished::Sdk(Box::new(span))).collect()
+    }
+
     pub(crate) fn resource() -> Resource {
         Resource::builder_empty()
             .with_attributes([
@@ -472,7 +573,11 @@ pub(crate) mod tests {
     fn decodes_to_what_the_sdk_sends() {
         let (spans, resource) = (spans(), resource());
         let mut bytes = Vec::new();
-        export_request(&mut bytes, &resource, &spans);
+        let queued: Vec<Finished> = spans
+            .iter()
+            .map(|span| Finished::Sdk(Box::new(span.clone())))
+            .collect();
+        export_request(&mut bytes, &resource, &queued);
         let ours = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
         let theirs = sdk_request(spans, &resource);
         // Field by field, so that a difference names itself (compared as their
@@ -511,6 +616,47 @@ pub(crate) mod tests {
             expected.extend(std::iter::repeat_n(7u8, len));
             assert_eq!(out, expected, "{len}");
         }
+    }
+
+    /// A record is encoded as the SDK's exporter would encode the `SpanData`
+    /// made from it (a job's attributes first), and shares its scope with SDK
+    /// spans of the same scope.
+    #[test]
+    fn a_record_encodes_as_its_span_data() {
+        use crate::pipeline::record::tests::record;
+        let mut plain = record("plain");
+        plain.events.push(Event::new(
+            "exception",
+            plain.start,
+            vec![opentelemetry::KeyValue::new("exception.message", "no")],
+            1,
+        ));
+        plain.links.push(Link::with_context(context(9, 10, 1, "k=v", true)));
+        plain.status = Status::error("failed");
+        plain.dropped_attributes = 4;
+        let mut job = record("job");
+        job.job_status = Some("completed".into());
+        job.scope = ("other", "");
+        let sdk = opentelemetry_sdk::trace::SpanData {
+            instrumentation_scope: InstrumentationScope::builder("my-crate")
+                .with_version("1.2.3")
+                .build(),
+            ..record("sdk").into_span_data()
+        };
+        let resource = resource();
+        let mut ours = Vec::new();
+        let queued = vec![
+            Finished::Record(plain.clone()),
+            Finished::Record(job.clone()),
+            Finished::Sdk(Box::new(sdk.clone())),
+        ];
+        export_request(&mut ours, &resource, &queued);
+        let theirs = sdk_request(
+            vec![plain.into_span_data(), job.into_span_data(), sdk],
+            &resource,
+        );
+        assert_eq!(theirs.resource_spans[0].scope_spans.len(), 2);
+        assert_eq!(ours, theirs.encode_to_vec());
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //! [`Telemetry::builder`] in code. Installing registers the tracer spanwright's
 //! macros use (and the OpenTelemetry global provider, for hand-written code).
 
-use crate::export::batch;
 use crate::export::choice::ExporterChoice;
 use crate::export::diagnostic::{Diagnostic, Sink};
 use crate::export::stats::{Counters, ExportStats};
 use crate::setup::env::{disabled_by_env, env_var};
 use crate::setup::error::InitError;
+use crate::pipeline::destination::{Destination, SdkExporter};
+use crate::pipeline::processor::QueueProcessor;
+use crate::pipeline::queue::Queue;
+use crate::pipeline::sink::Sink as SpanSink;
 use crate::span::sampling::SamplerKind;
 use crate::span::switch::Recorder;
 #[cfg(feature = "tracing")]
@@ -404,10 +407,10 @@ impl TelemetryBuilder {
     /// # drop(telemetry);
     /// ```
     pub fn exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
-        let processor = move |settings: &_, value_length, counters| {
-            batch::processor(exporter, settings, value_length, counters)
+        let destination = move |resource: &_| -> Box<dyn Destination> {
+            Box::new(SdkExporter::new(exporter, resource))
         };
-        self.exporter = Some(ExporterChoice::Custom(Box::new(processor)));
+        self.exporter = Some(ExporterChoice::Custom(Box::new(destination)));
         self
     }
 
@@ -628,11 +631,12 @@ impl TelemetryBuilder {
         let flush_timeout = self.flush_timeout.unwrap_or(DEFAULT_FLUSH_TIMEOUT);
 
         let mut builder = SdkTracerProvider::builder()
-            .with_sampler(sampler)
-            .with_resource(resource)
+            .with_sampler(sampler.clone())
+            .with_resource(resource.clone())
             .with_span_limits(limits.span);
         let value_length = limits.value_length;
         let mut all_counters = Vec::new();
+        let mut queues = Vec::new();
         let sink = self.diagnostics.clone().unwrap_or_else(Sink::stderr);
         for exporter in exporters {
             let console = matches!(exporter, ExporterChoice::Console);
@@ -650,19 +654,16 @@ impl TelemetryBuilder {
             let counters = |destination: String| {
                 Arc::new(Counters::new(batch.queue_size, destination, sink.clone()))
             };
-            let processor = match exporter {
+            let (destination, counters): (Box<dyn Destination>, _) = match exporter {
                 ExporterChoice::None => continue,
                 ExporterChoice::Console => {
-                    let counters = counters("the console".into());
-                    all_counters.push(Arc::clone(&counters));
                     let console = crate::export::console::ConsoleExporter::stderr();
-                    batch::processor(console, &batch, value_length, counters)
+                    (
+                        Box::new(SdkExporter::new(console, &resource)),
+                        counters("the console".into()),
+                    )
                 }
-                ExporterChoice::Custom(processor) => {
-                    let counters = counters("the exporter".into());
-                    all_counters.push(Arc::clone(&counters));
-                    processor(&batch, value_length, counters)
-                }
+                ExporterChoice::Custom(make) => (make(&resource), counters("the exporter".into())),
                 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
                 ExporterChoice::Otlp { protocol, endpoint } => {
                     let protocol_in_code = protocol.is_some();
@@ -689,13 +690,19 @@ impl TelemetryBuilder {
                         destination,
                         sink.clone().redacting(secrets.clone()),
                     ));
-                    let exporter = crate::export::otlp::exporter(otlp, Arc::clone(&counters))
-                        .map_err(|error| redact_error(error, &secrets))?;
-                    all_counters.push(Arc::clone(&counters));
-                    batch::processor(exporter, &batch, value_length, counters)
+                    let exporter =
+                        crate::export::otlp::exporter(otlp, Arc::clone(&counters), &resource)
+                            .map_err(|error| redact_error(error, &secrets))?;
+                    (Box::new(exporter), counters)
                 }
             };
-            builder = builder.with_span_processor(processor);
+            let queue = Queue::start(destination, &batch, value_length, Arc::clone(&counters))
+                .map_err(|error| {
+                    InitError::Exporter(format!("cannot start the export thread: {error}"))
+                })?;
+            all_counters.push(counters);
+            builder = builder.with_span_processor(QueueProcessor(Arc::clone(&queue)));
+            queues.push(queue);
         }
         let borrowed = self.provider.is_some();
         let (provider, sampler_kind) = match self.provider {
@@ -715,7 +722,13 @@ impl TelemetryBuilder {
             flush_timeout,
         ));
         crate::span::filter::set(filter);
+        let own = (!borrowed).then(|| crate::span::tracer::Own {
+            sink: SpanSink::Queues(queues.into()),
+            limits: limits.span,
+            sampler: Box::new(sampler),
+        });
         crate::span::tracer::install(Some(crate::span::tracer::Installed {
+            own,
             provider: provider.clone(),
             scoped: Default::default(),
             #[cfg(feature = "tracing")]

@@ -5,15 +5,17 @@
 //! futures. `probe` and `value` turn return values and arguments into attributes;
 //! `panic_capture` lets a span record the panic unwinding through it.
 
+pub(crate) mod attrs;
 pub(crate) mod filter;
 pub(crate) mod instrumented;
-pub(crate) mod job;
 pub(crate) mod panic_capture;
 pub(crate) mod probe;
 pub(crate) mod recording;
 pub(crate) mod sampling;
 pub(crate) mod site;
 pub(crate) mod start;
+mod start_record;
+mod start_sdk;
 pub(crate) mod switch;
 pub(crate) mod sync;
 pub(crate) mod tracer;

@@ -1,6 +1,7 @@
 //! A started span until its end: outcome recording (error, panic, cancellation).
 
-use crate::span::job;
+use crate::pipeline::clock;
+use crate::pipeline::record::JOB_STATUS;
 use crate::span::panic_capture::{self as panic, PanicRecord};
 use crate::span::site::Site;
 use opentelemetry::trace::{SpanRef, Status, TraceContextExt};
@@ -141,13 +142,14 @@ impl Recording {
         }
     }
 
+    /// Ends the span; a job's span with its `job.status` (which a record
+    /// keeps apart, first among its attributes when exported).
     fn end(&self, cx: &Context, job_status: &'static str) {
         let span = cx.span();
         if self.site.is_some_and(|site| site.job) {
-            job::end(&span, job_status);
-        } else {
-            span.end();
+            span.set_attribute(KeyValue::new(JOB_STATUS, job_status));
         }
+        span.end_with_timestamp(clock::now());
     }
 }
 
@@ -159,6 +161,15 @@ impl Drop for Recording {
             self.end(&cx, "cancelled");
         }
     }
+}
+
+/// Ends a span whose attribute code panicked: the span records the panic and
+/// ends; the panic goes on, and the body never runs.
+#[cold]
+#[inline(never)]
+pub(crate) fn end_with_panic(recording: Recording, payload: Box<dyn Any + Send>) -> ! {
+    recording.end_panicked(&*payload);
+    resume_unwind(payload)
 }
 
 /// Sets what an outcome says on the span: the return value, attributes, and a
@@ -217,7 +228,7 @@ pub(crate) fn record_exception(
     span.set_attribute(KeyValue::new(ERROR_TYPE, type_name.clone()));
     event_attributes.push(KeyValue::new(EXCEPTION_TYPE, type_name));
     event_attributes.push(KeyValue::new(EXCEPTION_MESSAGE, message.clone()));
-    span.add_event("exception", event_attributes);
+    span.add_event_with_timestamp("exception", clock::now(), event_attributes);
     span.set_status(Status::error(message));
 }
 

@@ -8,6 +8,15 @@ use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry_sdk::trace::Sampler;
 
+/// The W3C Level 2 random trace-id flag.
+pub(crate) const RANDOM: u8 = 0x02;
+
+/// Whether the parent's trace id is marked random.
+#[inline]
+pub(crate) fn parent_random(parent: &Context) -> bool {
+    parent.has_active_span() && parent.span().span_context().trace_flags().to_u8() & RANDOM != 0
+}
+
 /// What is known of a provider's sampler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SamplerKind {

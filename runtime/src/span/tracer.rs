@@ -9,21 +9,36 @@
 //! weak, so uninstalling releases the installation at once on every thread.
 
 use crate::export::flush::Flusher;
+use crate::pipeline::sink::Sink;
 use crate::span::sampling::SamplerKind;
 use crate::span::site::Site;
 use opentelemetry::Context;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, ShouldSample, SpanLimits};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
+/// What spanwright needs to record spans itself: where they go, the span
+/// limits, and the sampler (asked only when its decision cannot be predicted).
+#[derive(Debug)]
+pub(crate) struct Own {
+    pub(crate) sink: Sink,
+    pub(crate) limits: SpanLimits,
+    pub(crate) sampler: Box<dyn ShouldSample>,
+}
+
 /// The installed telemetry's provider and tracer, its flush helper and its
 /// sampler.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Installed {
-    /// For annotated functions: a tracer per instrumentation scope.
+    /// spanwright's own recording; `None` when the application handed its
+    /// provider over, whose span objects then record annotated functions too.
+    pub(crate) own: Option<Own>,
+    /// The tracer provider: the global one for hand-written code; for a
+    /// provider handed over, it records annotated functions, a tracer per
+    /// instrumentation scope.
     pub(crate) provider: SdkTracerProvider,
     /// The tracers made so far, one per package's scope.
     pub(crate) scoped: Arc<ScopedTracers>,
@@ -112,6 +127,7 @@ impl ScopedTracers {
 /// under it go to the capture's own provider, whatever else is installed.
 #[derive(Debug)]
 pub(crate) struct CaptureTracer {
+    pub(crate) own: Own,
     pub(crate) provider: SdkTracerProvider,
     #[cfg(feature = "tracing")]
     pub(crate) tracer: SdkTracer,
@@ -132,6 +148,18 @@ impl TracerFor<'_> {
         match self {
             TracerFor::Capture(capture) => (&capture.tracer, capture.sampler),
             TracerFor::Installed(installed) => (&installed.tracer, installed.sampler),
+        }
+    }
+
+    /// spanwright's own recording, and what is known of its sampler; `None`
+    /// when a provider handed over records.
+    #[inline]
+    pub(crate) fn own(&self) -> Option<(&Own, SamplerKind)> {
+        match self {
+            TracerFor::Capture(capture) => Some((&capture.own, capture.sampler)),
+            TracerFor::Installed(installed) => {
+                installed.own.as_ref().map(|own| (own, installed.sampler))
+            }
         }
     }
 

@@ -1,0 +1,235 @@
+//! The export queue: ended spans wait here, bounded, for the one thread that
+//! exports them in batches. Every span is counted in (`Counters::admit`, which
+//! turns it away when the queue is full) and out (exported, or lost in a failed
+//! export). The attribute value length limit is applied before a span is queued,
+//! so full-size values never wait here.
+
+use crate::export::stats::Counters;
+use crate::export::truncate::{truncate_record, truncate_span};
+use crate::pipeline::destination::Destination;
+use crate::pipeline::record::Record;
+use crate::setup::batch_settings::BatchSettings;
+use opentelemetry_sdk::trace::SpanData;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// An ended span: a record of spanwright's, or a span of the SDK's (started by
+/// hand-written code or the `tracing` bridge through the global provider).
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // records move by value: no allocation per span
+pub(crate) enum Finished {
+    Record(Record),
+    Sdk(Box<SpanData>),
+}
+
+impl Finished {
+    pub(crate) fn into_span_data(self) -> SpanData {
+        match self {
+            Finished::Record(record) => record.into_span_data(),
+            Finished::Sdk(span) => *span,
+        }
+    }
+
+    fn truncate(&mut self, limit: usize) {
+        match self {
+            Finished::Record(record) => truncate_record(record, limit),
+            Finished::Sdk(span) => truncate_span(span, limit),
+        }
+    }
+}
+
+/// One exporter's queue and its export thread.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes the export thread: a full batch, a flush, the shutdown.
+    work: Condvar,
+    /// Signalled when a flush is done or the thread has stopped.
+    progress: Condvar,
+    counters: Arc<Counters>,
+    value_length: Option<usize>,
+    batch_size: usize,
+    delay: Duration,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    spans: Vec<Finished>,
+    flushes_asked: u64,
+    flushes_done: u64,
+    stopping: bool,
+    stopped: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Queue {
+    /// Starts the export thread of `destination`.
+    pub(crate) fn start(
+        destination: Box<dyn Destination>,
+        settings: &BatchSettings,
+        value_length: Option<usize>,
+        counters: Arc<Counters>,
+    ) -> std::io::Result<Arc<Queue>> {
+        let shared = Arc::new(Shared {
+            state: Mutex::default(),
+            work: Condvar::new(),
+            progress: Condvar::new(),
+            counters,
+            value_length,
+            batch_size: settings.batch_size.max(1),
+            delay: settings.delay,
+        });
+        let worker = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("spanwright-export".into())
+            .spawn(move || export_loop(&worker, destination))?;
+        Ok(Arc::new(Queue { shared }))
+    }
+
+    /// Queues an ended span, or counts it dropped when the queue is full.
+    pub(crate) fn push(&self, mut span: Finished) {
+        let shared = &*self.shared;
+        if !shared.counters.admit() {
+            return;
+        }
+        if let Some(limit) = shared.value_length {
+            span.truncate(limit);
+        }
+        let mut state = shared.lock();
+        state.spans.push(span);
+        // Woken once per batch, not per span.
+        let full = state.spans.len() == shared.batch_size;
+        drop(state);
+        if full {
+            shared.work.notify_one();
+        }
+    }
+
+    /// Exports everything queued so far; `false` if that took longer than `timeout`.
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        if state.stopped {
+            return true;
+        }
+        state.flushes_asked += 1;
+        let target = state.flushes_asked;
+        shared.work.notify_one();
+        wait_until(shared, state, timeout, |s| {
+            s.flushes_done >= target || s.stopped
+        })
+    }
+
+    /// Exports what is queued and stops the export thread, waiting at most
+    /// `timeout`; `false` if it had not stopped by then.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        state.stopping = true;
+        shared.work.notify_one();
+        wait_until(shared, state, timeout, |s| s.stopped)
+    }
+}
+
+fn wait_until(
+    shared: &Shared,
+    mut state: MutexGuard<'_, State>,
+    timeout: Duration,
+    done: impl Fn(&State) -> bool,
+) -> bool {
+    let deadline = Instant::now().checked_add(timeout);
+    while !done(&state) {
+        let left = match deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => Duration::from_secs(3600),
+        };
+        if left.is_zero() {
+            return false;
+        }
+        state = shared
+            .progress
+            .wait_timeout(state, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    true
+}
+
+/// The export thread: a batch when one is full, when the delay has passed since
+/// the last, when a flush asks, and at shutdown.
+fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
+    // Nothing the export does is recorded: no span, no bridged event.
+    let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
+    let mut due = Instant::now() + shared.delay;
+    loop {
+        let mut state = shared.lock();
+        loop {
+            let asked = state.stopping
+                || state.flushes_asked > state.flushes_done
+                || state.spans.len() >= shared.batch_size;
+            let now = Instant::now();
+            if asked || now >= due {
+                break;
+            }
+            state = shared
+                .work
+                .wait_timeout(state, due - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        let spans = std::mem::take(&mut state.spans);
+        let flushes = state.flushes_asked;
+        let stopping = state.stopping;
+        drop(state);
+        shared.counters.taken(spans.len());
+        export(shared, &mut *destination, spans);
+        due = Instant::now() + shared.delay;
+        let mut state = shared.lock();
+        state.flushes_done = flushes;
+        if stopping {
+            destination.shutdown();
+            state.stopped = true;
+        }
+        drop(state);
+        shared.progress.notify_all();
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Exports `spans` in batches of at most the batch size, counting each batch.
+fn export(shared: &Shared, destination: &mut dyn Destination, spans: Vec<Finished>) {
+    let size = shared.batch_size;
+    let mut send = |batch: Vec<Finished>| {
+        let count = batch.len();
+        match destination.export(batch) {
+            Ok(()) => shared.counters.exported(count),
+            Err(error) => shared.counters.export_failed(count, &error),
+        }
+    };
+    if spans.is_empty() {
+        return;
+    }
+    if spans.len() <= size {
+        return send(spans);
+    }
+    let mut spans = spans.into_iter();
+    loop {
+        let batch: Vec<Finished> = spans.by_ref().take(size).collect();
+        if batch.is_empty() {
+            return;
+        }
+        send(batch);
+    }
+}

@@ -1,0 +1,246 @@
+//! A span as spanwright records it: ids, times, typed attribute values, events,
+//! links and status, with the span limits applied as they are added. The OTLP
+//! encoder writes a record as it is; the console, a user's exporter and
+//! `testing::capture` get it as the SDK's `SpanData`.
+
+use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
+use opentelemetry::{InstrumentationScope, Key, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+pub(crate) const JOB_STATUS: Key = Key::from_static_str("job.status");
+pub(crate) const JOB_DURATION: Key = Key::from_static_str("job.duration_ms");
+
+/// One span, from its start to its export.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    pub(crate) context: SpanContext,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) parent_is_remote: bool,
+    pub(crate) kind: SpanKind,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) start: SystemTime,
+    pub(crate) end: SystemTime,
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) dropped_attributes: u32,
+    pub(crate) events: Vec<Event>,
+    pub(crate) dropped_events: u32,
+    pub(crate) links: Vec<Link>,
+    pub(crate) dropped_links: u32,
+    pub(crate) status: Status,
+    /// The instrumentation scope's name and version.
+    pub(crate) scope: (&'static str, &'static str),
+    /// A job's `job.status`, set as it ends; `None` for other spans. A job's
+    /// `job.status` and `job.duration_ms` are its first two attributes when
+    /// exported, outside the attribute limit's reach.
+    pub(crate) job_status: Option<StringValue>,
+}
+
+/// Room kept for a job's two attributes within the attribute limit.
+const JOB_ATTRIBUTES: usize = 2;
+
+impl Record {
+    /// The attribute limit for this span's own attributes.
+    fn attribute_room(&self, limits: &SpanLimits) -> usize {
+        let limit = limits.max_attributes_per_span as usize;
+        if self.job_status.is_some() {
+            limit.saturating_sub(JOB_ATTRIBUTES)
+        } else {
+            limit
+        }
+    }
+
+    /// Cuts the attributes given at start to the limit.
+    pub(crate) fn limit_attributes(&mut self, limits: &SpanLimits) {
+        let room = self.attribute_room(limits);
+        if self.attributes.len() > room {
+            self.dropped_attributes += (self.attributes.len() - room) as u32;
+            self.attributes.truncate(room);
+        }
+    }
+
+    pub(crate) fn set_attribute(&mut self, attribute: KeyValue, limits: &SpanLimits) {
+        if attribute.key == JOB_STATUS && self.job_status.is_some() {
+            if let Value::String(status) = attribute.value {
+                self.job_status = Some(status);
+            }
+            return;
+        }
+        if self.attributes.len() < self.attribute_room(limits) {
+            self.attributes.push(attribute);
+        } else {
+            self.dropped_attributes += 1;
+        }
+    }
+
+    pub(crate) fn add_event(&mut self, mut event: Event, limits: &SpanLimits) {
+        if self.events.len() < limits.max_events_per_span as usize {
+            let room = limits.max_attributes_per_event as usize;
+            if event.attributes.len() > room {
+                event.dropped_attributes_count += (event.attributes.len() - room) as u32;
+                event.attributes.truncate(room);
+            }
+            self.events.push(event);
+        } else {
+            self.dropped_events += 1;
+        }
+    }
+
+    pub(crate) fn add_link(&mut self, mut link: Link, limits: &SpanLimits) {
+        if self.links.len() < limits.max_links_per_span as usize {
+            let room = limits.max_attributes_per_link as usize;
+            if link.attributes.len() > room {
+                link.dropped_attributes_count += (link.attributes.len() - room) as u32;
+                link.attributes.truncate(room);
+            }
+            self.links.push(link);
+        } else {
+            self.dropped_links += 1;
+        }
+    }
+
+    /// Status only moves up: Unset < Error < Ok, as the SDK orders them.
+    pub(crate) fn set_status(&mut self, status: Status) {
+        if status > self.status {
+            self.status = status;
+        }
+    }
+
+    /// A job's two attributes, as exported.
+    pub(crate) fn job_attributes(&self) -> Option<[KeyValue; 2]> {
+        let status = self.job_status.clone()?;
+        let millis = self
+            .end
+            .duration_since(self.start)
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1000.0;
+        Some([
+            KeyValue::new(JOB_STATUS, Value::String(status)),
+            KeyValue::new(JOB_DURATION, Value::F64(millis)),
+        ])
+    }
+
+    pub(crate) fn instrumentation_scope(&self) -> InstrumentationScope {
+        let (name, version) = self.scope;
+        let scope = InstrumentationScope::builder(name);
+        if version.is_empty() {
+            scope.build()
+        } else {
+            scope.with_version(version).build()
+        }
+    }
+
+    /// The record as the SDK's exporters take a span.
+    pub(crate) fn into_span_data(mut self) -> SpanData {
+        let attributes = match self.job_attributes() {
+            Some(job) => job.into_iter().chain(self.attributes.drain(..)).collect(),
+            None => std::mem::take(&mut self.attributes),
+        };
+        let mut events = SpanEvents::default();
+        events.events = std::mem::take(&mut self.events);
+        events.dropped_count = self.dropped_events;
+        let mut links = SpanLinks::default();
+        links.links = std::mem::take(&mut self.links);
+        links.dropped_count = self.dropped_links;
+        SpanData {
+            instrumentation_scope: self.instrumentation_scope(),
+            span_context: self.context,
+            parent_span_id: self.parent_span_id,
+            parent_span_is_remote: self.parent_is_remote,
+            span_kind: self.kind,
+            name: self.name,
+            start_time: self.start,
+            end_time: self.end,
+            attributes,
+            dropped_attributes_count: self.dropped_attributes,
+            events,
+            links,
+            status: self.status,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use opentelemetry::trace::{TraceFlags, TraceId, TraceState};
+    use std::time::Duration;
+
+    pub(crate) fn record(name: &'static str) -> Record {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        Record {
+            context: SpanContext::new(
+                TraceId::from(0x1234),
+                SpanId::from(0x56),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from(0x78),
+            parent_is_remote: true,
+            kind: SpanKind::Consumer,
+            name: Cow::Borrowed(name),
+            start,
+            end: start + Duration::from_micros(1_500),
+            attributes: vec![KeyValue::new("a", 1)],
+            dropped_attributes: 0,
+            events: Vec::new(),
+            dropped_events: 0,
+            links: Vec::new(),
+            dropped_links: 0,
+            status: Status::Unset,
+            scope: ("my-crate", "1.2.3"),
+            job_status: None,
+        }
+    }
+
+    fn limits(n: u32) -> SpanLimits {
+        SpanLimits {
+            max_attributes_per_span: n,
+            max_events_per_span: n,
+            max_links_per_span: n,
+            max_attributes_per_event: n,
+            max_attributes_per_link: n,
+        }
+    }
+
+    #[test]
+    fn limits_drop_and_count_as_the_sdk_does() {
+        let mut r = record("r");
+        let limits = limits(2);
+        for i in 0..4 {
+            r.set_attribute(KeyValue::new("k", i), &limits);
+            r.add_event(
+                Event::new("e", SystemTime::UNIX_EPOCH, vec![KeyValue::new("x", 1); 3], 0),
+                &limits,
+            );
+        }
+        assert_eq!((r.attributes.len(), r.dropped_attributes), (2, 3));
+        assert_eq!((r.events.len(), r.dropped_events), (2, 2));
+        assert_eq!(r.events[0].dropped_attributes_count, 1);
+        r.set_status(Status::Ok);
+        r.set_status(Status::error("later"));
+        assert_eq!(r.status, Status::Ok);
+    }
+
+    #[test]
+    fn a_jobs_attributes_come_first_and_keep_their_room() {
+        let mut r = record("job");
+        r.attributes.clear();
+        r.job_status = Some("unknown".into());
+        let limits = limits(3);
+        for i in 0..3 {
+            r.set_attribute(KeyValue::new("k", i), &limits);
+        }
+        r.set_attribute(KeyValue::new(JOB_STATUS, "failed"), &limits);
+        let data = r.into_span_data();
+        assert_eq!(data.attributes.len(), 3);
+        assert_eq!(data.dropped_attributes_count, 2);
+        assert_eq!(data.attributes[0], KeyValue::new(JOB_STATUS, "failed"));
+        assert_eq!(data.attributes[1], KeyValue::new(JOB_DURATION, 1.5));
+        assert_eq!(data.instrumentation_scope.name(), "my-crate");
+        assert_eq!(data.instrumentation_scope.version(), Some("1.2.3"));
+    }
+}

@@ -1,0 +1,52 @@
+//! The span being started as the generated attribute code sees it: attribute
+//! expressions and name templates write through [`SpanAttrs`].
+
+use opentelemetry::trace::Span as _;
+use opentelemetry::{Key, KeyValue, Value};
+use opentelemetry_sdk::trace::Span as SdkSpan;
+use std::borrow::Cow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// The span being started, as the generated attribute code sees it: its
+/// attribute list and name before it starts (the sampler kept it), or a span of
+/// the SDK's already started (a provider's sampler that cannot be predicted).
+pub struct SpanAttrs<'a>(pub(super) Target<'a>);
+
+pub(super) enum Target<'a> {
+    Builder {
+        attributes: &'a mut Vec<KeyValue>,
+        name: &'a mut Cow<'static, str>,
+    },
+    Span(&'a mut SdkSpan),
+}
+
+impl SpanAttrs<'_> {
+    /// Sets an attribute; `None` records nothing.
+    #[inline]
+    pub fn attr(&mut self, key: Key, value: Option<Value>) {
+        if let Some(value) = value {
+            match &mut self.0 {
+                Target::Builder { attributes, .. } => attributes.push(KeyValue::new(key, value)),
+                Target::Span(span) => span.set_attribute(KeyValue::new(key, value)),
+            }
+        }
+    }
+
+    /// Replaces the span name (a filled-in name template).
+    pub fn name(&mut self, name: String) {
+        match &mut self.0 {
+            Target::Builder { name: slot, .. } => **slot = Cow::Owned(name),
+            Target::Span(span) => span.update_name(name),
+        }
+    }
+}
+
+/// Runs the user's attribute code (attribute expressions, a name template)
+/// into `target`; a panic there is returned, not thrown.
+pub(super) fn run_attribute_code(
+    record: &mut dyn FnMut(&mut SpanAttrs<'_>),
+    target: Target<'_>,
+) -> Option<Box<dyn std::any::Any + Send>> {
+    let mut target = SpanAttrs(target);
+    catch_unwind(AssertUnwindSafe(|| record(&mut target))).err()
+}

@@ -1,0 +1,112 @@
+//! Span start into spanwright's own record: ids from the thread's generator,
+//! the sampler's decision before any attribute code runs, and the record moved
+//! once, into the context, behind its live handle.
+
+use crate::pipeline::live::LiveSpan;
+use crate::pipeline::record::Record;
+use crate::pipeline::{clock, ids};
+use crate::span::attrs::{SpanAttrs, Target, run_attribute_code};
+use crate::span::recording::{Recording, end_with_panic};
+use crate::span::sampling::{RANDOM, SamplerKind};
+use crate::span::site::Site;
+use crate::span::tracer::Own;
+use opentelemetry::trace::{
+    Link, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceState,
+};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::SamplingDecision;
+use std::borrow::Cow;
+
+#[allow(clippy::too_many_arguments)] // the one call in span start
+pub(super) fn start(
+    site: &'static Site,
+    base: &Context,
+    parent: &Context,
+    links: Vec<Link>,
+    own: &Own,
+    sampler: SamplerKind,
+    mut attributes: Vec<KeyValue>,
+    record: &mut dyn FnMut(&mut SpanAttrs<'_>),
+) -> Recording {
+    if base.is_telemetry_suppressed() {
+        // The exporter's own work: never recorded (as the SDK does).
+        return Recording::new(base.clone(), None);
+    }
+    let start = clock::now();
+    let parent_span = parent.span();
+    let parent_context = Some(parent_span.span_context()).filter(|sc| sc.is_valid());
+    let (trace_id, parent_span_id, parent_flags, parent_is_remote) = match parent_context {
+        Some(sc) => (sc.trace_id(), sc.span_id(), sc.trace_flags(), sc.is_remote()),
+        None => (ids::trace_id(), SpanId::INVALID, TraceFlags::default(), false),
+    };
+    let span_id = ids::span_id();
+    let (recorded, sampled, state) = match sampler.predict(parent) {
+        Some(kept) => (kept, kept, inherited_state(parent_context)),
+        None => {
+            let result = own.sampler.should_sample(
+                Some(parent),
+                trace_id,
+                site.name,
+                &site.kind,
+                &[],
+                &links,
+            );
+            attributes.extend(result.attributes);
+            let (recorded, sampled) = match result.decision {
+                SamplingDecision::RecordAndSample => (true, true),
+                SamplingDecision::RecordOnly => (true, false),
+                SamplingDecision::Drop => (false, false),
+            };
+            (recorded, sampled, result.trace_state)
+        }
+    };
+    if !recorded {
+        // The SDK clears every flag of a span its sampler drops, but the random
+        // trace-id flag (W3C Level 2) describes the trace id and goes on.
+        let flags = TraceFlags::new(parent_flags.to_u8() & RANDOM);
+        let context = SpanContext::new(trace_id, span_id, flags, false, state);
+        return Recording::new(base.with_remote_span_context(context), None);
+    }
+    let mut name = Cow::Borrowed(site.name);
+    let panicked = run_attribute_code(
+        record,
+        Target::Builder {
+            attributes: &mut attributes,
+            name: &mut name,
+        },
+    );
+    let flags = parent_flags.with_sampled(sampled);
+    let mut span = Record {
+        context: SpanContext::new(trace_id, span_id, flags, false, state),
+        parent_span_id,
+        parent_is_remote,
+        kind: site.kind.clone(),
+        name,
+        start,
+        end: start,
+        attributes,
+        dropped_attributes: 0,
+        events: Vec::new(),
+        dropped_events: 0,
+        links: Vec::new(),
+        dropped_links: 0,
+        status: Default::default(),
+        scope: (site.scope, site.scope_version),
+        job_status: site.job.then(|| "unknown".into()),
+    };
+    span.limit_attributes(&own.limits);
+    for link in links {
+        span.add_link(link, &own.limits);
+    }
+    let live = LiveSpan::new(span, own.limits, own.sink.clone());
+    let recording = Recording::new(base.with_span(live), Some(site));
+    if let Some(payload) = panicked {
+        end_with_panic(recording, payload);
+    }
+    recording
+}
+
+/// The parent's trace state goes on, as the SDK's own samplers pass it.
+fn inherited_state(parent: Option<&SpanContext>) -> TraceState {
+    parent.map(|sc| sc.trace_state().clone()).unwrap_or_default()
+}
