@@ -206,13 +206,13 @@
 //!   difference, rustdoc shows the `fn` form. Its future holds the parameters once
 //!   and keeps them until the body is done, like an `async fn`'s.
 //! - **Attributes and the sampler.** The attribute expressions you name run only
-//!   for a span that is recorded. With the samplers spanwright configures itself
-//!   (`always_on`, `always_off`, `parentbased_always_on`/`_off`, the default), the
-//!   decision is known before the span is built, so the attributes are evaluated
-//!   first and passed at build time, the cheapest way. With any other sampler
-//!   (ratio-based, or one given in code whose decision is opaque) the sampler sees
-//!   the span name (a template unfilled), kind, parent, links and the `code.*`
-//!   attributes, and the attributes are set once it has kept the span.
+//!   for a span that is recorded: the sampler decides first. With the samplers
+//!   spanwright configures itself (`always_on`, `always_off`,
+//!   `parentbased_always_on`/`_off`, the default) the decision needs no call;
+//!   any other sampler (ratio-based, or any `ShouldSample` given in code) is
+//!   asked with the span name (a template unfilled), kind, parent, links and the
+//!   `code.*` attributes, and what it adds (attributes, a trace state) is kept.
+//!   A sampler's `RecordOnly` records the span without exporting it.
 //! - **Wide integers.** `u64`, `usize`, `i128` and `u128` values record as Int when
 //!   they fit in an `i64`, as a decimal string when they do not.
 //! - **`ret`.** Records the (`Ok`) value typed when it is an attribute value type,
@@ -246,6 +246,29 @@
 //!   batch 2,048 (the SDK's 2,048 and 512 lose spans under a steady 50,000
 //!   spans/s into a local collector); `OTEL_BSP_MAX_QUEUE_SIZE` and
 //!   `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` win.
+//! - **How spans are recorded.** spanwright records annotated functions and the
+//!   `http` layers' spans itself, not through the SDK's span objects: a compact
+//!   record per span (ids from a generator of each thread's own, start and end
+//!   read from the monotonic clock and converted to Unix time, so a duration never
+//!   goes negative when the wall clock is stepped), with the span limits
+//!   (`OTEL_SPAN_*_COUNT_LIMIT`, `OTEL_*_ATTRIBUTE_COUNT_LIMIT`) applied as the
+//!   SDK applies them. While a span runs, the current OpenTelemetry context holds
+//!   a span whose `SpanContext` parents whatever starts under it (SDK spans of
+//!   hand-written code included) and whose `set_attribute`, `add_event`,
+//!   `set_status`, `update_name` and `add_link` write into the record, so
+//!   `get_active_span(|span| ..)` works as with the SDK. Ended records wait in one
+//!   bounded queue per exporter, drained by one thread each; the OTLP exporter
+//!   writes the protobuf request straight from them, the console, your own
+//!   `SpanExporter` and [`testing::capture`] get `SpanData` made from them. Spans
+//!   of hand-written SDK code and of the `tracing` bridge (the SDK's own, through
+//!   the global provider spanwright installs) join the same queues. A job's
+//!   `job.status` and `job.duration_ms` are its first two attributes; the
+//!   attribute limit keeps room for them. What is not kept: the SDK's
+//!   `SpanProcessor::on_start` hooks never see spanwright's spans (spanwright's
+//!   own provider has no processor of yours; with
+//!   [`TelemetryBuilder::tracer_provider`] every annotated function goes through
+//!   your provider's span objects and processors, at the SDK's cost, and a job's
+//!   span then records `job.status` at its end but no `job.duration_ms`).
 //! - **Flushing a job.** `#[traced_job(flush)]` waits at most 1 s
 //!   ([`TelemetryBuilder::flush_timeout`]); an async job awaits it without
 //!   blocking its executor's thread.
@@ -584,16 +607,22 @@
 //! - `span/`: the hot path every annotated call runs through: the enabled check,
 //!   the call site, span start, the recording that ends the span, the sync and
 //!   async runners, return-value and attribute-value conversion, the installed
-//!   tracer and the sampler prediction, and panic capture.
+//!   tracer and the sampler prediction, span start into a record
+//!   (`start_record`) or, for a provider handed over, through the SDK
+//!   (`start_sdk`), and panic capture.
 //! - `context/`: the current span ([`current`]) and trace context across process
 //!   boundaries ([`inject`], [`extract`]).
 //! - `setup/`: [`init`], [`Telemetry`] and its builder, and the reading of each
 //!   `OTEL_*` variable (`batch_settings`, `otlp_settings`, ...); [`InitError`].
-//! - `export/`: the choice of exporter, the batch pipeline, the console exporter
-//!   and its waterfall renderer, the OTLP transports (`otlp_grpc`, `otlp_http`),
-//!   and the attribute value length limit.
-//! - `pipeline/`: spanwright's own span pipeline; so far the OTLP encoder, which
-//!   writes the export request's bytes straight from the spans.
+//! - `export/`: the choice of exporter, the console exporter and its waterfall
+//!   renderer, the OTLP transports (`otlp_grpc`, `otlp_http`), export counts and
+//!   diagnostics, bounded flushes, and the attribute value length limit.
+//! - `pipeline/`: spanwright's own span pipeline: the `record` of a span, the
+//!   `live` handle the context holds, `ids` and `clock`, the `sink` an ended
+//!   record goes to, the bounded export `queue` and its thread, the
+//!   `destination` it exports to, the `processor` that queues the SDK's own
+//!   spans, and the OTLP `encoder`, which writes the request's bytes straight
+//!   from the records.
 //! - `http/`: the server and client layers and the reqwest middleware (features
 //!   `http`, `reqwest`); `tracing_layer.rs` and `logs.rs`: the `tracing` bridge
 //!   and log correlation (feature `tracing`).

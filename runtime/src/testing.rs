@@ -9,9 +9,9 @@
 //! with it
 //! ([`FutureExt::with_current_context`](opentelemetry::trace::FutureExt::with_current_context)).
 
+use crate::pipeline::sink::Sink;
 use crate::span::sampling::SamplerKind;
 use crate::span::switch::Recorder;
-use crate::pipeline::sink::Sink;
 use crate::span::tracer::{CaptureTracer, Own};
 #[cfg(feature = "tracing")]
 use opentelemetry::trace::TracerProvider as _;

@@ -1,16 +1,16 @@
 //! OTLP export (features `otlp-grpc`, `otlp-http`): the transports are in
 //! `otlp_grpc` and `otlp_http`. The exporters need a Tokio
-//! reactor, while the SDK's batch processor exports from a plain thread and
+//! reactor, while the export queue's thread is a plain one and
 //! `init()` may run in a sync `main` or inside a Tokio runtime: so each exporter
-//! lives on a small runtime of its own, driven by a dedicated thread, and the batch
-//! thread hands it work. A dead or hung collector then never blocks the
+//! lives on a small runtime of its own, driven by a dedicated thread, and the
+//! queue's thread hands it work. A dead or hung collector then never blocks the
 //! application: the batch queue fills and drops, and shutdown is bounded.
 
 use crate::export::stats::Counters;
-use crate::setup::error::InitError;
-use crate::setup::otlp_settings::{OtlpProtocol, OtlpSettings};
 use crate::pipeline::destination::Destination;
 use crate::pipeline::queue::Finished;
+use crate::setup::error::InitError;
+use crate::setup::otlp_settings::{OtlpProtocol, OtlpSettings};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::resource::Resource;
 use std::fmt;
@@ -44,7 +44,7 @@ pub(crate) enum Otlp {
 }
 
 impl Otlp {
-    async fn export(&self, batch: Vec<Finished>) -> OTelSdkResult {
+    async fn export(&self, batch: &[Finished]) -> OTelSdkResult {
         match self {
             #[cfg(feature = "otlp-grpc")]
             Otlp::Grpc(exporter) => exporter.export(batch).await,
@@ -284,14 +284,21 @@ impl<E> Drop for OnOwnRuntime<E> {
 impl Destination for OnOwnRuntime<Otlp> {
     /// Runs the export on the exporter's runtime and waits for it (bounded by
     /// the exporter's own timeout and retries).
-    fn export(&mut self, batch: Vec<Finished>) -> Result<(), String> {
+    fn export(&mut self, batch: &mut Vec<Finished>) -> Result<(), String> {
         let inner = Arc::clone(&self.inner);
+        let mut spans = std::mem::take(batch);
         let (done, result) = std::sync::mpsc::channel();
         self.runtime.spawn(async move {
-            let _ = done.send(inner.export(batch).await);
+            let outcome = inner.export(&spans).await;
+            // The list comes back empty, its room kept for the next batch.
+            spans.clear();
+            let _ = done.send((outcome, spans));
         });
         match result.recv() {
-            Ok(outcome) => outcome.map_err(|error| error.to_string()),
+            Ok((outcome, spans)) => {
+                *batch = spans;
+                outcome.map_err(|error| error.to_string())
+            }
             Err(_) => Err("the export runtime stopped".into()),
         }
     }

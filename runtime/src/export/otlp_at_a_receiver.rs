@@ -197,7 +197,7 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
     runtime.block_on(async {
         let mut ours = super::otlp_grpc::exporter(grpc_settings, None).unwrap();
         ours.set_resource(&resource);
-        ours.export(queued(&spans)).await.unwrap();
+        ours.export(&queued(&spans)).await.unwrap();
     });
     wait_for(2);
     let settings = OtlpSettings {
@@ -214,7 +214,7 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
     runtime.block_on(async {
         let mut ours = super::otlp_http::exporter(settings, None).unwrap();
         ours.set_resource(&resource);
-        ours.export(queued(&spans)).await.unwrap();
+        ours.export(&queued(&spans)).await.unwrap();
     });
     let seen = wait_for(3);
     assert_eq!(seen.len(), 3, "{seen:#?}");

@@ -5,12 +5,12 @@
 
 use super::otlp::{Retries, error_chain, header_map, partial_success};
 use crate::export::stats::Counters;
+use crate::pipeline::queue::Finished;
 use crate::setup::error::InitError;
 use crate::setup::otlp_settings::OtlpSettings;
 use bytes::{Buf as _, BufMut as _};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;
-use crate::pipeline::queue::Finished;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -86,7 +86,7 @@ impl fmt::Debug for GrpcExporter {
 }
 
 impl GrpcExporter {
-    pub(crate) async fn export(&self, batch: Vec<Finished>) -> OTelSdkResult {
+    pub(crate) async fn export(&self, batch: &[Finished]) -> OTelSdkResult {
         if self.shut_down.load(Ordering::Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
@@ -94,8 +94,7 @@ impl GrpcExporter {
             return Ok(());
         }
         let mut body = Vec::with_capacity(256 * batch.len());
-        crate::pipeline::encoder::export_request(&mut body, &self.resource, &batch);
-        drop(batch);
+        crate::pipeline::encoder::export_request(&mut body, &self.resource, batch);
         let body = bytes::Bytes::from(body);
         let mut retries = Retries::within(self.timeout);
         loop {

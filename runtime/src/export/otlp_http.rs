@@ -4,11 +4,11 @@
 
 use super::otlp::{Retries, error_chain, header_map, partial_success};
 use crate::export::stats::Counters;
+use crate::pipeline::queue::Finished;
 use crate::setup::error::InitError;
 use crate::setup::otlp_settings::OtlpSettings;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;
-use crate::pipeline::queue::Finished;
 use std::fmt;
 use std::time::Duration;
 
@@ -111,7 +111,7 @@ fn retry_after(headers: &::http::HeaderMap) -> Option<Duration> {
 }
 
 impl HttpExporter {
-    pub(crate) async fn export(&self, batch: Vec<Finished>) -> OTelSdkResult {
+    pub(crate) async fn export(&self, batch: &[Finished]) -> OTelSdkResult {
         use opentelemetry_http::HttpClient as _;
         if self.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
@@ -119,8 +119,7 @@ impl HttpExporter {
         if batch.is_empty() {
             return Ok(());
         }
-        let request = self.request(&batch)?;
-        drop(batch);
+        let request = self.request(batch)?;
         let mut retries = Retries::within(self.timeout);
         loop {
             // A request is cheap to copy: its body is shared.
@@ -307,7 +306,7 @@ mod tests {
         runtime.block_on(async {
             let exporter = exporter(settings, None).unwrap();
             exporter
-                .export(crate::pipeline::encoder::tests::queued())
+                .export(&crate::pipeline::encoder::tests::queued())
                 .await
         })
     }

@@ -71,7 +71,7 @@ pub(crate) const REPORT_INTERVAL: Duration = Duration::from_secs(10);
 const NEVER: u64 = u64::MAX;
 
 /// The counters one installed pipeline shares between its processor (the
-/// calling threads) and its exporter (the batch thread).
+/// calling threads) and its exporter (the export queue's thread).
 #[derive(Debug)]
 pub(crate) struct Counters {
     /// Spans handed to the batch queue.

@@ -1,8 +1,8 @@
 //! The attribute value length limit, applied to each span as it ends, before it
 //! is queued for export (the SDK has no such limit).
 
-use opentelemetry::{Array, KeyValue, StringValue, Value};
 use crate::pipeline::record::Record;
+use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
 /// Truncates the string attribute values of a span, its events and links to

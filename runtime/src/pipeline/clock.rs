@@ -20,9 +20,7 @@ mod tests {
     fn follows_the_wall_clock_and_never_goes_back() {
         let first = super::now();
         let wall = std::time::SystemTime::now();
-        let gap = wall
-            .duration_since(first)
-            .unwrap_or_else(|e| e.duration());
+        let gap = wall.duration_since(first).unwrap_or_else(|e| e.duration());
         assert!(gap < std::time::Duration::from_secs(1), "{gap:?}");
         assert!(super::now() >= first);
     }

@@ -7,9 +7,9 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 /// Takes batches on the export thread; each call returns once the batch is
-/// exported or lost.
+/// exported or lost, and leaves `batch` empty (its room kept for the next).
 pub(crate) trait Destination: Send + 'static {
-    fn export(&mut self, batch: Vec<Finished>) -> Result<(), String>;
+    fn export(&mut self, batch: &mut Vec<Finished>) -> Result<(), String>;
     fn shutdown(&mut self);
 }
 
@@ -25,8 +25,8 @@ impl<E: SpanExporter + 'static> SdkExporter<E> {
 }
 
 impl<E: SpanExporter + 'static> Destination for SdkExporter<E> {
-    fn export(&mut self, batch: Vec<Finished>) -> Result<(), String> {
-        let spans: Vec<SpanData> = batch.into_iter().map(Finished::into_span_data).collect();
+    fn export(&mut self, batch: &mut Vec<Finished>) -> Result<(), String> {
+        let spans: Vec<SpanData> = batch.drain(..).map(Finished::into_span_data).collect();
         futures_executor::block_on(self.0.export(spans)).map_err(|error| error.to_string())
     }
 

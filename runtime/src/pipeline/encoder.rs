@@ -548,7 +548,10 @@ pub(crate) mod tests {
 
     /// `spans()` as queued.
     pub(crate) fn queued() -> Vec<Finished> {
-        spans().into_iter().map(|span| Finished::Sdk(Box::new(span))).collect()
+        spans()
+            .into_iter()
+            .map(|span| Finished::Sdk(Box::new(span)))
+            .collect()
     }
 
     pub(crate) fn resource() -> Resource {
@@ -631,7 +634,9 @@ pub(crate) mod tests {
             vec![opentelemetry::KeyValue::new("exception.message", "no")],
             1,
         ));
-        plain.links.push(Link::with_context(context(9, 10, 1, "k=v", true)));
+        plain
+            .links
+            .push(Link::with_context(context(9, 10, 1, "k=v", true)));
         plain.status = Status::error("failed");
         plain.dropped_attributes = 4;
         let mut job = record("job");
@@ -646,8 +651,8 @@ pub(crate) mod tests {
         let resource = resource();
         let mut ours = Vec::new();
         let queued = vec![
-            Finished::Record(plain.clone()),
-            Finished::Record(job.clone()),
+            Finished::Record(Box::new(plain.clone())),
+            Finished::Record(Box::new(job.clone())),
             Finished::Sdk(Box::new(sdk.clone())),
         ];
         export_request(&mut ours, &resource, &queued);

@@ -18,14 +18,15 @@ use std::time::SystemTime;
 #[derive(Debug)]
 pub(crate) struct LiveSpan {
     context: SpanContext,
-    /// Taken at the end.
-    record: Option<Record>,
+    /// Taken at the end. Boxed: the record is made once and then only its
+    /// address moves (into the context, to the queue, to the export thread).
+    record: Option<Box<Record>>,
     limits: SpanLimits,
     sink: Sink,
 }
 
 impl LiveSpan {
-    pub(crate) fn new(record: Record, limits: SpanLimits, sink: Sink) -> Self {
+    pub(crate) fn new(record: Box<Record>, limits: SpanLimits, sink: Sink) -> Self {
         LiveSpan {
             context: record.context.clone(),
             record: Some(record),

@@ -16,16 +16,15 @@ use std::time::{Duration, Instant};
 /// An ended span: a record of spanwright's, or a span of the SDK's (started by
 /// hand-written code or the `tracing` bridge through the global provider).
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // records move by value: no allocation per span
 pub(crate) enum Finished {
-    Record(Record),
+    Record(Box<Record>),
     Sdk(Box<SpanData>),
 }
 
 impl Finished {
     pub(crate) fn into_span_data(self) -> SpanData {
         match self {
-            Finished::Record(record) => record.into_span_data(),
+            Finished::Record(record) => (*record).into_span_data(),
             Finished::Sdk(span) => *span,
         }
     }
@@ -60,6 +59,9 @@ struct Shared {
 #[derive(Debug, Default)]
 struct State {
     spans: Vec<Finished>,
+    /// The list the export thread last emptied: swapped in for `spans`, so
+    /// that a steady load queues without growing a list each batch.
+    spare: Vec<Finished>,
     flushes_asked: u64,
     flushes_done: u64,
     stopping: bool,
@@ -187,14 +189,16 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        let spans = std::mem::take(&mut state.spans);
+        let spare = std::mem::take(&mut state.spare);
+        let mut spans = std::mem::replace(&mut state.spans, spare);
         let flushes = state.flushes_asked;
         let stopping = state.stopping;
         drop(state);
         shared.counters.taken(spans.len());
-        export(shared, &mut *destination, spans);
+        export(shared, &mut *destination, &mut spans);
         due = Instant::now() + shared.delay;
         let mut state = shared.lock();
+        state.spare = spans;
         state.flushes_done = flushes;
         if stopping {
             destination.shutdown();
@@ -208,28 +212,32 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
     }
 }
 
-/// Exports `spans` in batches of at most the batch size, counting each batch.
-fn export(shared: &Shared, destination: &mut dyn Destination, spans: Vec<Finished>) {
+/// Exports `spans` in batches of at most the batch size, counting each batch;
+/// leaves `spans` empty.
+fn export(shared: &Shared, destination: &mut dyn Destination, spans: &mut Vec<Finished>) {
     let size = shared.batch_size;
-    let mut send = |batch: Vec<Finished>| {
+    let mut send = |batch: &mut Vec<Finished>| {
         let count = batch.len();
-        match destination.export(batch) {
+        let outcome = destination.export(batch);
+        batch.clear();
+        match outcome {
             Ok(()) => shared.counters.exported(count),
             Err(error) => shared.counters.export_failed(count, &error),
         }
     };
-    if spans.is_empty() {
+    if spans.len() <= size {
+        if !spans.is_empty() {
+            send(spans);
+        }
         return;
     }
-    if spans.len() <= size {
-        return send(spans);
-    }
-    let mut spans = spans.into_iter();
+    // More than a batch (a flush, a slow export): in order, a batch at a time.
+    let mut rest = std::mem::take(spans).into_iter();
     loop {
-        let batch: Vec<Finished> = spans.by_ref().take(size).collect();
+        let mut batch: Vec<Finished> = rest.by_ref().take(size).collect();
         if batch.is_empty() {
             return;
         }
-        send(batch);
+        send(&mut batch);
     }
 }

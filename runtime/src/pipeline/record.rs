@@ -213,7 +213,12 @@ pub(crate) mod tests {
         for i in 0..4 {
             r.set_attribute(KeyValue::new("k", i), &limits);
             r.add_event(
-                Event::new("e", SystemTime::UNIX_EPOCH, vec![KeyValue::new("x", 1); 3], 0),
+                Event::new(
+                    "e",
+                    SystemTime::UNIX_EPOCH,
+                    vec![KeyValue::new("x", 1); 3],
+                    0,
+                ),
                 &limits,
             );
         }

@@ -16,7 +16,7 @@ pub(crate) enum Sink {
 }
 
 impl Sink {
-    pub(crate) fn ended(&self, record: Record) {
+    pub(crate) fn ended(&self, record: Box<Record>) {
         match self {
             Sink::Queues(queues) => {
                 // Recorded but not sampled (a sampler's RecordOnly): not exported,
@@ -32,7 +32,7 @@ impl Sink {
                 }
             }
             Sink::Capture(spans) => {
-                let span = record.into_span_data();
+                let span = (*record).into_span_data();
                 spans.lock().unwrap_or_else(|p| p.into_inner()).push(span);
             }
         }

@@ -10,8 +10,8 @@ use std::time::Duration;
 /// The default queue. With the SDK's defaults (2,048 spans, batches of 512) a
 /// steady 50,000 spans/s into a local collector loses spans; with batches of
 /// 2,048 a queue of 8,192 already loses none (BENCHMARKS.md), and this doubles
-/// that. std's bounded channel allocates the whole queue up front: about 350
-/// bytes a span, so 5.5 MiB here (65,536 would be 22 MiB).
+/// that. The queue holds a pointer per span and grows only as far as the load
+/// takes it (the records themselves are a few hundred bytes each).
 pub(crate) const DEFAULT_QUEUE_SIZE: usize = 16_384;
 /// The default batch: one export at a time, so bigger batches move more spans
 /// a second than the SDK's 512.
@@ -88,7 +88,7 @@ pub(crate) fn from_env(console: bool) -> Result<BatchSettings, InitError> {
         source(delay, "OTEL_BSP_SCHEDULE_DELAY"),
     ));
     // Validated like the others; an export is bounded by the exporter's own
-    // timeout (OTEL_EXPORTER_OTLP_TIMEOUT), which the SDK's batch processor uses.
+    // timeout (OTEL_EXPORTER_OTLP_TIMEOUT).
     read("OTEL_BSP_EXPORT_TIMEOUT", 0)?;
     Ok(BatchSettings {
         queue_size,

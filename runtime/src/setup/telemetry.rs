@@ -5,12 +5,12 @@
 use crate::export::choice::ExporterChoice;
 use crate::export::diagnostic::{Diagnostic, Sink};
 use crate::export::stats::{Counters, ExportStats};
-use crate::setup::env::{disabled_by_env, env_var};
-use crate::setup::error::InitError;
 use crate::pipeline::destination::{Destination, SdkExporter};
 use crate::pipeline::processor::QueueProcessor;
 use crate::pipeline::queue::Queue;
 use crate::pipeline::sink::Sink as SpanSink;
+use crate::setup::env::{disabled_by_env, env_var};
+use crate::setup::error::InitError;
 use crate::span::sampling::SamplerKind;
 use crate::span::switch::Recorder;
 #[cfg(feature = "tracing")]

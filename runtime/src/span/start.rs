@@ -105,7 +105,8 @@ impl Start {
         let parent = if new_trace { &no_parent } else { &base };
         // No lock is held from here on: the attribute code is the user's.
         let responsible = tracer::tracer_for(&base)?;
-        let mut attributes = Vec::with_capacity(LOCATION_ATTRS * usize::from(site.code) + site.attrs);
+        let mut attributes =
+            Vec::with_capacity(LOCATION_ATTRS * usize::from(site.code) + site.attrs);
         if site.code {
             attributes.push(KeyValue::new(
                 CODE_FUNCTION,
@@ -115,15 +116,16 @@ impl Start {
             attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
         }
         let recording = match responsible.own() {
-            Some((own, sampler)) => {
-                start_record::start(site, &base, parent, self.links, own, sampler, attributes, record)
-            }
+            Some((own, sampler)) => start_record::start(
+                site, &base, parent, self.links, own, sampler, attributes, record,
+            ),
             None => {
                 let (tracer, sampler) = responsible.for_site(site);
-                start_sdk::start(site, &base, parent, self.links, &tracer, sampler, attributes, record)
+                start_sdk::start(
+                    site, &base, parent, self.links, &tracer, sampler, attributes, record,
+                )
             }
         };
         Some(recording)
     }
 }
-

@@ -10,9 +10,7 @@ use crate::span::recording::{Recording, end_with_panic};
 use crate::span::sampling::{RANDOM, SamplerKind};
 use crate::span::site::Site;
 use crate::span::tracer::Own;
-use opentelemetry::trace::{
-    Link, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceState,
-};
+use opentelemetry::trace::{Link, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceState};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SamplingDecision;
 use std::borrow::Cow;
@@ -36,8 +34,18 @@ pub(super) fn start(
     let parent_span = parent.span();
     let parent_context = Some(parent_span.span_context()).filter(|sc| sc.is_valid());
     let (trace_id, parent_span_id, parent_flags, parent_is_remote) = match parent_context {
-        Some(sc) => (sc.trace_id(), sc.span_id(), sc.trace_flags(), sc.is_remote()),
-        None => (ids::trace_id(), SpanId::INVALID, TraceFlags::default(), false),
+        Some(sc) => (
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags(),
+            sc.is_remote(),
+        ),
+        None => (
+            ids::trace_id(),
+            SpanId::INVALID,
+            TraceFlags::default(),
+            false,
+        ),
     };
     let span_id = ids::span_id();
     let (recorded, sampled, state) = match sampler.predict(parent) {
@@ -76,7 +84,7 @@ pub(super) fn start(
         },
     );
     let flags = parent_flags.with_sampled(sampled);
-    let mut span = Record {
+    let mut span = Box::new(Record {
         context: SpanContext::new(trace_id, span_id, flags, false, state),
         parent_span_id,
         parent_is_remote,
@@ -93,7 +101,7 @@ pub(super) fn start(
         status: Default::default(),
         scope: (site.scope, site.scope_version),
         job_status: site.job.then(|| "unknown".into()),
-    };
+    });
     span.limit_attributes(&own.limits);
     for link in links {
         span.add_link(link, &own.limits);
@@ -108,5 +116,7 @@ pub(super) fn start(
 
 /// The parent's trace state goes on, as the SDK's own samplers pass it.
 fn inherited_state(parent: Option<&SpanContext>) -> TraceState {
-    parent.map(|sc| sc.trace_state().clone()).unwrap_or_default()
+    parent
+        .map(|sc| sc.trace_state().clone())
+        .unwrap_or_default()
 }

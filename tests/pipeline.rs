@@ -1,0 +1,216 @@
+//! spanwright's own span records, seen from OpenTelemetry code: hand-written
+//! writes to the current span land in the record, SDK spans of hand-written code
+//! and spanwright's nest both ways in one trace, and any sampler is asked (and
+//! obeyed) as the SDK would ask it.
+
+use spanwright::opentelemetry::global;
+use spanwright::opentelemetry::trace::{
+    Link, SpanContext, SpanKind, Status, TraceContextExt, TraceId, TraceState, Tracer as _,
+    get_active_span,
+};
+use spanwright::opentelemetry::{Context, KeyValue, Value};
+use spanwright::opentelemetry_sdk::trace::{
+    Sampler, SamplingDecision, SamplingResult, ShouldSample, SpanData,
+};
+use spanwright::testing::{Capture, SpanDataExt};
+use spanwright::{Telemetry, inject};
+use spanwright_tests::Kept;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// One installation at a time in this binary.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[spanwright::span]
+fn annotated_with_hand_written_writes() {
+    get_active_span(|span| {
+        span.set_attribute(KeyValue::new("written.by", "hand"));
+        span.add_event("checkpoint", vec![KeyValue::new("step", 2)]);
+        span.set_status(Status::error("set by hand"));
+        span.update_name("renamed");
+    });
+}
+
+fn check_hand_written(span: &SpanData) {
+    assert_eq!(span.name, "renamed");
+    assert_eq!(span.attr("written.by"), Some(&Value::from("hand")));
+    assert_eq!(
+        span.event("checkpoint").map(|e| e.attributes.clone()),
+        Some(vec![KeyValue::new("step", 2)])
+    );
+    assert_eq!(span.status, Status::error("set by hand"));
+}
+
+#[test]
+fn hand_written_writes_land_in_the_record() {
+    let ((), spans) = spanwright::testing::capture(annotated_with_hand_written_writes);
+    check_hand_written(&spans[0]);
+
+    let _serial = serial();
+    let kept = Kept::default();
+    let telemetry = Telemetry::builder()
+        .exporter(kept.clone())
+        .install()
+        .unwrap();
+    annotated_with_hand_written_writes();
+    telemetry.flush();
+    check_hand_written(&kept.named("renamed"));
+    drop(telemetry);
+}
+
+#[spanwright::span]
+fn ours_around_theirs() {
+    global::tracer("hand-written").in_span("theirs inside", |_| {
+        ours_inside();
+    });
+}
+
+#[spanwright::span]
+fn ours_inside() {}
+
+#[test]
+fn sdk_spans_and_records_nest_both_ways_in_one_export() {
+    let _serial = serial();
+    let kept = Kept::default();
+    let telemetry = Telemetry::builder()
+        .exporter(kept.clone())
+        .install()
+        .unwrap();
+    global::tracer("hand-written").in_span("theirs outside", |_| ours_around_theirs());
+    let stats = telemetry.shutdown();
+    let (outside, ours, theirs, inner) = (
+        kept.named("theirs outside"),
+        kept.named("ours_around_theirs"),
+        kept.named("theirs inside"),
+        kept.named("ours_inside"),
+    );
+    let trace = outside.span_context.trace_id();
+    for span in [&ours, &theirs, &inner] {
+        assert_eq!(span.span_context.trace_id(), trace, "{}", span.name);
+    }
+    assert_eq!(ours.parent_span_id, outside.span_context.span_id());
+    assert_eq!(theirs.parent_span_id, ours.span_context.span_id());
+    assert_eq!(inner.parent_span_id, theirs.span_context.span_id());
+    assert_eq!(theirs.instrumentation_scope.name(), "hand-written");
+    assert_eq!(ours.instrumentation_scope.name(), "spanwright-tests");
+    assert_eq!((stats.spans_ended, stats.spans_exported), (4, 4));
+}
+
+#[spanwright::span]
+fn sampled_or_not() -> String {
+    let mut headers = HashMap::new();
+    inject(&mut headers);
+    headers.remove("traceparent").unwrap_or_default()
+}
+
+/// A ratio sampler decides on the trace id: spanwright asks the SDK's own, and
+/// exports exactly the traces it keeps.
+#[test]
+fn a_ratio_sampler_keeps_exactly_what_the_sdk_would() {
+    let _serial = serial();
+    let kept = Kept::default();
+    let telemetry = Telemetry::builder()
+        .exporter(kept.clone())
+        .sampler(Sampler::TraceIdRatioBased(0.5))
+        .install()
+        .unwrap();
+    let headers: Vec<String> = (0..400).map(|_| sampled_or_not()).collect();
+    telemetry.shutdown();
+    let sdk = Sampler::TraceIdRatioBased(0.5);
+    let mut expected = Vec::new();
+    for header in &headers {
+        let trace_hex = header.split('-').nth(1).expect("a traceparent");
+        let trace_id = TraceId::from_hex(trace_hex).unwrap();
+        let decision = sdk
+            .should_sample(
+                None,
+                trace_id,
+                "sampled_or_not",
+                &SpanKind::Internal,
+                &[],
+                &[],
+            )
+            .decision;
+        let sampled_flag = header.ends_with("-01");
+        assert_eq!(
+            sampled_flag,
+            decision == SamplingDecision::RecordAndSample,
+            "{header}"
+        );
+        if sampled_flag {
+            expected.push(trace_id.to_string());
+        }
+    }
+    let mut exported: Vec<String> = kept
+        .spans()
+        .iter()
+        .map(|s| s.span_context.trace_id().to_string())
+        .collect();
+    exported.sort();
+    expected.sort();
+    assert!(
+        (100..300).contains(&expected.len()),
+        "about half: {}",
+        expected.len()
+    );
+    assert_eq!(exported, expected);
+}
+
+/// Records only, adds an attribute and a trace state: what a custom sampler
+/// may do.
+#[derive(Debug, Clone)]
+struct RecordOnly;
+
+impl ShouldSample for RecordOnly {
+    fn should_sample(
+        &self,
+        _parent: Option<&Context>,
+        _trace_id: TraceId,
+        name: &str,
+        _kind: &SpanKind,
+        _attributes: &[KeyValue],
+        _links: &[Link],
+    ) -> SamplingResult {
+        SamplingResult {
+            decision: SamplingDecision::RecordOnly,
+            attributes: vec![KeyValue::new("sampler.saw", name.to_owned())],
+            trace_state: TraceState::from_key_value([("vendor", "x")]).unwrap(),
+        }
+    }
+}
+
+#[spanwright::span]
+fn recorded_only() -> SpanContext {
+    Context::current().span().span_context().clone()
+}
+
+#[test]
+fn a_custom_sampler_is_asked_and_obeyed() {
+    let (context, spans) = Capture::with_sampler(RecordOnly).run(recorded_only);
+    assert!(!context.is_sampled());
+    assert_eq!(context.trace_state().get("vendor"), Some("x"));
+    let span = &spans[0];
+    assert_eq!(
+        span.attr("sampler.saw"),
+        Some(&Value::from("recorded_only"))
+    );
+    assert_eq!(span.span_context, context);
+
+    // Installed: recorded, not exported.
+    let _serial = serial();
+    let kept = Kept::default();
+    let telemetry = Telemetry::builder()
+        .exporter(kept.clone())
+        .sampler(Sampler::ParentBased(Box::new(RecordOnly)))
+        .install()
+        .unwrap();
+    let context = recorded_only();
+    assert!(context.is_valid() && !context.is_sampled());
+    let stats = telemetry.shutdown();
+    assert!(kept.spans().is_empty());
+    assert_eq!(stats.spans_ended, 0);
+}
