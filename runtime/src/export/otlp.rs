@@ -8,7 +8,7 @@
 
 use crate::export::stats::Counters;
 use crate::pipeline::destination::Destination;
-use crate::pipeline::queue::Finished;
+use crate::pipeline::finished::Finished;
 use crate::setup::error::InitError;
 use crate::setup::otlp_settings::{OtlpProtocol, OtlpSettings};
 use opentelemetry_sdk::error::OTelSdkResult;

@@ -129,10 +129,12 @@ fn requests(output: &str) -> Vec<String> {
     requests
 }
 
-fn queued(spans: &[opentelemetry_sdk::trace::SpanData]) -> Vec<crate::pipeline::queue::Finished> {
+fn queued(
+    spans: &[opentelemetry_sdk::trace::SpanData],
+) -> Vec<crate::pipeline::finished::Finished> {
     spans
         .iter()
-        .map(|span| crate::pipeline::queue::Finished::Sdk(Box::new(span.clone())))
+        .map(|span| crate::pipeline::finished::Finished::Sdk(Box::new(span.clone())))
         .collect()
 }
 

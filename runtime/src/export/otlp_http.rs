@@ -4,7 +4,7 @@
 
 use super::otlp::{Retries, error_chain, header_map, partial_success};
 use crate::export::stats::Counters;
-use crate::pipeline::queue::Finished;
+use crate::pipeline::finished::Finished;
 use crate::setup::error::InitError;
 use crate::setup::otlp_settings::OtlpSettings;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};

@@ -2,7 +2,7 @@
 //! the request straight from the records, or any `SpanExporter` of the SDK's
 //! (the console, a user's), which gets `SpanData` made from them.
 
-use crate::pipeline::queue::Finished;
+use crate::pipeline::finished::Finished;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 

@@ -9,7 +9,7 @@
 //! first appearance, the span flags with the "has is-remote" bit, status always
 //! present.
 
-use crate::pipeline::queue::Finished;
+use crate::pipeline::finished::Finished;
 use crate::pipeline::record::Record;
 use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
@@ -547,6 +547,7 @@ pub(crate) mod tests {
     }
 
     /// `spans()` as queued.
+    #[cfg(feature = "otlp-http")]
     pub(crate) fn queued() -> Vec<Finished> {
         spans()
             .into_iter()

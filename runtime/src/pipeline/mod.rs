@@ -10,6 +10,7 @@ pub(crate) mod clock;
 pub(crate) mod destination;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub(crate) mod encoder;
+pub(crate) mod finished;
 pub(crate) mod ids;
 pub(crate) mod live;
 pub(crate) mod processor;

@@ -2,7 +2,8 @@
 //! the `tracing` bridge, through the provider spanwright installs) are queued
 //! beside the records, and the provider's flush and shutdown reach the queue.
 
-use crate::pipeline::queue::{Finished, Queue};
+use crate::pipeline::finished::Finished;
+use crate::pipeline::queue::Queue;
 use opentelemetry::Context;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};

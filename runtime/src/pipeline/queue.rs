@@ -5,37 +5,11 @@
 //! so full-size values never wait here.
 
 use crate::export::stats::Counters;
-use crate::export::truncate::{truncate_record, truncate_span};
 use crate::pipeline::destination::Destination;
-use crate::pipeline::record::Record;
+use crate::pipeline::finished::Finished;
 use crate::setup::batch_settings::BatchSettings;
-use opentelemetry_sdk::trace::SpanData;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-/// An ended span: a record of spanwright's, or a span of the SDK's (started by
-/// hand-written code or the `tracing` bridge through the global provider).
-#[derive(Debug)]
-pub(crate) enum Finished {
-    Record(Box<Record>),
-    Sdk(Box<SpanData>),
-}
-
-impl Finished {
-    pub(crate) fn into_span_data(self) -> SpanData {
-        match self {
-            Finished::Record(record) => (*record).into_span_data(),
-            Finished::Sdk(span) => *span,
-        }
-    }
-
-    fn truncate(&mut self, limit: usize) {
-        match self {
-            Finished::Record(record) => truncate_record(record, limit),
-            Finished::Sdk(span) => truncate_span(span, limit),
-        }
-    }
-}
 
 /// One exporter's queue and its export thread.
 #[derive(Debug)]

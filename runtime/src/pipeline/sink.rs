@@ -2,7 +2,8 @@
 //! started under (one per exporter, each gets every span), or the capture of a
 //! test.
 
-use crate::pipeline::queue::{Finished, Queue};
+use crate::pipeline::finished::Finished;
+use crate::pipeline::queue::Queue;
 use crate::pipeline::record::Record;
 use opentelemetry_sdk::trace::SpanData;
 use std::sync::{Arc, Mutex};
