@@ -10,6 +10,14 @@ use tower_service::Service as _;
 #[spanwright::span]
 fn local() {}
 
+/// The installing test must not run beside the captures: a future made while
+/// an installation is live belongs to it, not to a capture that polls it later.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn scope_of(span: &spanwright::opentelemetry_sdk::trace::SpanData) -> (String, Option<String>) {
     let scope = &span.instrumentation_scope;
     (scope.name().to_owned(), scope.version().map(str::to_owned))
@@ -17,6 +25,7 @@ fn scope_of(span: &spanwright::opentelemetry_sdk::trace::SpanData) -> (String, O
 
 #[test]
 fn a_library_span_carries_the_librarys_name_and_version() {
+    let _serial = serial();
     let (_, spans) = capture(|| spanwright_testlib::fetch("k"));
     assert_eq!(
         scope_of(&spans[0]),
@@ -29,6 +38,7 @@ fn a_library_span_carries_the_librarys_name_and_version() {
 
 #[test]
 fn the_applications_spans_carry_its_own() {
+    let _serial = serial();
     let ((), spans) = capture(|| {
         local();
         spanwright_testlib::fetch("k");
@@ -67,6 +77,7 @@ impl tower_service::Service<http::Request<()>> for Ok200 {
 
 #[test]
 fn the_layers_spans_are_spanwrights() {
+    let _serial = serial();
     let mut service = spanwright::http::ServerLayer::new().layer(Ok200);
     let (_, spans) = spanwright_tests::block_on(capture_async(async {
         drop(service.call(http::Request::new(())).await)
@@ -76,6 +87,7 @@ fn the_layers_spans_are_spanwrights() {
 
 #[test]
 fn an_installation_keeps_the_scopes_apart() {
+    let _serial = serial();
     let kept = spanwright_tests::Kept::default();
     let telemetry = spanwright::Telemetry::builder()
         .exporter(kept.clone())
