@@ -214,3 +214,47 @@ fn a_custom_sampler_is_asked_and_obeyed() {
     assert!(kept.spans().is_empty());
     assert_eq!(stats.spans_ended, 0);
 }
+
+/// Export threads of this process (a thread's name is cut to 15 bytes).
+fn export_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+                .filter(|name| name.trim() == "spanwright-expo")
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn wait_for_export_threads(expected: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let now = export_threads();
+        if now == expected || std::time::Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// An installation that fails after its first exporter's queue started (the
+/// second exporter's certificate is missing) leaves no export thread behind.
+#[test]
+fn a_failed_installation_stops_the_queues_it_started() {
+    let _serial = serial();
+    assert_eq!(wait_for_export_threads(0), 0, "none before");
+    // SAFETY: the variables are set and removed under SERIAL; no other test of
+    // this binary reads them.
+    unsafe {
+        std::env::set_var("OTEL_TRACES_EXPORTER", "console,otlp");
+        std::env::set_var("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem");
+    }
+    let result = spanwright::init();
+    unsafe {
+        std::env::remove_var("OTEL_TRACES_EXPORTER");
+        std::env::remove_var("OTEL_EXPORTER_OTLP_CERTIFICATE");
+    }
+    assert!(result.is_err(), "{result:?}");
+    assert_eq!(wait_for_export_threads(0), 0, "the console's queue stopped");
+}

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 /// What happened to the spans recorded since [`crate::Telemetry`] was installed.
 ///
-/// `spans_ended` counts every recorded span that ended; each is then exported,
+/// `spans_ended` counts every sampled span that ended (a span a sampler chose to
+/// record without sampling is not exported, so not counted); each is then exported,
 /// dropped, or still on its way. Exports and drops are counted where they
 /// happen (an export the exporter accepted, a span turned away by a full queue,
 /// the spans of a failed export); after [`crate::Telemetry::shutdown`] what was
@@ -155,6 +156,15 @@ impl Counters {
         let dropped = self.dropped_full.fetch_add(1, Ordering::Relaxed) + 1;
         self.report_drop(dropped);
         false
+    }
+
+    /// A span admitted by `admit` that found no room after all: counted
+    /// dropped (queue full) instead.
+    #[cold]
+    pub(crate) fn refused(&self) {
+        self.accepted.fetch_sub(1, Ordering::Relaxed);
+        let dropped = self.dropped_full.fetch_add(1, Ordering::Relaxed) + 1;
+        self.report_drop(dropped);
     }
 
     #[cold]

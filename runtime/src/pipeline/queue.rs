@@ -4,23 +4,29 @@
 //! export). The attribute value length limit is applied before a span is queued,
 //! so full-size values never wait here.
 //!
-//! The spans travel through std's bounded channel: lock-free, so calling threads
-//! never queue behind each other or behind the export thread for a lock, and the
-//! export thread is never kept from its spans by threads that keep pushing.
-//! Flushes and the shutdown are asked for beside it, and the export thread is
-//! woken with a message that carries no span (`Wake`); when the channel is full
-//! that message may not fit, but then the export thread is not waiting either.
+//! The spans travel through std's bounded channel (its slots allocated up
+//! front, a pointer each): a send is lock-free while the export thread is busy,
+//! and takes the channel's short internal lock only to wake it, so calling
+//! threads do not queue behind each other for a lock of spanwright's. Flushes
+//! and the shutdown are asked for beside it, and the export thread is woken
+//! with a message that carries no span (`Wake`), at most one in flight; when
+//! the channel is full that message may not fit, but then the export thread is
+//! not waiting either. Dropping the queue without a shutdown (an installation
+//! that failed half-way) stops the thread as a shutdown would.
 
 use crate::export::stats::Counters;
 use crate::pipeline::destination::Destination;
 use crate::pipeline::finished::Finished;
 use crate::setup::batch_settings::BatchSettings;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{
+    Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
+};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Room in the channel beyond the queue size, for `Wake` messages.
-const WAKE_ROOM: usize = 16;
+/// Room in the channel beyond the queue size, for the one `Wake` in flight.
+const WAKE_ROOM: usize = 1;
 
 enum Message {
     Span(Finished),
@@ -47,6 +53,8 @@ impl std::fmt::Debug for Message {
 #[derive(Debug)]
 struct Shared {
     requests: Mutex<Requests>,
+    /// A `Wake` is in the channel: another would only take a span's room.
+    wake_pending: AtomicBool,
     /// Signalled when a flush is done or the thread has stopped.
     progress: Condvar,
     counters: Arc<Counters>,
@@ -82,6 +90,7 @@ impl Queue {
         let (spans, receiver) = sync_channel(settings.queue_size + WAKE_ROOM);
         let shared = Arc::new(Shared {
             requests: Mutex::default(),
+            wake_pending: AtomicBool::new(false),
             progress: Condvar::new(),
             counters,
             value_length,
@@ -105,9 +114,17 @@ impl Queue {
         if let Some(limit) = shared.value_length {
             span.truncate(limit);
         }
-        // Admitted: there is room (the channel holds the queue and more). A
-        // stopped export thread loses it, counted when the counts settle.
-        let _ = self.spans.try_send(Message::Span(span));
+        // Admitted: there is room (the channel holds the queue and a `Wake`).
+        // A stopped export thread loses it, counted when the counts settle.
+        if let Err(TrySendError::Full(_)) = self.spans.try_send(Message::Span(span)) {
+            shared.counters.refused();
+        }
+    }
+
+    fn wake(&self) {
+        if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
+            let _ = self.spans.try_send(Message::Wake);
+        }
     }
 
     /// Exports everything queued so far; `false` if that took longer than `timeout`.
@@ -119,7 +136,7 @@ impl Queue {
         }
         requests.flushes_asked += 1;
         let target = requests.flushes_asked;
-        let _ = self.spans.try_send(Message::Wake);
+        self.wake();
         wait_until(shared, requests, timeout, |r| {
             r.flushes_done >= target || r.stopped
         })
@@ -131,7 +148,7 @@ impl Queue {
         let shared = &*self.shared;
         let mut requests = shared.lock();
         requests.stopping = true;
-        let _ = self.spans.try_send(Message::Wake);
+        self.wake();
         wait_until(shared, requests, timeout, |r| r.stopped)
     }
 }
@@ -171,6 +188,7 @@ fn export_loop(shared: &Shared, spans: &Receiver<Message>, mut destination: Box<
     loop {
         // Fill a batch until it is full, the delay is up or a request comes.
         let mut asked = false;
+        let mut disconnected = false;
         while batch.len() < size {
             let left = due.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -179,22 +197,31 @@ fn export_loop(shared: &Shared, spans: &Receiver<Message>, mut destination: Box<
             match spans.recv_timeout(left) {
                 Ok(Message::Span(span)) => {
                     batch.push(span);
-                    if take_ready(spans, &mut batch, size) {
+                    if take_ready(shared, spans, &mut batch, size) {
                         asked = true;
                         break;
                     }
                 }
                 Ok(Message::Wake) => {
+                    shared.wake_pending.store(false, Ordering::Release);
                     asked = true;
                     break;
                 }
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    disconnected = true;
+                    break;
+                }
             }
         }
         let (flushes, stopping, flush_pending) = {
             let requests = shared.lock();
             let pending = requests.flushes_asked > requests.flushes_done;
-            (requests.flushes_asked, requests.stopping, pending)
+            (
+                requests.flushes_asked,
+                requests.stopping || disconnected,
+                pending,
+            )
         };
         let everything = asked || stopping || flush_pending;
         send(shared, &mut *destination, &mut batch);
@@ -204,7 +231,7 @@ fn export_loop(shared: &Shared, spans: &Receiver<Message>, mut destination: Box<
             // hold a flush or the shutdown up.
             let mut left = shared.capacity;
             while left > 0 {
-                take_ready(spans, &mut batch, size.min(left));
+                take_ready(shared, spans, &mut batch, size.min(left));
                 if batch.is_empty() {
                     break;
                 }
@@ -212,29 +239,46 @@ fn export_loop(shared: &Shared, spans: &Receiver<Message>, mut destination: Box<
                 send(shared, &mut *destination, &mut batch);
             }
         }
-        due = Instant::now() + shared.delay;
+        if stopping {
+            // Outside the lock: an exporter's shutdown may block (a console on
+            // a full stderr), and whoever waits for it gives up on time.
+            destination.shutdown();
+        }
         let mut requests = shared.lock();
         requests.flushes_done = requests.flushes_done.max(flushes);
-        if stopping {
-            destination.shutdown();
-            requests.stopped = true;
-        }
+        requests.stopped = stopping;
+        // A request that came while exporting (its `Wake` may have been taken
+        // with the spans): served at once, not after the delay.
+        let more = requests.flushes_asked > requests.flushes_done || requests.stopping;
         drop(requests);
         shared.progress.notify_all();
         if stopping {
             return;
         }
+        due = if more {
+            Instant::now()
+        } else {
+            Instant::now() + shared.delay
+        };
     }
 }
 
 /// Moves the spans waiting in the channel into `batch`, up to `size`; whether
 /// a `Wake` was among them.
-fn take_ready(spans: &Receiver<Message>, batch: &mut Vec<Finished>, size: usize) -> bool {
+fn take_ready(
+    shared: &Shared,
+    spans: &Receiver<Message>,
+    batch: &mut Vec<Finished>,
+    size: usize,
+) -> bool {
     let mut woken = false;
     while batch.len() < size {
         match spans.try_recv() {
             Ok(Message::Span(span)) => batch.push(span),
-            Ok(Message::Wake) => woken = true,
+            Ok(Message::Wake) => {
+                shared.wake_pending.store(false, Ordering::Release);
+                woken = true;
+            }
             Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
         }
     }

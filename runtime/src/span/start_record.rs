@@ -56,7 +56,7 @@ pub(super) fn start(
                 trace_id,
                 site.name,
                 &site.kind,
-                &[],
+                &attributes,
                 &links,
             );
             attributes.extend(result.attributes);
@@ -100,7 +100,8 @@ pub(super) fn start(
         dropped_links: 0,
         status: Default::default(),
         scope: (site.scope, site.scope_version),
-        job_status: site.job.then(|| "unknown".into()),
+        // A job's two attributes come first, within the attribute limit.
+        job_status: (site.job && own.limits.max_attributes_per_span >= 2).then(|| "unknown".into()),
     });
     span.limit_attributes(&own.limits);
     for link in links {
