@@ -153,6 +153,7 @@ impl Session {
         let context = Context::new().with_value(CaptureTracer {
             own: Own {
                 sink: Sink::Capture(Arc::clone(&spans)),
+                holding: None,
                 limits: SpanLimits::default(),
                 sampler,
             },

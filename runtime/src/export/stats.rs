@@ -64,6 +64,14 @@ pub struct ExportStats {
     /// export failed, and those an OTLP collector rejected in an export it
     /// otherwise accepted (partial success).
     pub spans_lost_in_failed_exports: u64,
+    /// Sampling that keeps errors: spans recorded, held, and discarded because
+    /// their local trace ended without an error (not drops: discarded on
+    /// purpose, never counted in `spans_ended`).
+    pub spans_discarded_by_sampler: u64,
+    /// Sampling that keeps errors: held spans discarded early because a bound
+    /// (spans per trace, in total, the longest wait) made their trace decide
+    /// before its root ended, with no error so far.
+    pub spans_forced_out: u64,
 }
 
 /// How often the same cause may print a line.
@@ -255,6 +263,8 @@ impl Counters {
             export_failures: self.failures.load(Ordering::Relaxed),
             spans_dropped_queue_full: dropped_full,
             spans_lost_in_failed_exports: lost_in_failures,
+            spans_discarded_by_sampler: 0,
+            spans_forced_out: 0,
         }
     }
 

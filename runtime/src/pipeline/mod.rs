@@ -11,6 +11,7 @@ pub(crate) mod destination;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub(crate) mod encoder;
 pub(crate) mod finished;
+pub(crate) mod held;
 pub(crate) mod ids;
 pub(crate) mod live;
 pub(crate) mod processor;

@@ -17,6 +17,7 @@
 use crate::export::stats::Counters;
 use crate::pipeline::destination::Destination;
 use crate::pipeline::finished::Finished;
+use crate::pipeline::record::Record;
 use crate::setup::batch_settings::BatchSettings;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{
@@ -150,6 +151,16 @@ impl Queue {
         requests.stopping = true;
         self.wake();
         wait_until(shared, requests, timeout, |r| r.stopped)
+    }
+}
+
+/// Queues a record on every queue: each exporter gets every span.
+pub(crate) fn push_to_all(queues: &[Arc<Queue>], record: Box<Record>) {
+    if let Some((last, others)) = queues.split_last() {
+        for queue in others {
+            queue.push(Finished::Record(record.clone()));
+        }
+        last.push(Finished::Record(record));
     }
 }
 

@@ -2,8 +2,8 @@
 //! started under (one per exporter, each gets every span), or the capture of a
 //! test.
 
-use crate::pipeline::finished::Finished;
-use crate::pipeline::queue::Queue;
+use crate::pipeline::held::HeldTrace;
+use crate::pipeline::queue::{Queue, push_to_all};
 use crate::pipeline::record::Record;
 use opentelemetry_sdk::trace::SpanData;
 use std::sync::{Arc, Mutex};
@@ -14,6 +14,8 @@ pub(crate) enum Sink {
     Queues(Arc<[Arc<Queue>]>),
     /// A `testing::capture`: every recording span, synchronously.
     Capture(Arc<Mutex<Vec<SpanData>>>),
+    /// A local trace held until its root ends (sampling that keeps errors).
+    Held(Arc<HeldTrace>),
 }
 
 impl Sink {
@@ -25,13 +27,9 @@ impl Sink {
                 if !record.context.is_sampled() {
                     return;
                 }
-                if let Some((last, others)) = queues.split_last() {
-                    for queue in others {
-                        queue.push(Finished::Record(record.clone()));
-                    }
-                    last.push(Finished::Record(record));
-                }
+                push_to_all(queues, record);
             }
+            Sink::Held(trace) => trace.ended(record),
             Sink::Capture(spans) => {
                 let span = (*record).into_span_data();
                 spans.lock().unwrap_or_else(|p| p.into_inner()).push(span);

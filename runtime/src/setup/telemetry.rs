@@ -6,6 +6,7 @@ use crate::export::choice::ExporterChoice;
 use crate::export::diagnostic::{Diagnostic, Sink};
 use crate::export::stats::{Counters, ExportStats};
 use crate::pipeline::destination::{Destination, SdkExporter};
+use crate::pipeline::held::Holding;
 use crate::pipeline::processor::QueueProcessor;
 use crate::pipeline::queue::Queue;
 use crate::pipeline::sink::Sink as SpanSink;
@@ -97,6 +98,8 @@ struct Installed {
     counters: Vec<Arc<Counters>>,
     /// The provider was handed over by the application: not shut down here.
     borrowed: bool,
+    /// Sampling that keeps errors, for its counts.
+    holding: Option<Arc<Holding>>,
     _recorder: Recorder,
     _claim: Claim,
 }
@@ -174,7 +177,7 @@ impl Telemetry {
     pub fn stats(&self) -> ExportStats {
         self.installed
             .as_ref()
-            .map(|i| sum(i.counters.iter().map(|c| c.snapshot())))
+            .map(|i| with_held(sum(i.counters.iter().map(|c| c.snapshot())), i))
             .unwrap_or_default()
     }
 
@@ -233,6 +236,7 @@ impl Telemetry {
             counters.report_summary(&settled);
             settled
         }));
+        let stats = with_held(stats, &installed);
         // The default sink writes from a thread of its own: the summary is out
         // before `main` returns (never waiting long on a stderr nobody reads).
         crate::export::diagnostic::drain_stderr(Duration::from_millis(200));
@@ -251,6 +255,16 @@ fn redact_error(error: InitError, secrets: &[String]) -> InitError {
     }
 }
 
+/// The counts of sampling that keeps errors, beside the exporters'.
+fn with_held(mut stats: ExportStats, installed: &Installed) -> ExportStats {
+    if let Some(holding) = &installed.holding {
+        let (discarded, forced_out) = holding.counts();
+        stats.spans_discarded_by_sampler = discarded;
+        stats.spans_forced_out = forced_out;
+    }
+    stats
+}
+
 /// The counts of several exporters: each span counts once per exporter.
 fn sum(all: impl Iterator<Item = ExportStats>) -> ExportStats {
     all.fold(ExportStats::default(), |total, s| ExportStats {
@@ -261,6 +275,8 @@ fn sum(all: impl Iterator<Item = ExportStats>) -> ExportStats {
         spans_dropped_queue_full: total.spans_dropped_queue_full + s.spans_dropped_queue_full,
         spans_lost_in_failed_exports: total.spans_lost_in_failed_exports
             + s.spans_lost_in_failed_exports,
+        spans_discarded_by_sampler: total.spans_discarded_by_sampler + s.spans_discarded_by_sampler,
+        spans_forced_out: total.spans_forced_out + s.spans_forced_out,
     })
 }
 
@@ -293,6 +309,7 @@ pub struct TelemetryBuilder {
     diagnostics: Option<Sink>,
     spans: Option<String>,
     provider: Option<SdkTracerProvider>,
+    keep_errors: Option<f64>,
 }
 
 impl fmt::Debug for TelemetryBuilder {
@@ -451,6 +468,26 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Sampling that keeps errors (over `OTEL_TRACES_SAMPLER`, as
+    /// `parentbased_traceidratio_keep_errors` with `OTEL_TRACES_SAMPLER_ARG`):
+    /// `ratio` of the traces chosen up front (by trace id, as
+    /// `parentbased_traceidratio` chooses them), and every other local trace in
+    /// which a span ends with status Error, whole. See the crate docs, "Sampling
+    /// that keeps errors". A ratio outside 0.0..=1.0 is an [`InitError`].
+    ///
+    /// ```
+    /// let telemetry = spanwright::Telemetry::builder()
+    ///     .keep_errors(0.1) // 10 % of traces, and every failed one
+    ///     .no_export()
+    ///     .install()
+    ///     .unwrap();
+    /// assert!(telemetry.describe().contains("sampler = parentbased_traceidratio_keep_errors 0.1"));
+    /// ```
+    pub fn keep_errors(mut self, ratio: f64) -> Self {
+        self.keep_errors = Some(ratio);
+        self
+    }
+
     /// How long dropping [`Telemetry`] may wait for the last export (default 5 s).
     ///
     /// ```
@@ -547,25 +584,59 @@ impl TelemetryBuilder {
                 .join(","),
             source,
         });
-        let (sampler, sampler_kind) = match self.sampler {
-            Some(sampler) => {
+        let (sampler, sampler_kind, keep_errors) = match (self.keep_errors, self.sampler) {
+            (Some(ratio), _) => {
+                if !(0.0..=1.0).contains(&ratio) {
+                    return Err(InitError::InvalidVariable {
+                        variable: "TelemetryBuilder::keep_errors",
+                        value: ratio.to_string(),
+                        accepted: "a ratio from 0.0 to 1.0".into(),
+                    });
+                }
+                settings.push(Setting {
+                    name: "sampler",
+                    value: format!("parentbased_traceidratio_keep_errors {ratio}"),
+                    source: "code".into(),
+                });
+                let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)));
+                (sampler, SamplerKind::KeepErrors, Some(ratio))
+            }
+            (None, Some(sampler)) => {
                 let kind = SamplerKind::of(&sampler);
                 settings.push(Setting {
                     name: "sampler",
                     value: format!("{sampler:?}"),
                     source: "code".into(),
                 });
-                (sampler, kind)
+                (sampler, kind, None)
             }
-            None => {
-                let (sampler, kind, source) = crate::setup::sampler::from_env()?;
+            (None, None) => {
+                let (sampler, kind, source, keep_errors) = crate::setup::sampler::from_env()?;
+                let value = match keep_errors {
+                    Some(ratio) => format!("parentbased_traceidratio_keep_errors {ratio}"),
+                    None => format!("{sampler:?}"),
+                };
                 settings.push(Setting {
                     name: "sampler",
-                    value: format!("{sampler:?}"),
+                    value,
                     source,
                 });
-                (sampler, kind)
+                (sampler, kind, keep_errors)
             }
+        };
+        let hold_limits = match keep_errors {
+            Some(_) => {
+                let (limits, sources) = crate::setup::sampler::hold_limits()?;
+                for (name, value, source) in sources {
+                    settings.push(Setting {
+                        name,
+                        value,
+                        source: source.into(),
+                    });
+                }
+                Some(limits)
+            }
+            None => None,
         };
         let (spans, source) = match self.spans {
             Some(text) => (Some(text), "code"),
@@ -722,8 +793,16 @@ impl TelemetryBuilder {
             flush_timeout,
         ));
         crate::span::filter::set(filter);
+        let queues: Arc<[Arc<Queue>]> = queues.into();
+        let holding = match (keep_errors, hold_limits) {
+            (Some(ratio), Some(limits)) if !borrowed => {
+                Some(Arc::new(Holding::new(ratio, limits, Arc::clone(&queues))))
+            }
+            _ => None,
+        };
         let own = (!borrowed).then(|| crate::span::tracer::Own {
-            sink: SpanSink::Queues(queues.into()),
+            sink: SpanSink::Queues(queues),
+            holding: holding.clone(),
             limits: limits.span,
             sampler: Box::new(sampler),
         });
@@ -746,6 +825,7 @@ impl TelemetryBuilder {
             shutdown_timeout,
             counters: all_counters,
             borrowed,
+            holding,
             _recorder: Recorder::register(),
             _claim: claim,
         };

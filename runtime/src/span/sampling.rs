@@ -26,8 +26,11 @@ pub(crate) enum SamplerKind {
     ParentBased {
         root_on: bool,
     },
-    /// Ratio-based or custom: decided by the SDK only.
+    /// Ratio-based or custom: the sampler is asked.
     Other,
+    /// `parentbased_traceidratio_keep_errors`: every span recorded, the traces
+    /// not chosen up front held until their local root ends.
+    KeepErrors,
 }
 
 impl SamplerKind {
@@ -54,7 +57,7 @@ impl SamplerKind {
             } else {
                 root_on
             }),
-            SamplerKind::Other => None,
+            SamplerKind::Other | SamplerKind::KeepErrors => None,
         }
     }
 }

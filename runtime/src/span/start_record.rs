@@ -2,18 +2,23 @@
 //! the sampler's decision before any attribute code runs, and the record moved
 //! once, into the context, behind its live handle.
 
+use crate::pipeline::held::{HeldTrace, Holding, InHeldTrace};
 use crate::pipeline::live::LiveSpan;
 use crate::pipeline::record::Record;
+use crate::pipeline::sink::Sink;
 use crate::pipeline::{clock, ids};
 use crate::span::attrs::{SpanAttrs, Target, run_attribute_code};
 use crate::span::recording::{Recording, end_with_panic};
 use crate::span::sampling::{RANDOM, SamplerKind};
 use crate::span::site::Site;
 use crate::span::tracer::Own;
-use opentelemetry::trace::{Link, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceState};
+use opentelemetry::trace::{
+    Link, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SamplingDecision;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 #[allow(clippy::too_many_arguments)] // the one call in span start
 pub(super) fn start(
@@ -48,9 +53,21 @@ pub(super) fn start(
         ),
     };
     let span_id = ids::span_id();
-    let (recorded, sampled, state) = match sampler.predict(parent) {
-        Some(kept) => (kept, kept, inherited_state(parent_context)),
-        None => {
+    let holding = own
+        .holding
+        .as_ref()
+        .filter(|_| sampler == SamplerKind::KeepErrors);
+    let (recorded, sampled, state) = match (holding, sampler.predict(parent)) {
+        // Everything recorded; what is not chosen up front is held.
+        (Some(holding), _) => {
+            let chosen = match parent_context {
+                Some(sc) => sc.is_sampled(),
+                None => holding.chosen(trace_id),
+            };
+            (true, chosen, inherited_state(parent_context))
+        }
+        (None, Some(kept)) => (kept, kept, inherited_state(parent_context)),
+        (None, None) => {
             let result = own.sampler.should_sample(
                 Some(parent),
                 trace_id,
@@ -67,6 +84,10 @@ pub(super) fn start(
             };
             (recorded, sampled, result.trace_state)
         }
+    };
+    let held = match holding {
+        Some(holding) if !sampled => Some(held_trace(parent, trace_id, span_id, holding)),
+        _ => None,
     };
     if !recorded {
         // The SDK clears every flag of a span its sampler drops, but the random
@@ -107,12 +128,41 @@ pub(super) fn start(
     for link in links {
         span.add_link(link, &own.limits);
     }
-    let live = LiveSpan::new(span, own.limits, own.sink.clone());
-    let recording = Recording::new(base.with_span(live), Some(site));
+    let cx = match held {
+        None => base.with_span(LiveSpan::new(span, own.limits, own.sink.clone())),
+        Some((trace, None)) => base.with_span(LiveSpan::new(span, own.limits, Sink::Held(trace))),
+        // A new local root: its trace goes with the context, for its children.
+        Some((trace, Some(mark))) => {
+            base.with_value(mark)
+                .with_span(LiveSpan::new(span, own.limits, Sink::Held(trace)))
+        }
+    };
+    let recording = Recording::new(cx, Some(site));
     if let Some(payload) = panicked {
         end_with_panic(recording, payload);
     }
     recording
+}
+
+/// The held local trace a span not chosen up front joins: its parent's, when
+/// the parent is a local span of the same trace being held; else a new one,
+/// rooted at this span, with the mark its context carries for its children.
+fn held_trace(
+    parent: &Context,
+    trace_id: TraceId,
+    span_id: SpanId,
+    holding: &Arc<Holding>,
+) -> (Arc<HeldTrace>, Option<InHeldTrace>) {
+    let parent_span = parent.span();
+    let local_parent = !parent_span.span_context().is_remote();
+    if let Some(InHeldTrace(trace)) = parent.get::<InHeldTrace>()
+        && trace.trace == trace_id
+        && local_parent
+    {
+        return (Arc::clone(trace), None);
+    }
+    let trace = Arc::new(HeldTrace::new(trace_id, span_id, Arc::clone(holding)));
+    (Arc::clone(&trace), Some(InHeldTrace(trace)))
 }
 
 /// The parent's trace state goes on, as the SDK's own samplers pass it.

@@ -9,6 +9,7 @@
 //! weak, so uninstalling releases the installation at once on every thread.
 
 use crate::export::flush::Flusher;
+use crate::pipeline::held::Holding;
 use crate::pipeline::sink::Sink;
 use crate::span::sampling::SamplerKind;
 use crate::span::site::Site;
@@ -25,6 +26,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 #[derive(Debug)]
 pub(crate) struct Own {
     pub(crate) sink: Sink,
+    /// Sampling that keeps errors: where held traces go.
+    pub(crate) holding: Option<Arc<Holding>>,
     pub(crate) limits: SpanLimits,
     pub(crate) sampler: Box<dyn ShouldSample>,
 }
