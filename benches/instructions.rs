@@ -30,11 +30,20 @@ fn main() {
             Sampler::AlwaysOn
         }
     };
+    let held = case == "span_held";
     let telemetry = matches!(
         case.as_str(),
-        "span_sampled" | "span_dropped" | "async_sampled"
+        "span_sampled" | "span_dropped" | "async_sampled" | "span_held"
     )
     .then(|| {
+        if held {
+            // Every call a local root not chosen up front: held, then discarded.
+            return spanwright::Telemetry::builder()
+                .exporter(Discard)
+                .keep_errors(0.0)
+                .install()
+                .unwrap();
+        }
         spanwright::Telemetry::builder()
             .exporter(Discard)
             .sampler(sampler())
@@ -60,7 +69,7 @@ fn measured(case: &str, n: u64, tuned: &Tuned) -> usize {
         }
         "span_async" => (0..n)
             .for_each(|i| sum += block_on(spanwright_async(black_box(i), black_box("resize")))),
-        "span_sampled" | "span_dropped" => {
+        "span_sampled" | "span_dropped" | "span_held" => {
             (0..n).for_each(|i| sum += spanwright_span(black_box(i), black_box("resize")))
         }
         "async_sampled" => (0..n)

@@ -71,11 +71,13 @@ done
 printf '| #[span] | %s | %s |\n| tuned SDK code (`Tuned::call`) | %s | %s |\n| leanest SDK code (`lean_call`) | %s | %s |\n' \
   "${mine[span_sampled]}" "${all[span_sampled]}" "${mine[tuned]}" "${all[tuned]}" "${mine[lean]}" "${all[lean]}"
 ratio() { python3 -c "print(f'{$1 / $2:.3f}')"; }
-for c in span_dropped tuned_dropped async_sampled tuned_async; do mine[$c]=$(per_call $on $c $M); done
-printf '\n**Async, sampled** (suspends once, inlined executor; calling thread)\n\n| #[span] | tuned SDK code | ratio |\n| ---: | ---: | ---: |\n| %s | %s | %s |\n' \
-  "${mine[async_sampled]}" "${mine[tuned_async]}" "$(ratio "${mine[async_sampled]}" "${mine[tuned_async]}")"
 printf '| ratio #[span] / tuned | %s | %s |\n| ratio #[span] / leanest | %s | %s |\n' \
   "$(ratio "${mine[span_sampled]}" "${mine[tuned]}")" "$(ratio "${all[span_sampled]}" "${all[tuned]}")" \
   "$(ratio "${mine[span_sampled]}" "${mine[lean]}")" "$(ratio "${all[span_sampled]}" "${all[lean]}")"
+for c in span_dropped tuned_dropped span_held async_sampled tuned_async; do mine[$c]=$(per_call $on $c $M); done
+printf '\n**Async, sampled** (suspends once, inlined executor; calling thread)\n\n| #[span] | tuned SDK code | ratio |\n| ---: | ---: | ---: |\n| %s | %s | %s |\n' \
+  "${mine[async_sampled]}" "${mine[tuned_async]}" "$(ratio "${mine[async_sampled]}" "${mine[tuned_async]}")"
 printf '\n**Dropped by the sampler** (`always_off`; calling thread)\n\n| #[span] | tuned SDK code | ratio |\n| ---: | ---: | ---: |\n| %s | %s | %s |\n' \
   "${mine[span_dropped]}" "${mine[tuned_dropped]}" "$(ratio "${mine[span_dropped]}" "${mine[tuned_dropped]}")"
+printf '\n**Held by sampling that keeps errors** (`keep_errors(0.0)`: every call a local root, held and discarded at its end; calling thread)\n\n| held #[span] | sampled #[span] | ratio |\n| ---: | ---: | ---: |\n| %s | %s | %s |\n' \
+  "${mine[span_held]}" "${mine[span_sampled]}" "$(ratio "${mine[span_held]}" "${mine[span_sampled]}")"

@@ -93,8 +93,9 @@
 //! | `OTEL_SERVICE_NAME` | any | from `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service` |
 //! | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` | none (`OTEL_SERVICE_NAME` wins for `service.name`) |
 //! | `OTEL_TRACES_EXPORTER` | a list of `otlp`, `console`, `none` | `otlp` (lean build: `console`) |
-//! | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio` | `parentbased_always_on` |
+//! | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`, `parentbased_traceidratio_keep_errors` (see "Sampling that keeps errors") | `parentbased_always_on` |
 //! | `OTEL_TRACES_SAMPLER_ARG` | a ratio from 0.0 to 1.0 | `1.0` |
+//! | `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS_PER_TRACE`, `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS`, `SPANWRIGHT_KEEP_ERRORS_MAX_WAIT_MS` | a whole number, 1 or more | `1000`, `50000`, `30000` |
 //! | `OTEL_PROPAGATORS` | a list of `tracecontext`, `baggage`, `none` | `tracecontext,baggage` |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | a whole number, 1 or more | `16384` |
 //! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | 1 to the queue size | `2048` |
@@ -321,6 +322,67 @@
 //! let request = spans.named("handle_request").span_context.span_id();
 //! assert_eq!(spans.named("send_email").parent_span_id, request);
 //! # });
+//! ```
+//!
+//! ## Sampling that keeps errors
+//!
+//! Head sampling decides when a trace's root starts, before anyone knows it
+//! will fail: at 10 % you lose 90 % of your failures. With
+//! `OTEL_TRACES_SAMPLER=parentbased_traceidratio_keep_errors` and
+//! `OTEL_TRACES_SAMPLER_ARG=0.1` (or [`TelemetryBuilder::keep_errors`]) you
+//! keep 10 % of normal traces and every local trace that failed:
+//!
+//! - Traces chosen up front (by trace id, exactly as `parentbased_traceidratio`
+//!   chooses them, so services agree) are recorded and exported as usual.
+//! - Every other span is recorded too and held in memory with its local trace:
+//!   the spans of that trace in this process, under its local root (the
+//!   outermost one here). When the root ends, the whole local trace is exported
+//!   if any of its spans ended with status Error (an `Err`, a panic, a 5xx from
+//!   `ServerLayer`, an error set by hand), else discarded. A span that ends after
+//!   its trace was decided follows the decision.
+//! - Downstream services see the up-front decision: `traceparent` carries
+//!   flags `00` for a held trace, so a downstream service with the same sampler
+//!   holds its own part and keeps it only if it fails there too (its spans then
+//!   name a parent that may never be exported); one with a plain head sampler
+//!   drops it. Spans of hand-written SDK code and of the `tracing` bridge under
+//!   a held span follow the SDK's parent-based sampler: not recorded.
+//! - Memory is bounded: a local trace holds at most
+//!   `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS_PER_TRACE` spans (1,000), all traces
+//!   together `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS` (50,000, some 15 MB), and a
+//!   root holds spans at most `SPANWRIGHT_KEEP_ERRORS_MAX_WAIT_MS` (30,000; a
+//!   server's `main` span never ends). A bound reached makes the trace decide
+//!   what it holds at once: exported if anything failed so far (the trace is
+//!   then kept to its end), else discarded and holding starts again.
+//! - Counted apart from losses: [`ExportStats::spans_discarded_by_sampler`]
+//!   (held and discarded, the purpose of the sampler) and
+//!   [`ExportStats::spans_forced_out`] (discarded early by a bound);
+//!   `spans_dropped` stays for real losses.
+//! - Cost: a held span costs on the calling thread about what a sampled span
+//!   costs (it is recorded the same way; BENCHMARKS.md has the figures), and the
+//!   held records' memory until their trace is decided. Metrics, which count
+//!   every call before any sampling, are not affected.
+//!
+//! The OpenTelemetry Collector's `tail_sampling` processor decides on whole
+//! traces across services, but needs every span of a trace routed to one
+//! collector instance and holds traces for a fixed time; this sampler decides
+//! per process, with no extra infrastructure, as soon as the local root ends.
+//! The two combine: keep errors here, sample across services there.
+//!
+//! ```
+//! #[spanwright::span(root)]
+//! fn handle(fail: bool) -> Result<(), String> {
+//!     if fail { Err("no".into()) } else { Ok(()) }
+//! }
+//!
+//! let telemetry = spanwright::Telemetry::builder()
+//!     .keep_errors(0.0) // no trace chosen up front: only failures are kept
+//!     .no_export()
+//!     .install()
+//!     .unwrap();
+//! let _ = handle(false);
+//! let _ = handle(true);
+//! let stats = telemetry.shutdown();
+//! assert_eq!(stats.spans_discarded_by_sampler, 1);
 //! ```
 //!
 //! ## Exporting to a collector

@@ -136,6 +136,18 @@ impl HeldTrace {
             None => {}
         }
         state.failed |= failed;
+        if is_root && state.spans.is_empty() {
+            // Nothing else held (a trace of one span here): decided at once.
+            let keep = state.failed;
+            state.decided = Some(keep);
+            drop(state);
+            if keep {
+                holding.keep(record);
+            } else {
+                holding.discarded.fetch_add(1, Ordering::Relaxed);
+            }
+            return;
+        }
         state.spans.push(record);
         let total = holding.held.fetch_add(1, Ordering::Relaxed) + 1;
         let limits = holding.limits;
