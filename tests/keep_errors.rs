@@ -382,3 +382,41 @@ fn the_environment_chooses_it_with_its_bounds() {
         "{error}"
     );
 }
+
+#[spanwright::span(root)]
+fn request_through_a_library(fail: bool) -> String {
+    {
+        let _library = tracing::info_span!("library.call").entered();
+        let _ = lookup(fail);
+    }
+    spanwright::current().trace_id().expect("recorded")
+}
+
+/// A `tracing` span in a held trace is held with it, and kept with it.
+#[test]
+fn tracing_spans_are_held_with_their_trace() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let _serial = serial();
+    let subscriber = tracing_subscriber::registry().with(spanwright::tracing_layer());
+    let _default = tracing::subscriber::set_default(subscriber);
+    let kept = Kept::default();
+    let telemetry = install(&kept, 0.0);
+    let failed = request_through_a_library(true);
+    let _fine = request_through_a_library(false);
+    let stats = telemetry.shutdown();
+    assert_eq!(traces_of(&kept), BTreeSet::from([failed]));
+    let names: BTreeSet<String> = kept.spans().iter().map(|s| s.name.to_string()).collect();
+    assert_eq!(
+        names,
+        ["library.call", "lookup", "request_through_a_library"]
+            .map(String::from)
+            .into()
+    );
+    let library = kept.named("library.call");
+    assert_eq!(library.instrumentation_scope.name(), "spanwright");
+    assert_eq!(
+        kept.named("lookup").parent_span_id,
+        library.span_context.span_id()
+    );
+    assert_eq!(stats.spans_discarded_by_sampler, 3);
+}

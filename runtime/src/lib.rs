@@ -247,8 +247,9 @@
 //!   batch 2,048 (the SDK's 2,048 and 512 lose spans under a steady 50,000
 //!   spans/s into a local collector); `OTEL_BSP_MAX_QUEUE_SIZE` and
 //!   `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` win.
-//! - **How spans are recorded.** spanwright records annotated functions and the
-//!   `http` layers' spans itself, not through the SDK's span objects: a compact
+//! - **How spans are recorded.** spanwright records annotated functions, the
+//!   `http` layers' spans and the `tracing` bridge's spans itself, not through
+//!   the SDK's span objects: a compact
 //!   record per span (ids from a generator of each thread's own, start and end
 //!   read from the monotonic clock and converted to Unix time, so a duration never
 //!   goes negative when the wall clock is stepped), with the span limits
@@ -261,8 +262,8 @@
 //!   bounded queue per exporter, drained by one thread each; the OTLP exporter
 //!   writes the protobuf request straight from them, the console, your own
 //!   `SpanExporter` and [`testing::capture`] get `SpanData` made from them. Spans
-//!   of hand-written SDK code and of the `tracing` bridge (the SDK's own, through
-//!   the global provider spanwright installs) join the same queues. A job's
+//!   of hand-written SDK code (the SDK's own, through the global provider
+//!   spanwright installs) join the same queues. A job's
 //!   `job.status` and `job.duration_ms` are its first two attributes; the
 //!   attribute limit keeps room for them. What is not kept: the SDK's
 //!   `SpanProcessor::on_start` hooks never see spanwright's spans (spanwright's
@@ -344,8 +345,9 @@
 //!   flags `00` for a held trace, so a downstream service with the same sampler
 //!   holds its own part and keeps it only if it fails there too (its spans then
 //!   name a parent that may never be exported); one with a plain head sampler
-//!   drops it. Spans of hand-written SDK code and of the `tracing` bridge under
-//!   a held span follow the SDK's parent-based sampler: not recorded.
+//!   drops it. Spans of the `tracing` bridge are held with their trace (one that
+//!   starts a local trace is held alone); spans of hand-written SDK code under a
+//!   held span follow the SDK's parent-based sampler: not recorded.
 //! - Memory is bounded: a local trace holds at most
 //!   `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS_PER_TRACE` spans (1,000), all traces
 //!   together `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS` (50,000, some 15 MB), and a

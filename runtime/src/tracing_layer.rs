@@ -12,6 +12,8 @@
 //! tracing-opentelemetry on the right span: an `ERROR` event directly in a
 //! `tracing` span marks that span's status (`ErrorStatus`).
 
+use crate::pipeline::live::LiveSpan;
+use crate::span::start_record::start_bridged;
 use crate::span::switch::enabled;
 use crate::span::tracer::tracer_for;
 use opentelemetry::trace::{SpanBuilder, SpanContext, SpanId, Status, TraceContextExt};
@@ -176,21 +178,73 @@ impl opentelemetry::trace::Tracer for PipelineTracer {
         if enabled()
             && let Some(tracer) = tracer_for(parent_cx)
         {
-            let span = tracer.tracer().0.build_with_context(builder, parent_cx);
-            return LibrarySpan::Recorded(span);
+            return match tracer.own() {
+                // spanwright's own record, as an annotated function's.
+                Some((own, sampler)) => match start_bridged(builder, parent_cx, own, sampler) {
+                    Ok(live) => LibrarySpan::Recorded(live),
+                    Err(context) => LibrarySpan::Unrecorded(context),
+                },
+                // A provider handed over: its span objects.
+                None => LibrarySpan::Sdk(tracer.tracer().0.build_with_context(builder, parent_cx)),
+            };
         }
         // Like OpenTelemetry's no-op tracer: carry the parent on, record nothing.
         LibrarySpan::Unrecorded(parent_cx.span().span_context().clone())
     }
 }
 
-/// A `tracing` span's OpenTelemetry span: recorded by the SDK, or not at all.
-// Not boxed: the context that holds it boxes it already.
+/// A `tracing` span's OpenTelemetry span: spanwright's record, the SDK's span
+/// (a provider handed over), or nothing.
+// The SDK's span is not boxed: the context that holds it boxes it already.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum LibrarySpan {
-    Recorded(opentelemetry_sdk::trace::Span),
+    Recorded(LiveSpan),
+    Sdk(opentelemetry_sdk::trace::Span),
     Unrecorded(SpanContext),
+}
+
+impl LibrarySpan {
+    /// The span that records, if any.
+    fn recording(&mut self) -> Option<&mut dyn RecordingSpan> {
+        match self {
+            LibrarySpan::Recorded(span) => Some(span),
+            LibrarySpan::Sdk(span) => Some(span),
+            LibrarySpan::Unrecorded(_) => None,
+        }
+    }
+}
+
+/// What `LibrarySpan` forwards, object-safe (the `Span` trait's generic
+/// methods are not).
+trait RecordingSpan {
+    fn event(&mut self, name: Cow<'static, str>, timestamp: SystemTime, attributes: Vec<KeyValue>);
+    fn attribute(&mut self, attribute: KeyValue);
+    fn status(&mut self, status: Status);
+    fn name(&mut self, name: Cow<'static, str>);
+    fn link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>);
+    fn end(&mut self, timestamp: SystemTime);
+}
+
+impl<T: opentelemetry::trace::Span> RecordingSpan for T {
+    fn event(&mut self, name: Cow<'static, str>, timestamp: SystemTime, attributes: Vec<KeyValue>) {
+        self.add_event_with_timestamp(name, timestamp, attributes);
+    }
+    fn attribute(&mut self, attribute: KeyValue) {
+        self.set_attribute(attribute);
+    }
+    fn status(&mut self, status: Status) {
+        self.set_status(status);
+    }
+    fn name(&mut self, name: Cow<'static, str>) {
+        self.update_name(name);
+    }
+    fn link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
+        self.add_link(span_context, attributes);
+    }
+    fn end(&mut self, timestamp: SystemTime) {
+        self.end_with_timestamp(timestamp);
+    }
 }
 
 impl opentelemetry::trace::Span for LibrarySpan {
@@ -202,31 +256,36 @@ impl opentelemetry::trace::Span for LibrarySpan {
     ) where
         T: Into<Cow<'static, str>>,
     {
-        if let LibrarySpan::Recorded(span) = self {
-            span.add_event_with_timestamp(name, timestamp, attributes);
+        if let Some(span) = self.recording() {
+            span.event(name.into(), timestamp, attributes);
         }
     }
 
     fn span_context(&self) -> &SpanContext {
         match self {
             LibrarySpan::Recorded(span) => span.span_context(),
+            LibrarySpan::Sdk(span) => span.span_context(),
             LibrarySpan::Unrecorded(context) => context,
         }
     }
 
     fn is_recording(&self) -> bool {
-        matches!(self, LibrarySpan::Recorded(span) if span.is_recording())
+        match self {
+            LibrarySpan::Recorded(span) => span.is_recording(),
+            LibrarySpan::Sdk(span) => span.is_recording(),
+            LibrarySpan::Unrecorded(_) => false,
+        }
     }
 
     fn set_attribute(&mut self, attribute: KeyValue) {
-        if let LibrarySpan::Recorded(span) = self {
-            span.set_attribute(attribute);
+        if let Some(span) = self.recording() {
+            span.attribute(attribute);
         }
     }
 
     fn set_status(&mut self, status: Status) {
-        if let LibrarySpan::Recorded(span) = self {
-            span.set_status(status);
+        if let Some(span) = self.recording() {
+            span.status(status);
         }
     }
 
@@ -234,20 +293,20 @@ impl opentelemetry::trace::Span for LibrarySpan {
     where
         T: Into<Cow<'static, str>>,
     {
-        if let LibrarySpan::Recorded(span) = self {
-            span.update_name(new_name);
+        if let Some(span) = self.recording() {
+            span.name(new_name.into());
         }
     }
 
     fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
-        if let LibrarySpan::Recorded(span) = self {
-            span.add_link(span_context, attributes);
+        if let Some(span) = self.recording() {
+            span.link(span_context, attributes);
         }
     }
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
-        if let LibrarySpan::Recorded(span) = self {
-            span.end_with_timestamp(timestamp);
+        if let Some(span) = self.recording() {
+            span.end(timestamp);
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::pipeline::record::Record;
 use opentelemetry_sdk::trace::SpanData;
 
 /// An ended span: a record of spanwright's, or a span of the SDK's (started by
-/// hand-written code or the `tracing` bridge through the global provider).
+/// hand-written code, through the global provider spanwright installs).
 #[derive(Debug)]
 pub(crate) enum Finished {
     Record(Box<Record>),

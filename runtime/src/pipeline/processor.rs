@@ -1,6 +1,6 @@
-//! The SDK's way into the queue: spans of the SDK's own (hand-written code and
-//! the `tracing` bridge, through the provider spanwright installs) are queued
-//! beside the records, and the provider's flush and shutdown reach the queue.
+//! The SDK's way into the queue: spans of the SDK's own (hand-written code,
+//! through the provider spanwright installs) are queued beside the records,
+//! and the provider's flush and shutdown reach the queue.
 
 use crate::pipeline::finished::Finished;
 use crate::pipeline::queue::Queue;

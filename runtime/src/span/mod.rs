@@ -14,7 +14,7 @@ pub(crate) mod recording;
 pub(crate) mod sampling;
 pub(crate) mod site;
 pub(crate) mod start;
-mod start_record;
+pub(crate) mod start_record;
 mod start_sdk;
 pub(crate) mod switch;
 pub(crate) mod sync;

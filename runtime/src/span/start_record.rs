@@ -13,7 +13,8 @@ use crate::span::sampling::{RANDOM, SamplerKind};
 use crate::span::site::Site;
 use crate::span::tracer::Own;
 use opentelemetry::trace::{
-    Link, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    Link, SpanBuilder, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId,
+    TraceState,
 };
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SamplingDecision;
@@ -36,6 +37,86 @@ pub(super) fn start(
         return Recording::new(base.clone(), None);
     }
     let start = clock::now();
+    let decision = decide(
+        parent,
+        own,
+        sampler,
+        site.name,
+        &site.kind,
+        &mut attributes,
+        &links,
+    );
+    if decision.sampled.is_none() {
+        return Recording::new(base.with_remote_span_context(decision.context), None);
+    }
+    let mut name = Cow::Borrowed(site.name);
+    let panicked = run_attribute_code(
+        record,
+        Target::Builder {
+            attributes: &mut attributes,
+            name: &mut name,
+        },
+    );
+    let mut span = Box::new(Record {
+        context: decision.context,
+        parent_span_id: decision.parent_span_id,
+        parent_is_remote: decision.parent_is_remote,
+        kind: site.kind.clone(),
+        name,
+        start,
+        end: start,
+        attributes,
+        dropped_attributes: 0,
+        events: Vec::new(),
+        dropped_events: 0,
+        links: Vec::new(),
+        dropped_links: 0,
+        status: Default::default(),
+        scope: (site.scope, site.scope_version),
+        // A job's two attributes come first, within the attribute limit.
+        job_status: (site.job && own.limits.max_attributes_per_span >= 2).then(|| "unknown".into()),
+    });
+    span.limit_attributes(&own.limits);
+    for link in links {
+        span.add_link(link, &own.limits);
+    }
+    let cx = match decision.held {
+        None => base.with_span(LiveSpan::new(span, own.limits, own.sink.clone())),
+        Some((trace, None)) => base.with_span(LiveSpan::new(span, own.limits, Sink::Held(trace))),
+        // A new local root: its trace goes with the context, for its children.
+        Some((trace, Some(mark))) => {
+            base.with_value(mark)
+                .with_span(LiveSpan::new(span, own.limits, Sink::Held(trace)))
+        }
+    };
+    let recording = Recording::new(cx, Some(site));
+    if let Some(payload) = panicked {
+        end_with_panic(recording, payload);
+    }
+    recording
+}
+
+/// What span start settles before any attribute code runs: the ids, the
+/// parent, the sampler's decision, and for a held span its local trace.
+struct Decision {
+    /// The new span's context; for a span not recorded, what its children see.
+    context: SpanContext,
+    parent_span_id: SpanId,
+    parent_is_remote: bool,
+    /// `Some(sampled)` when the span is recorded.
+    sampled: Option<bool>,
+    held: Option<(Arc<HeldTrace>, Option<InHeldTrace>)>,
+}
+
+fn decide(
+    parent: &Context,
+    own: &Own,
+    sampler: SamplerKind,
+    name: &str,
+    kind: &SpanKind,
+    attributes: &mut Vec<KeyValue>,
+    links: &[Link],
+) -> Decision {
     let parent_span = parent.span();
     let parent_context = Some(parent_span.span_context()).filter(|sc| sc.is_valid());
     let (trace_id, parent_span_id, parent_flags, parent_is_remote) = match parent_context {
@@ -68,14 +149,9 @@ pub(super) fn start(
         }
         (None, Some(kept)) => (kept, kept, inherited_state(parent_context)),
         (None, None) => {
-            let result = own.sampler.should_sample(
-                Some(parent),
-                trace_id,
-                site.name,
-                &site.kind,
-                &attributes,
-                &links,
-            );
+            let result =
+                own.sampler
+                    .should_sample(Some(parent), trace_id, name, kind, attributes, links);
             attributes.extend(result.attributes);
             let (recorded, sampled) = match result.decision {
                 SamplingDecision::RecordAndSample => (true, true),
@@ -85,32 +161,69 @@ pub(super) fn start(
             (recorded, sampled, result.trace_state)
         }
     };
-    let held = match holding {
-        Some(holding) if !sampled => Some(held_trace(parent, trace_id, span_id, holding)),
-        _ => None,
-    };
     if !recorded {
         // The SDK clears every flag of a span its sampler drops, but the random
         // trace-id flag (W3C Level 2) describes the trace id and goes on.
         let flags = TraceFlags::new(parent_flags.to_u8() & RANDOM);
-        let context = SpanContext::new(trace_id, span_id, flags, false, state);
-        return Recording::new(base.with_remote_span_context(context), None);
+        return Decision {
+            context: SpanContext::new(trace_id, span_id, flags, false, state),
+            parent_span_id,
+            parent_is_remote,
+            sampled: None,
+            held: None,
+        };
     }
-    let mut name = Cow::Borrowed(site.name);
-    let panicked = run_attribute_code(
-        record,
-        Target::Builder {
-            attributes: &mut attributes,
-            name: &mut name,
-        },
-    );
+    let held = match holding {
+        Some(holding) if !sampled => Some(held_trace(parent, trace_id, span_id, holding)),
+        _ => None,
+    };
     let flags = parent_flags.with_sampled(sampled);
-    let mut span = Box::new(Record {
+    Decision {
         context: SpanContext::new(trace_id, span_id, flags, false, state),
         parent_span_id,
         parent_is_remote,
-        kind: site.kind.clone(),
-        name,
+        sampled: Some(sampled),
+        held,
+    }
+}
+
+/// A span of the `tracing` bridge (a `tracing` span, as tracing-opentelemetry
+/// describes it in a `SpanBuilder`), recorded like an annotated function's: its
+/// live handle, or, when not recorded, the context its children see. A held
+/// `tracing` span joins its parent's held trace; one that starts a local trace
+/// is held alone (tracing-opentelemetry makes its context, which cannot carry
+/// the trace for its children).
+pub(crate) fn start_bridged(
+    builder: SpanBuilder,
+    parent: &Context,
+    own: &Own,
+    sampler: SamplerKind,
+) -> Result<LiveSpan, SpanContext> {
+    if parent.is_telemetry_suppressed() {
+        return Err(SpanContext::empty_context());
+    }
+    let kind = builder.span_kind.unwrap_or(SpanKind::Internal);
+    let mut attributes = builder.attributes.unwrap_or_default();
+    let links = builder.links.unwrap_or_default();
+    let decision = decide(
+        parent,
+        own,
+        sampler,
+        &builder.name,
+        &kind,
+        &mut attributes,
+        &links,
+    );
+    if decision.sampled.is_none() {
+        return Err(decision.context);
+    }
+    let start = builder.start_time.unwrap_or_else(clock::now);
+    let mut span = Box::new(Record {
+        context: decision.context,
+        parent_span_id: decision.parent_span_id,
+        parent_is_remote: decision.parent_is_remote,
+        kind,
+        name: builder.name,
         start,
         end: start,
         attributes,
@@ -120,28 +233,21 @@ pub(super) fn start(
         links: Vec::new(),
         dropped_links: 0,
         status: Default::default(),
-        scope: (site.scope, site.scope_version),
-        // A job's two attributes come first, within the attribute limit.
-        job_status: (site.job && own.limits.max_attributes_per_span >= 2).then(|| "unknown".into()),
+        scope: ("spanwright", env!("CARGO_PKG_VERSION")),
+        job_status: None,
     });
     span.limit_attributes(&own.limits);
     for link in links {
         span.add_link(link, &own.limits);
     }
-    let cx = match held {
-        None => base.with_span(LiveSpan::new(span, own.limits, own.sink.clone())),
-        Some((trace, None)) => base.with_span(LiveSpan::new(span, own.limits, Sink::Held(trace))),
-        // A new local root: its trace goes with the context, for its children.
-        Some((trace, Some(mark))) => {
-            base.with_value(mark)
-                .with_span(LiveSpan::new(span, own.limits, Sink::Held(trace)))
-        }
-    };
-    let recording = Recording::new(cx, Some(site));
-    if let Some(payload) = panicked {
-        end_with_panic(recording, payload);
+    for event in builder.events.unwrap_or_default() {
+        span.add_event(event, &own.limits);
     }
-    recording
+    let sink = match decision.held {
+        Some((trace, _)) => Sink::Held(trace),
+        None => own.sink.clone(),
+    };
+    Ok(LiveSpan::new(span, own.limits, sink))
 }
 
 /// The held local trace a span not chosen up front joins: its parent's, when

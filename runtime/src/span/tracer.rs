@@ -45,7 +45,8 @@ pub(crate) struct Installed {
     pub(crate) provider: SdkTracerProvider,
     /// The tracers made so far, one per package's scope.
     pub(crate) scoped: Arc<ScopedTracers>,
-    /// Scope `spanwright`: the `tracing` bridge's spans.
+    /// Scope `spanwright`: the `tracing` bridge's spans through a provider
+    /// handed over.
     #[cfg(feature = "tracing")]
     pub(crate) tracer: SdkTracer,
     pub(crate) flusher: Arc<Flusher>,
