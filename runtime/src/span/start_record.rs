@@ -13,8 +13,7 @@ use crate::span::sampling::{RANDOM, SamplerKind};
 use crate::span::site::Site;
 use crate::span::tracer::Own;
 use opentelemetry::trace::{
-    Link, SpanBuilder, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId,
-    TraceState,
+    Link, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SamplingDecision;
@@ -193,8 +192,9 @@ fn decide(
 /// `tracing` span joins its parent's held trace; one that starts a local trace
 /// is held alone (tracing-opentelemetry makes its context, which cannot carry
 /// the trace for its children).
+#[cfg(feature = "tracing")]
 pub(crate) fn start_bridged(
-    builder: SpanBuilder,
+    builder: opentelemetry::trace::SpanBuilder,
     parent: &Context,
     own: &Own,
     sampler: SamplerKind,
