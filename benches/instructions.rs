@@ -30,10 +30,10 @@ fn main() {
             Sampler::AlwaysOn
         }
     };
-    let held = case == "span_held";
+    let held = case == "span_held" || case == "span_held_child";
     let telemetry = matches!(
         case.as_str(),
-        "span_sampled" | "span_dropped" | "async_sampled" | "span_held"
+        "span_sampled" | "span_dropped" | "async_sampled" | "span_held" | "span_held_child"
     )
     .then(|| {
         if held {
@@ -52,8 +52,20 @@ fn main() {
     });
     let sdk = provider(sampler());
     let tuned = Tuned::new(&sdk);
-    black_box(measured(&case, n, &tuned));
+    if case == "span_held_child" {
+        // Every call a child held under one open local root.
+        black_box(held_root(&case, n, &tuned));
+    } else {
+        black_box(measured(&case, n, &tuned));
+    }
     drop(telemetry);
+}
+
+/// A local root not chosen up front (sampling that keeps errors), open around
+/// the measured loop.
+#[spanwright::span(root)]
+fn held_root(case: &str, n: u64, tuned: &Tuned) -> usize {
+    measured(case, n, tuned)
 }
 
 /// The measured loop: `instructions.sh` counts only what runs inside it
@@ -69,7 +81,7 @@ fn measured(case: &str, n: u64, tuned: &Tuned) -> usize {
         }
         "span_async" => (0..n)
             .for_each(|i| sum += block_on(spanwright_async(black_box(i), black_box("resize")))),
-        "span_sampled" | "span_dropped" | "span_held" => {
+        "span_sampled" | "span_dropped" | "span_held" | "span_held_child" => {
             (0..n).for_each(|i| sum += spanwright_span(black_box(i), black_box("resize")))
         }
         "async_sampled" => (0..n)
