@@ -345,16 +345,21 @@
 //!   flags `00` for a held trace, so a downstream service with the same sampler
 //!   holds its own part and keeps it only if it fails there too (its spans then
 //!   name a parent that may never be exported); one with a plain head sampler
-//!   drops it. Spans of the `tracing` bridge are held with their trace (one that
-//!   starts a local trace is held alone); spans of hand-written SDK code under a
-//!   held span follow the SDK's parent-based sampler: not recorded.
+//!   drops it. Spans of the `tracing` bridge are held with their trace (a
+//!   `tracing` span can be the local root: an HTTP request's span, say); spans
+//!   of hand-written SDK code under a held span follow the SDK's parent-based
+//!   sampler: not recorded, and spanwright's spans under them name a parent
+//!   that is never exported.
 //! - Memory is bounded: a local trace holds at most
 //!   `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS_PER_TRACE` spans (1,000), all traces
 //!   together `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS` (50,000, some 15 MB), and a
-//!   root holds spans at most `SPANWRIGHT_KEEP_ERRORS_MAX_WAIT_MS` (30,000; a
+//!   span waits at most `SPANWRIGHT_KEEP_ERRORS_MAX_WAIT_MS` (30,000; a
 //!   server's `main` span never ends). A bound reached makes the trace decide
 //!   what it holds at once: exported if anything failed so far (the trace is
-//!   then kept to its end), else discarded and holding starts again.
+//!   then kept to its end), else discarded and holding starts again; beyond the
+//!   total, the traces that have held longest go first. Waits are checked as
+//!   spans end and, at most once a second, as new traces start. Shutting down
+//!   decides every trace still open on what it holds.
 //! - Counted apart from losses: [`ExportStats::spans_discarded_by_sampler`]
 //!   (held and discarded, the purpose of the sampler) and
 //!   [`ExportStats::spans_forced_out`] (discarded early by a bound);

@@ -1,18 +1,23 @@
 //! Sampling that keeps errors: the spans of a local trace not chosen up front
 //! are held here, per local root (the outermost span of that trace in this
 //! process), until the root ends; then the whole local trace is exported if any
-//! of its spans ended with status Error, else discarded. Bounded: a trace that
-//! holds its maximum, a total beyond the maximum, or a root older than the
-//! longest wait decides what it holds at once (exported if anything failed so
-//! far, after which the trace is kept; else discarded, counted as forced out, and
-//! holding starts again). A span that ends after its trace was decided follows
-//! the decision.
+//! of its spans ended with status Error, else discarded. A span that ends after
+//! its trace was decided follows the decision.
+//!
+//! Bounded. A trace that holds its maximum, or whose oldest held span waited
+//! the longest allowed, decides what it holds at once: exported if anything
+//! failed so far (the trace is then kept to its end), else discarded, counted
+//! as forced out, and holding starts again. Beyond the total, the traces that
+//! have held longest are decided that way first. The waits and the total are
+//! checked as spans end and, at most once a second, as new traces start; the
+//! shutdown decides every trace still open.
 
 use crate::pipeline::queue::{Queue, push_to_all};
 use crate::pipeline::record::Record;
 use opentelemetry::trace::{SpanContext, SpanId, Status, TraceId};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 /// The bounds on what is held.
@@ -23,7 +28,11 @@ pub(crate) struct HoldLimits {
     pub(crate) max_wait: Duration,
 }
 
-/// One installation's holding: the bounds, the counts, and where kept spans go.
+/// How often new traces may sweep the others for waits and the total.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// One installation's holding: the bounds, the counts, the open traces, and
+/// where kept spans go.
 #[derive(Debug)]
 pub(crate) struct Holding {
     pub(crate) ratio: f64,
@@ -32,6 +41,17 @@ pub(crate) struct Holding {
     discarded: AtomicU64,
     forced_out: AtomicU64,
     queues: Arc<[Arc<Queue>]>,
+    /// The traces not decided yet (weak: a trace lives in its spans' contexts).
+    open: Mutex<Vec<Weak<HeldTrace>>>,
+    last_sweep: Mutex<Instant>,
+    /// Held spans of the `tracing` bridge, by span id: their contexts are made
+    /// by tracing-opentelemetry and cannot carry their trace to their children.
+    bridged: Mutex<HashMap<SpanId, Weak<HeldTrace>>>,
+    bridged_count: AtomicUsize,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Holding {
@@ -43,6 +63,10 @@ impl Holding {
             discarded: AtomicU64::new(0),
             forced_out: AtomicU64::new(0),
             queues,
+            open: Mutex::new(Vec::new()),
+            last_sweep: Mutex::new(Instant::now()),
+            bridged: Mutex::new(HashMap::new()),
+            bridged_count: AtomicUsize::new(0),
         }
     }
 
@@ -67,6 +91,89 @@ impl Holding {
             bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15],
         ]);
         (low >> 1) < bound
+    }
+
+    /// A new local trace, rooted at `root`. Now and then it sweeps the others.
+    pub(crate) fn open(self: &Arc<Self>, trace: TraceId, root: SpanId) -> Arc<HeldTrace> {
+        let held = Arc::new(HeldTrace {
+            trace,
+            root,
+            holding: Arc::clone(self),
+            state: Mutex::new(State {
+                spans: Vec::new(),
+                failed: false,
+                decided: None,
+                since: None,
+            }),
+        });
+        let sweep = {
+            let mut last = lock(&self.last_sweep);
+            let due = last.elapsed() >= SWEEP_EVERY;
+            if due {
+                *last = Instant::now();
+            }
+            due
+        };
+        let mut open = lock(&self.open);
+        if sweep {
+            open.retain(|trace| trace.strong_count() > 0);
+        }
+        open.push(Arc::downgrade(&held));
+        drop(open);
+        if sweep {
+            self.sweep(false);
+        }
+        held
+    }
+
+    /// Decides what open traces hold: every trace at shutdown (`all`); else
+    /// those whose oldest held span waited too long, then, while the total is
+    /// exceeded, those that have held longest.
+    pub(crate) fn sweep(&self, all: bool) {
+        let traces: Vec<Arc<HeldTrace>> =
+            lock(&self.open).iter().filter_map(Weak::upgrade).collect();
+        if all {
+            for trace in &traces {
+                trace.decide_now(true);
+            }
+            return;
+        }
+        let mut waiting: Vec<(Instant, &Arc<HeldTrace>)> = traces
+            .iter()
+            .filter_map(|trace| Some((trace.held_since()?, trace)))
+            .collect();
+        waiting.sort_by_key(|(since, _)| *since);
+        for (since, trace) in waiting {
+            let over_total = self.held.load(Ordering::Relaxed) > self.limits.total;
+            if !over_total && since.elapsed() < self.limits.max_wait {
+                break;
+            }
+            trace.decide_now(false);
+        }
+    }
+
+    /// The held trace a `tracing` span with this id belongs to.
+    pub(crate) fn bridged(&self, span: SpanId) -> Option<Arc<HeldTrace>> {
+        if self.bridged_count.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        lock(&self.bridged).get(&span).and_then(Weak::upgrade)
+    }
+
+    /// Remembers a held `tracing` span, for its children.
+    pub(crate) fn remember_bridged(&self, span: SpanId, trace: &Arc<HeldTrace>) {
+        let mut bridged = lock(&self.bridged);
+        bridged.insert(span, Arc::downgrade(trace));
+        self.bridged_count.store(bridged.len(), Ordering::Relaxed);
+    }
+
+    fn forget_bridged(&self, span: SpanId) {
+        if self.bridged_count.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut bridged = lock(&self.bridged);
+        bridged.remove(&span);
+        self.bridged_count.store(bridged.len(), Ordering::Relaxed);
     }
 
     fn keep(&self, mut record: Box<Record>) {
@@ -100,30 +207,37 @@ struct State {
     failed: bool,
     /// `Some(keep)` once decided for good.
     decided: Option<bool>,
-    since: Instant,
+    /// When the oldest span held now arrived.
+    since: Option<Instant>,
+}
+
+/// What deciding a trace's held spans does with them.
+enum Fate {
+    Kept,
+    /// At the root's end or the shutdown: what the sampler is for.
+    Discarded,
+    /// Early, by a bound.
+    ForcedOut,
 }
 
 impl HeldTrace {
-    pub(crate) fn new(trace: TraceId, root: SpanId, holding: Arc<Holding>) -> Self {
-        HeldTrace {
-            trace,
-            root,
-            holding,
-            state: Mutex::new(State {
-                spans: Vec::new(),
-                failed: false,
-                decided: None,
-                since: Instant::now(),
-            }),
-        }
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    fn held_since(&self) -> Option<Instant> {
+        let state = self.lock();
+        state.decided.is_none().then_some(state.since).flatten()
     }
 
     /// A span of this local trace ended.
     pub(crate) fn ended(&self, record: Box<Record>) {
         let holding = &*self.holding;
+        let span = record.context.span_id();
+        holding.forget_bridged(span);
         let failed = matches!(record.status, Status::Error { .. });
-        let is_root = record.context.span_id() == self.root;
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let is_root = span == self.root;
+        let mut state = self.lock();
         match state.decided {
             Some(true) => {
                 drop(state);
@@ -148,36 +262,72 @@ impl HeldTrace {
             }
             return;
         }
+        state.since.get_or_insert_with(Instant::now);
         state.spans.push(record);
         let total = holding.held.fetch_add(1, Ordering::Relaxed) + 1;
         let limits = holding.limits;
-        let bound = state.spans.len() >= limits.per_trace
-            || total > limits.total
-            || state.since.elapsed() >= limits.max_wait;
-        if !is_root && !bound {
-            return;
+        let full = state.spans.len() >= limits.per_trace
+            || state
+                .since
+                .is_some_and(|since| since.elapsed() >= limits.max_wait);
+        if is_root || full {
+            Self::decide(holding, state, is_root);
+        } else {
+            drop(state);
         }
+        if total > limits.total {
+            holding.sweep(false);
+        }
+    }
+
+    /// Decides what the trace holds now: at the shutdown (`last`), or early,
+    /// by a bound.
+    fn decide_now(&self, last: bool) {
+        let state = self.lock();
+        if state.decided.is_none() && (last || !state.spans.is_empty()) {
+            Self::decide(&self.holding, state, last);
+        }
+    }
+
+    /// Exports the held spans if anything failed, else discards them; `last`:
+    /// the decision holds for the rest of the trace.
+    fn decide(holding: &Holding, mut state: MutexGuard<'_, State>, last: bool) {
         let keep = state.failed;
         let spans = std::mem::take(&mut state.spans);
+        state.since = None;
         holding.held.fetch_sub(spans.len(), Ordering::Relaxed);
-        if is_root || keep {
+        if last || keep {
             state.decided = Some(keep);
-        } else {
-            state.since = Instant::now();
         }
         drop(state);
-        if keep {
-            for span in spans {
-                holding.keep(span);
+        let fate = match (keep, last) {
+            (true, _) => Fate::Kept,
+            (false, true) => Fate::Discarded,
+            (false, false) => Fate::ForcedOut,
+        };
+        match fate {
+            Fate::Kept => spans.into_iter().for_each(|span| holding.keep(span)),
+            Fate::Discarded => {
+                holding
+                    .discarded
+                    .fetch_add(spans.len() as u64, Ordering::Relaxed);
             }
-        } else if is_root {
-            holding
-                .discarded
-                .fetch_add(spans.len() as u64, Ordering::Relaxed);
-        } else {
-            holding
-                .forced_out
-                .fetch_add(spans.len() as u64, Ordering::Relaxed);
+            Fate::ForcedOut => {
+                holding
+                    .forced_out
+                    .fetch_add(spans.len() as u64, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Drop for HeldTrace {
+    /// The last context of the trace is gone with spans still held (a root
+    /// that never ended): decided on what they say.
+    fn drop(&mut self) {
+        let state = lock(&self.state);
+        if state.decided.is_none() && !state.spans.is_empty() {
+            Self::decide(&self.holding, state, true);
         }
     }
 }

@@ -182,7 +182,9 @@ impl Telemetry {
     }
 
     /// Flushes and shuts down (as dropping does) and returns the final counts:
-    /// every ended span is then either exported or dropped.
+    /// every ended span is then either exported or dropped (or, with sampling
+    /// that keeps errors, discarded by the sampler: traces still open are
+    /// decided on what they hold).
     ///
     /// ```
     /// use spanwright::opentelemetry_sdk::{error::OTelSdkResult, trace::{SpanData, SpanExporter}};
@@ -226,6 +228,11 @@ impl Telemetry {
         crate::context::propagation::set_propagator(None);
         // Jobs waiting for a flush go on; the shutdown below exports what is left.
         installed.flusher.stop();
+        // Traces still held are decided on what they hold (exported if anything
+        // failed), before the queues go.
+        if let Some(holding) = &installed.holding {
+            holding.sweep(true);
+        }
         if !installed.borrowed {
             let _ = installed
                 .provider
@@ -624,6 +631,14 @@ impl TelemetryBuilder {
                 (sampler, kind, keep_errors)
             }
         };
+        // A provider handed over samples with its own sampler.
+        let keep_errors = keep_errors.filter(|_| self.provider.is_none());
+        if self.provider.is_some()
+            && let Some(setting) = settings.iter_mut().find(|s| s.name == "sampler")
+        {
+            setting.value = "the application's provider's own".into();
+            setting.source = "code".into();
+        }
         let hold_limits = match keep_errors {
             Some(_) => {
                 let (limits, sources) = crate::setup::sampler::hold_limits()?;

@@ -244,15 +244,24 @@ pub(crate) fn start_bridged(
         span.add_event(event, &own.limits);
     }
     let sink = match decision.held {
-        Some((trace, _)) => Sink::Held(trace),
+        Some((trace, _)) => {
+            // Its context is tracing-opentelemetry's: its children find the
+            // trace by this span's id.
+            if let Some(holding) = &own.holding {
+                holding.remember_bridged(span.context.span_id(), &trace);
+            }
+            Sink::Held(trace)
+        }
         None => own.sink.clone(),
     };
     Ok(LiveSpan::new(span, own.limits, sink))
 }
 
 /// The held local trace a span not chosen up front joins: its parent's, when
-/// the parent is a local span of the same trace being held; else a new one,
-/// rooted at this span, with the mark its context carries for its children.
+/// the parent is a local span of the same trace being held (found through the
+/// mark in its context, or, for a `tracing` span, by its id); else a new one,
+/// rooted at this span. With the mark the new span's context must carry for
+/// its children, unless the parent's context carries it already.
 fn held_trace(
     parent: &Context,
     trace_id: TraceId,
@@ -260,14 +269,19 @@ fn held_trace(
     holding: &Arc<Holding>,
 ) -> (Arc<HeldTrace>, Option<InHeldTrace>) {
     let parent_span = parent.span();
-    let local_parent = !parent_span.span_context().is_remote();
-    if let Some(InHeldTrace(trace)) = parent.get::<InHeldTrace>()
-        && trace.trace == trace_id
-        && local_parent
-    {
-        return (Arc::clone(trace), None);
+    let parent_context = parent_span.span_context();
+    let local_parent = parent_context.is_valid() && !parent_context.is_remote();
+    if local_parent {
+        if let Some(InHeldTrace(trace)) = parent.get::<InHeldTrace>()
+            && trace.trace == trace_id
+        {
+            return (Arc::clone(trace), None);
+        }
+        if let Some(trace) = holding.bridged(parent_context.span_id()) {
+            return (Arc::clone(&trace), Some(InHeldTrace(trace)));
+        }
     }
-    let trace = Arc::new(HeldTrace::new(trace_id, span_id, Arc::clone(holding)));
+    let trace = holding.open(trace_id, span_id);
     (Arc::clone(&trace), Some(InHeldTrace(trace)))
 }
 
