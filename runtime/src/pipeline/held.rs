@@ -161,6 +161,7 @@ impl Holding {
     }
 
     /// Remembers a held `tracing` span, for its children.
+    #[cfg(feature = "tracing")]
     pub(crate) fn remember_bridged(&self, span: SpanId, trace: &Arc<HeldTrace>) {
         let mut bridged = lock(&self.bridged);
         bridged.insert(span, Arc::downgrade(trace));
