@@ -456,3 +456,47 @@ fn every_way_a_response_ends_ends_its_span_once_and_completed() {
         Some(&Value::from("HEAD"))
     );
 }
+
+/// Sampling that keeps errors on a real server: of a 200 and a 500 (its
+/// handler's annotated call included), only the 500's trace is exported.
+#[test]
+fn keep_errors_keeps_the_5xx_trace_only() {
+    let _turn = serial();
+    let kept = spanwright_tests::Kept::default();
+    let telemetry = spanwright::Telemetry::builder()
+        .exporter(kept.clone())
+        .keep_errors(0.0)
+        .install()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new()
+        .route("/jobs/{id}", get(job))
+        .route("/fail", get(failing_after_a_load))
+        .layer(ServerLayer::new());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    assert_eq!(request(addr, "/jobs/7", &[]), Some(200));
+    assert_eq!(request(addr, "/fail", &[]), Some(500));
+    let stats = telemetry.shutdown();
+    drop(runtime);
+    let spans = kept.spans();
+    let mut names: Vec<String> = spans.iter().map(|s| s.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["GET /fail", "load"], "{spans:#?}");
+    let server = spans.iter().find(|s| s.name == "GET /fail").unwrap();
+    let load = spans.iter().find(|s| s.name == "load").unwrap();
+    assert_eq!(load.parent_span_id, server.span_context.span_id());
+    assert!(matches!(server.status, Status::Error { .. }));
+    assert_eq!(
+        stats.spans_discarded_by_sampler, 2,
+        "the 200's server span and its load"
+    );
+}
+
+async fn failing_after_a_load() -> (http::StatusCode, &'static str) {
+    load(3).await;
+    (http::StatusCode::INTERNAL_SERVER_ERROR, "broken")
+}
