@@ -468,12 +468,12 @@ fn a_root_holds_spans_at_most_the_longest_wait() {
 fn outer_trace() {
     held_child();
     held_child();
+    held_child();
     inner_trace();
 }
 
 #[spanwright::span(root)]
 fn inner_trace() {
-    held_child();
     held_child();
 }
 
@@ -488,11 +488,12 @@ fn beyond_the_total_the_trace_held_longest_decides_first() {
         .unwrap();
     outer_trace();
     let stats = telemetry.shutdown();
-    // The fourth held span (the inner trace's second child) went over three:
-    // the outer trace, held longest, let its two children go.
-    assert_eq!(stats.spans_forced_out, 2);
+    // The fourth held span (the inner trace's child) went over three: the
+    // outer trace, held longest, let its three children go (deciding the
+    // inner trace instead would force out one and discard five).
+    assert_eq!(stats.spans_forced_out, 3);
     assert_eq!(
-        stats.spans_discarded_by_sampler, 4,
+        stats.spans_discarded_by_sampler, 3,
         "the inner trace, the outer root"
     );
 }
@@ -579,4 +580,31 @@ fn a_tracing_root_holds_its_whole_trace() {
     );
     assert_eq!(traces_of(&kept).len(), 1, "one trace, whole");
     assert_eq!(stats.spans_discarded_by_sampler, 4);
+}
+
+/// A `tracing` root's context handed to another thread: a child started there
+/// after the root ended still belongs to its trace, and follows its decision.
+#[test]
+fn a_late_child_of_a_tracing_root_follows_its_decision() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let _serial = serial();
+    let subscriber = tracing_subscriber::registry().with(spanwright::tracing_layer());
+    let _default = tracing::subscriber::set_default(subscriber);
+    let kept = Kept::default();
+    let telemetry = install(&kept, 0.0);
+    let cx = {
+        let request = tracing::info_span!("http.request");
+        let _entered = request.enter();
+        Context::current()
+    };
+    std::thread::spawn(move || {
+        let _attached = cx.attach();
+        // Fails, but its trace (the root ended fine) was decided: discarded.
+        let _ = late_child(true);
+    })
+    .join()
+    .unwrap();
+    let stats = telemetry.shutdown();
+    assert!(kept.spans().is_empty(), "{:?}", kept.spans());
+    assert_eq!(stats.spans_discarded_by_sampler, 2);
 }

@@ -130,8 +130,11 @@ impl Holding {
     /// those whose oldest held span waited too long, then, while the total is
     /// exceeded, those that have held longest.
     pub(crate) fn sweep(&self, all: bool) {
-        let traces: Vec<Arc<HeldTrace>> =
-            lock(&self.open).iter().filter_map(Weak::upgrade).collect();
+        let traces: Vec<Arc<HeldTrace>> = {
+            let mut open = lock(&self.open);
+            open.retain(|trace| trace.strong_count() > 0);
+            open.iter().filter_map(Weak::upgrade).collect()
+        };
         if all {
             for trace in &traces {
                 trace.decide_now(true);
@@ -143,9 +146,17 @@ impl Holding {
             .filter_map(|trace| Some((trace.held_since()?, trace)))
             .collect();
         waiting.sort_by_key(|(since, _)| *since);
+        // Over the total: down to nine tenths of it at once, so that the next
+        // spans do not sweep again one by one.
+        let total = self.limits.total;
+        let target = if self.held.load(Ordering::Relaxed) > total {
+            total - total / 10
+        } else {
+            usize::MAX
+        };
         for (since, trace) in waiting {
-            let over_total = self.held.load(Ordering::Relaxed) > self.limits.total;
-            if !over_total && since.elapsed() < self.limits.max_wait {
+            let over = self.held.load(Ordering::Relaxed) > target;
+            if !over && since.elapsed() < self.limits.max_wait {
                 break;
             }
             trace.decide_now(false);
@@ -168,7 +179,9 @@ impl Holding {
         self.bridged_count.store(bridged.len(), Ordering::Relaxed);
     }
 
-    fn forget_bridged(&self, span: SpanId) {
+    /// Forgets a held `tracing` span once its last context is gone (its
+    /// children may start until then, after it ended too).
+    pub(crate) fn forget_bridged(&self, span: SpanId) {
         if self.bridged_count.load(Ordering::Relaxed) == 0 {
             return;
         }
@@ -226,6 +239,11 @@ impl HeldTrace {
         lock(&self.state)
     }
 
+    /// The span `span` of this trace is gone with its last context.
+    pub(crate) fn span_gone(&self, span: SpanId) {
+        self.holding.forget_bridged(span);
+    }
+
     fn held_since(&self) -> Option<Instant> {
         let state = self.lock();
         state.decided.is_none().then_some(state.since).flatten()
@@ -235,7 +253,6 @@ impl HeldTrace {
     pub(crate) fn ended(&self, record: Box<Record>) {
         let holding = &*self.holding;
         let span = record.context.span_id();
-        holding.forget_bridged(span);
         let failed = matches!(record.status, Status::Error { .. });
         let is_root = span == self.root;
         let mut state = self.lock();

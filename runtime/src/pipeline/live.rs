@@ -98,5 +98,8 @@ impl Drop for LiveSpan {
         if self.record.is_some() {
             opentelemetry::trace::Span::end_with_timestamp(self, clock::now());
         }
+        if let Sink::Held(trace) = &self.sink {
+            trace.span_gone(self.context.span_id());
+        }
     }
 }
