@@ -69,7 +69,7 @@ impl ConsoleExporter {
         }));
         let (stop, stopped) = mpsc::channel::<()>();
         let printer = Arc::clone(&state);
-        // The batch processor calls `export` only when spans arrive; this thread
+        // The export queue calls `export` only when spans arrive; this thread
         // prints traces whose linger has run out in between.
         let spawned = std::thread::Builder::new()
             .name("spanwright-console".into())

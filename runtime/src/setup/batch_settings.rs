@@ -1,5 +1,5 @@
-//! The batch processor's settings from `OTEL_BSP_*`. spanwright reads them itself
-//! (the SDK ignores a bad value silently), and its default queue is larger than
+//! The export queue's settings from `OTEL_BSP_*` (the batch span processor's
+//! variables). spanwright reads them itself (the SDK ignores a bad value silently), and its default queue is larger than
 //! the SDK's, so that a steady load a local collector keeps up with on average
 //! loses nothing to bursts.
 
@@ -21,7 +21,7 @@ const DEFAULT_DELAY: Duration = Duration::from_millis(5_000);
 /// The console is read by a person: a batch every 100 ms, not every 5 s.
 const CONSOLE_DELAY: Duration = Duration::from_millis(100);
 
-/// What the batch processor is configured with, and where each value came from.
+/// What the export queue is configured with, and where each value came from.
 #[derive(Debug, Clone)]
 pub(crate) struct BatchSettings {
     pub(crate) queue_size: usize,
