@@ -31,11 +31,25 @@ fn main() {
         }
     };
     let held = case == "span_held" || case == "span_held_child";
+    let filtered = case == "span_filtered";
     let telemetry = matches!(
         case.as_str(),
-        "span_sampled" | "span_dropped" | "async_sampled" | "span_held" | "span_held_child"
+        "span_sampled"
+            | "span_dropped"
+            | "async_sampled"
+            | "span_held"
+            | "span_held_child"
+            | "span_filtered"
     )
     .then(|| {
+        if filtered {
+            // Installed, with this crate's spans turned off (SPANWRIGHT_SPANS).
+            return spanwright::Telemetry::builder()
+                .exporter(Discard)
+                .spans("spanwright_benches=off")
+                .install()
+                .unwrap();
+        }
         if held {
             // Every call a local root not chosen up front: held, then discarded.
             return spanwright::Telemetry::builder()
@@ -81,7 +95,7 @@ fn measured(case: &str, n: u64, tuned: &Tuned) -> usize {
         }
         "span_async" => (0..n)
             .for_each(|i| sum += block_on(spanwright_async(black_box(i), black_box("resize")))),
-        "span_sampled" | "span_dropped" | "span_held" | "span_held_child" => {
+        "span_sampled" | "span_dropped" | "span_held" | "span_held_child" | "span_filtered" => {
             (0..n).for_each(|i| sum += spanwright_span(black_box(i), black_box("resize")))
         }
         "async_sampled" => (0..n)

@@ -74,7 +74,7 @@ ratio() { python3 -c "print(f'{$1 / $2:.3f}')"; }
 printf '| ratio #[span] / tuned | %s | %s |\n| ratio #[span] / leanest | %s | %s |\n' \
   "$(ratio "${mine[span_sampled]}" "${mine[tuned]}")" "$(ratio "${all[span_sampled]}" "${all[tuned]}")" \
   "$(ratio "${mine[span_sampled]}" "${mine[lean]}")" "$(ratio "${all[span_sampled]}" "${all[lean]}")"
-for c in span_dropped tuned_dropped span_held span_held_child async_sampled tuned_async; do mine[$c]=$(per_call $on $c $M); done
+for c in span_dropped tuned_dropped span_held span_held_child span_filtered async_sampled tuned_async; do mine[$c]=$(per_call $on $c $M); done
 printf '\n**Async, sampled** (suspends once, inlined executor; calling thread)\n\n| #[span] | tuned SDK code | ratio |\n| ---: | ---: | ---: |\n| %s | %s | %s |\n' \
   "${mine[async_sampled]}" "${mine[tuned_async]}" "$(ratio "${mine[async_sampled]}" "${mine[tuned_async]}")"
 printf '\n**Dropped by the sampler** (`always_off`; calling thread)\n\n| #[span] | tuned SDK code | ratio |\n| ---: | ---: | ---: |\n| %s | %s | %s |\n' \
@@ -82,3 +82,5 @@ printf '\n**Dropped by the sampler** (`always_off`; calling thread)\n\n| #[span]
 printf '\n**Held by sampling that keeps errors** (`keep_errors(0.0)`; calling thread; discarded as their trace decides)\n\n| case | instructions | over sampled #[span] |\n| --- | ---: | ---: |\n| a held local root (every call a trace of its own) | %s | %s |\n| a held child (every call under one open root) | %s | %s |\n' \
   "${mine[span_held]}" "$(ratio "${mine[span_held]}" "${mine[span_sampled]}")" \
   "${mine[span_held_child]}" "$(ratio "${mine[span_held_child]}" "${mine[span_sampled]}")"
+printf '\n**Turned off by `SPANWRIGHT_SPANS`** (installed, the crate `spanwright_benches=off`; calling thread)\n\n| turned off #[span] | disabled #[span] (nothing installed) | plain |\n| ---: | ---: | ---: |\n| %s | %s | %s |\n' \
+  "${mine[span_filtered]}" "$(per_call $on span)" "$(per_call $on plain)"
