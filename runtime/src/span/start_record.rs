@@ -13,12 +13,13 @@ use crate::span::sampling::{RANDOM, SamplerKind};
 use crate::span::site::Site;
 use crate::span::tracer::Own;
 use opentelemetry::trace::{
-    Link, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
+    Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
 };
-use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::SamplingDecision;
+use opentelemetry::{Context, KeyValue, StringValue};
+use opentelemetry_sdk::trace::{SamplingDecision, SpanLimits};
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 #[allow(clippy::too_many_arguments)] // the one call in span start
 pub(super) fn start(
@@ -56,30 +57,18 @@ pub(super) fn start(
             name: &mut name,
         },
     );
-    let mut span = Box::new(Record {
-        context: decision.context,
-        parent_span_id: decision.parent_span_id,
-        parent_is_remote: decision.parent_is_remote,
+    let opening = Opening {
         kind: site.kind.clone(),
         name,
         start,
-        end: start,
         attributes,
-        dropped_attributes: 0,
-        events: Vec::new(),
-        dropped_events: 0,
-        links: Vec::new(),
-        dropped_links: 0,
-        status: Default::default(),
+        links,
         scope: (site.scope, site.scope_version),
         // A job's two attributes come first, within the attribute limit.
         job_status: (site.job && own.limits.max_attributes_per_span >= 2).then(|| "unknown".into()),
-    });
-    span.limit_attributes(&own.limits);
-    for link in links {
-        span.add_link(link, &own.limits);
-    }
-    let cx = match decision.held {
+    };
+    let (span, held) = decision.record(opening, &own.limits);
+    let cx = match held {
         None => base.with_span(LiveSpan::new(span, own.limits, own.sink.clone())),
         Some((trace, None)) => base.with_span(LiveSpan::new(span, own.limits, Sink::Held(trace))),
         // A new local root: its trace goes with the context, for its children.
@@ -104,7 +93,51 @@ struct Decision {
     parent_is_remote: bool,
     /// `Some(sampled)` when the span is recorded.
     sampled: Option<bool>,
-    held: Option<(Arc<HeldTrace>, Option<InHeldTrace>)>,
+    held: Held,
+}
+
+/// What a recorded span starts with, beside its decision.
+struct Opening {
+    kind: SpanKind,
+    name: Cow<'static, str>,
+    start: SystemTime,
+    attributes: Vec<KeyValue>,
+    links: Vec<Link>,
+    scope: (&'static str, &'static str),
+    job_status: Option<StringValue>,
+}
+
+/// The held trace a span joins, and the mark its context must carry.
+type Held = Option<(Arc<HeldTrace>, Option<InHeldTrace>)>;
+
+impl Decision {
+    /// The record of a span the decision keeps, within the span limits, and
+    /// the held trace it joins.
+    fn record(self, opening: Opening, limits: &SpanLimits) -> (Box<Record>, Held) {
+        let mut span = Box::new(Record {
+            context: self.context,
+            parent_span_id: self.parent_span_id,
+            parent_is_remote: self.parent_is_remote,
+            kind: opening.kind,
+            name: opening.name,
+            start: opening.start,
+            end: opening.start,
+            attributes: opening.attributes,
+            dropped_attributes: 0,
+            events: Vec::new(),
+            dropped_events: 0,
+            links: Vec::new(),
+            dropped_links: 0,
+            status: Status::Unset,
+            scope: opening.scope,
+            job_status: opening.job_status,
+        });
+        span.limit_attributes(limits);
+        for link in opening.links {
+            span.add_link(link, limits);
+        }
+        (span, self.held)
+    }
 }
 
 fn decide(
@@ -217,33 +250,20 @@ pub(crate) fn start_bridged(
     if decision.sampled.is_none() {
         return Err(decision.context);
     }
-    let start = builder.start_time.unwrap_or_else(clock::now);
-    let mut span = Box::new(Record {
-        context: decision.context,
-        parent_span_id: decision.parent_span_id,
-        parent_is_remote: decision.parent_is_remote,
+    let opening = Opening {
         kind,
         name: builder.name,
-        start,
-        end: start,
+        start: builder.start_time.unwrap_or_else(clock::now),
         attributes,
-        dropped_attributes: 0,
-        events: Vec::new(),
-        dropped_events: 0,
-        links: Vec::new(),
-        dropped_links: 0,
-        status: Default::default(),
+        links,
         scope: ("spanwright", env!("CARGO_PKG_VERSION")),
         job_status: None,
-    });
-    span.limit_attributes(&own.limits);
-    for link in links {
-        span.add_link(link, &own.limits);
-    }
+    };
+    let (mut span, held) = decision.record(opening, &own.limits);
     for event in builder.events.unwrap_or_default() {
         span.add_event(event, &own.limits);
     }
-    let sink = match decision.held {
+    let sink = match held {
         Some((trace, _)) => {
             // Its context is tracing-opentelemetry's: its children find the
             // trace by this span's id.
