@@ -311,7 +311,10 @@ fn message(out: &mut Vec<u8>, tag: u32, write: impl FnOnce(&mut Vec<u8>)) {
     let len = out.len() - at - 1;
     let width = encoded_len_varint(len as u64);
     if width > 1 {
-        out.splice(at + 1..at + 1, std::iter::repeat_n(0, width - 1));
+        // Room for the longer length: the body moves up by the difference.
+        let end = out.len();
+        out.resize(end + width - 1, 0);
+        out.copy_within(at + 1..end, at + width);
     }
     let mut slot = &mut out[at..at + width];
     encode_varint(len as u64, &mut slot);
