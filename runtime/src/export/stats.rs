@@ -166,15 +166,6 @@ impl Counters {
         false
     }
 
-    /// A span admitted by `admit` that found no room after all: counted
-    /// dropped (queue full) instead.
-    #[cold]
-    pub(crate) fn refused(&self) {
-        self.accepted.fetch_sub(1, Ordering::Relaxed);
-        let dropped = self.dropped_full.fetch_add(1, Ordering::Relaxed) + 1;
-        self.report_drop(dropped);
-    }
-
     #[cold]
     fn report_drop(&self, dropped: u64) {
         if !self.drop_line.claim(self.now_millis()) {
