@@ -10,8 +10,8 @@ use std::time::Duration;
 /// The default queue. With the SDK's defaults (2,048 spans, batches of 512) a
 /// steady 50,000 spans/s into a local collector loses spans; with batches of
 /// 2,048 a queue of 8,192 already loses none (BENCHMARKS.md), and this doubles
-/// that. The queue's channel allocates its slots up front, a pointer each
-/// (24 bytes a slot); the records themselves, a few hundred bytes each, exist
+/// that. The queue holds a pointer per queued span and grows only as far as
+/// the load takes it; the records themselves, a few hundred bytes each, exist
 /// only for the spans queued.
 pub(crate) const DEFAULT_QUEUE_SIZE: usize = 16_384;
 /// The default batch: one export at a time, so bigger batches move more spans
