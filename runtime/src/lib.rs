@@ -692,13 +692,14 @@
 //!   `OTEL_*` variable (`batch_settings`, `otlp_settings`, ...); [`InitError`].
 //! - `export/`: the choice of exporter, the console exporter and its waterfall
 //!   renderer, the OTLP transports (`otlp_grpc`, `otlp_http`), export counts and
-//!   diagnostics, bounded flushes, and the attribute value length limit.
+//!   diagnostics, and bounded flushes.
 //! - `pipeline/`: spanwright's own span pipeline: the `record` of a span, the
 //!   `live` handle the context holds, `ids` and `clock`, the `sink` an ended
 //!   record goes to, the bounded export `queue` and its thread, the
 //!   `destination` it exports to, the `processor` that queues the SDK's own
-//!   spans, and the OTLP `encoder`, which writes the request's bytes straight
-//!   from the records.
+//!   spans, the local traces `held` by sampling that keeps errors, the value
+//!   length limit (`truncate`), and the OTLP `encoder`, which writes the
+//!   request's bytes straight from the records.
 //! - `http/`: the server and client layers and the reqwest middleware (features
 //!   `http`, `reqwest`); `tracing_layer.rs` and `logs.rs`: the `tracing` bridge
 //!   and log correlation (feature `tracing`).

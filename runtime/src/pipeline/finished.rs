@@ -1,8 +1,8 @@
 //! An ended span on its way out: one of spanwright's records, or a span of the
 //! SDK's.
 
-use crate::export::truncate::{truncate_record, truncate_span};
 use crate::pipeline::record::Record;
+use crate::pipeline::truncate::{truncate_record, truncate_span};
 use opentelemetry_sdk::trace::SpanData;
 
 /// An ended span: a record of spanwright's, or a span of the SDK's (started by

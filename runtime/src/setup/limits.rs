@@ -1,6 +1,6 @@
 //! Span limits from the environment. The SDK reads only the span count limits; the
 //! generic and per-event/per-link attribute counts and the attribute value length
-//! are read here (the length limit is applied by `export::truncate`).
+//! are read here (the length limit is applied by `pipeline::truncate`).
 
 use crate::setup::env::env_var;
 use crate::setup::error::InitError;
