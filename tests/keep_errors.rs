@@ -608,3 +608,63 @@ fn a_late_child_of_a_tracing_root_follows_its_decision() {
     assert!(kept.spans().is_empty(), "{:?}", kept.spans());
     assert_eq!(stats.spans_discarded_by_sampler, 2);
 }
+
+#[spanwright::span(root)]
+fn open_root_with_a_failure(
+    failed: std::sync::mpsc::Sender<()>,
+    go_on: std::sync::mpsc::Receiver<()>,
+) {
+    let _ = lookup(true);
+    failed.send(()).unwrap();
+    let _ = go_on.recv();
+}
+
+/// A failure decides its trace at once: what it held leaves while the root is
+/// still open (a crash later would not lose it).
+#[test]
+fn a_failure_is_exported_before_its_root_ends() {
+    let _serial = serial();
+    let kept = Kept::default();
+    let telemetry = install(&kept, 0.0);
+    let (failed_tx, failed) = std::sync::mpsc::channel();
+    let (go_on, go_on_rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || open_root_with_a_failure(failed_tx, go_on_rx));
+    failed.recv().unwrap();
+    telemetry.flush();
+    let names: Vec<String> = kept.spans().iter().map(|s| s.name.to_string()).collect();
+    assert_eq!(names, ["lookup"], "exported while the root is open");
+    go_on.send(()).unwrap();
+    worker.join().unwrap();
+    telemetry.shutdown();
+    assert_eq!(kept.spans().len(), 2, "and the root when it ends");
+}
+
+#[spanwright::span(root)]
+fn worker_loop() {
+    for _ in 0..6 {
+        held_child();
+    }
+    let _ = lookup(true);
+    for _ in 0..3 {
+        held_child();
+    }
+}
+
+/// Under a long-lived root, decided window by window once a bound was reached:
+/// one failure exports its window, not everything after it.
+#[test]
+fn a_long_lived_root_is_decided_window_by_window() {
+    let _serial = serial();
+    let _env = Env::set(&[("SPANWRIGHT_KEEP_ERRORS_MAX_SPANS_PER_TRACE", "5")]);
+    let kept = Kept::default();
+    let telemetry = install(&kept, 0.0);
+    worker_loop();
+    let stats = telemetry.shutdown();
+    // Five children forced out (the bound), then a child and the failed lookup
+    // exported (the failure), then three children and the root discarded.
+    let mut names: Vec<String> = kept.spans().iter().map(|s| s.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["held_child", "lookup"]);
+    assert_eq!(stats.spans_forced_out, 5);
+    assert_eq!(stats.spans_discarded_by_sampler, 4);
+}

@@ -184,13 +184,16 @@ impl ShouldSample for RecordOnly {
 }
 
 #[spanwright::span]
-fn recorded_only() -> SpanContext {
-    Context::current().span().span_context().clone()
+fn recorded_only() -> (SpanContext, bool) {
+    let cx = Context::current();
+    let span = cx.span();
+    (span.span_context().clone(), span.is_recording())
 }
 
 #[test]
 fn a_custom_sampler_is_asked_and_obeyed() {
-    let (context, spans) = Capture::with_sampler(RecordOnly).run(recorded_only);
+    let ((context, recording), spans) = Capture::with_sampler(RecordOnly).run(recorded_only);
+    assert!(recording);
     assert!(!context.is_sampled());
     assert_eq!(context.trace_state().get("vendor"), Some("x"));
     let span = &spans[0];
@@ -208,8 +211,9 @@ fn a_custom_sampler_is_asked_and_obeyed() {
         .sampler(Sampler::ParentBased(Box::new(RecordOnly)))
         .install()
         .unwrap();
-    let context = recorded_only();
+    let (context, recording) = recorded_only();
     assert!(context.is_valid() && !context.is_sampled());
+    assert!(recording, "recorded, not dropped");
     let stats = telemetry.shutdown();
     assert!(kept.spans().is_empty());
     assert_eq!(stats.spans_ended, 0);
@@ -257,4 +261,50 @@ fn a_failed_installation_stops_the_queues_it_started() {
     }
     assert!(result.is_err(), "{result:?}");
     assert_eq!(wait_for_export_threads(0), 0, "the console's queue stopped");
+}
+
+/// Panics at its first export, then exports.
+#[derive(Debug, Clone, Default)]
+struct PanicsOnce(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl spanwright::opentelemetry_sdk::trace::SpanExporter for PanicsOnce {
+    async fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> spanwright::opentelemetry_sdk::error::OTelSdkResult {
+        if self
+            .0
+            .fetch_add(batch.len(), std::sync::atomic::Ordering::SeqCst)
+            == 0
+        {
+            panic!("an exporter's bug");
+        }
+        Ok(())
+    }
+}
+
+#[spanwright::span]
+fn exported() {}
+
+/// A panicking exporter loses its batch, counted as a failed export; the
+/// export thread lives on and exports what follows.
+#[test]
+fn a_panicking_exporter_loses_a_batch_not_the_thread() {
+    let _serial = serial();
+    let exporter = PanicsOnce::default();
+    let telemetry = Telemetry::builder()
+        .exporter(exporter.clone())
+        .on_diagnostic(|_| {})
+        .install()
+        .unwrap();
+    exported();
+    telemetry.flush();
+    exported();
+    exported();
+    telemetry.flush();
+    let stats = telemetry.shutdown();
+    assert_eq!(stats.export_failures, 1);
+    assert_eq!(stats.spans_lost_in_failed_exports, 1);
+    assert_eq!(stats.spans_exported, 2);
+    assert_eq!(exporter.0.load(std::sync::atomic::Ordering::SeqCst), 3);
 }

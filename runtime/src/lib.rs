@@ -246,13 +246,18 @@
 //!   a summary if anything was lost. The default queue holds 16,384 spans and a
 //!   batch 2,048 (the SDK's 2,048 and 512 lose spans under a steady 50,000
 //!   spans/s into a local collector); `OTEL_BSP_MAX_QUEUE_SIZE` and
-//!   `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` win.
+//!   `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` win. While an export is under way (a slow
+//!   collector, its retries), the queue fills again: up to twice the queue size
+//!   may be in memory per exporter. An exporter that panics loses its batch
+//!   (counted as a failed export), not the export thread; spans that end after
+//!   their installation shut down are not queued.
 //! - **How spans are recorded.** spanwright records annotated functions, the
 //!   `http` layers' spans and the `tracing` bridge's spans itself, not through
 //!   the SDK's span objects: a compact
 //!   record per span (ids from a generator of each thread's own, start and end
-//!   read from the monotonic clock and converted to Unix time, so a duration never
-//!   goes negative when the wall clock is stepped), with the span limits
+//!   read from the monotonic clock and converted to Unix time from a wall-clock
+//!   reading each thread takes again every second, so times follow a stepped
+//!   wall clock within a second and a span never ends before it starts), with the span limits
 //!   (`OTEL_SPAN_*_COUNT_LIMIT`, `OTEL_*_ATTRIBUTE_COUNT_LIMIT`) applied as the
 //!   SDK applies them. While a span runs, the current OpenTelemetry context holds
 //!   a span whose `SpanContext` parents whatever starts under it (SDK spans of
@@ -365,7 +370,7 @@
 //!   [`ExportStats::spans_forced_out`] (discarded early by a bound);
 //!   `spans_dropped` stays for real losses.
 //! - Cost: a held span is recorded as a sampled one is; on the calling thread
-//!   it costs about a third more (a discarded record is freed there, an
+//!   it costs a third to a half more (a discarded record is freed there, an
 //!   exported one by the export thread; BENCHMARKS.md has the figures), in
 //!   total less (it is never encoded or sent), and the held records' memory
 //!   until their trace is decided. Metrics, which count

@@ -1,27 +1,69 @@
-//! Span times: read from the monotonic clock and converted to Unix time from one
-//! reading of the wall clock per process, so a span's duration is never
-//! negative and never jumps with the wall clock (NTP steps, a VM resumed).
+//! Span times: read from the monotonic clock and converted to Unix time from a
+//! reading of the wall clock that each thread takes again every second. Within
+//! a second times never go back and durations never jump with the wall clock;
+//! across seconds they follow it (an NTP step, a VM resumed), as the SDK's
+//! `SystemTime::now()` would, and a span's end is never put before its start.
 
-use std::sync::OnceLock;
-use std::time::{Instant, SystemTime};
+use std::cell::Cell;
+use std::time::{Duration, Instant, SystemTime};
 
-static BASE: OnceLock<(Instant, SystemTime)> = OnceLock::new();
+/// How long a thread converts from one wall-clock reading.
+const ANCHORED_FOR: Duration = Duration::from_secs(1);
 
-/// Now, as Unix time on the monotonic clock.
+thread_local! {
+    static ANCHOR: Cell<Option<(Instant, SystemTime)>> = const { Cell::new(None) };
+}
+
+/// Now, as Unix time.
 #[inline]
 pub(crate) fn now() -> SystemTime {
-    let &(instant, wall) = BASE.get_or_init(|| (Instant::now(), SystemTime::now()));
-    wall.checked_add(instant.elapsed()).unwrap_or(wall)
+    let instant = Instant::now();
+    ANCHOR
+        .try_with(|anchor| match anchor.get() {
+            Some((at, wall)) if instant.saturating_duration_since(at) < ANCHORED_FOR => wall
+                .checked_add(instant.saturating_duration_since(at))
+                .unwrap_or(wall),
+            _ => {
+                let wall = SystemTime::now();
+                anchor.set(Some((instant, wall)));
+                wall
+            }
+        })
+        .unwrap_or_else(|_| SystemTime::now())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, SystemTime};
+
     #[test]
-    fn follows_the_wall_clock_and_never_goes_back() {
+    fn follows_the_wall_clock_and_never_goes_back_within_a_second() {
         let first = super::now();
-        let wall = std::time::SystemTime::now();
+        let wall = SystemTime::now();
         let gap = wall.duration_since(first).unwrap_or_else(|e| e.duration());
-        assert!(gap < std::time::Duration::from_secs(1), "{gap:?}");
-        assert!(super::now() >= first);
+        assert!(gap < Duration::from_millis(100), "{gap:?}");
+        let mut last = first;
+        for _ in 0..1000 {
+            let now = super::now();
+            assert!(now >= last);
+            last = now;
+        }
+    }
+
+    #[test]
+    fn takes_the_wall_clock_again_after_a_second() {
+        let _ = super::now();
+        // The anchor this thread holds: moved back an hour, as if the wall
+        // clock had been stepped since it was read.
+        super::ANCHOR.with(|anchor| {
+            let (at, wall) = anchor.get().unwrap();
+            anchor.set(Some((at, wall - Duration::from_secs(3600))));
+        });
+        let stepped = super::now();
+        assert!(SystemTime::now().duration_since(stepped).unwrap() > Duration::from_secs(3000));
+        std::thread::sleep(super::ANCHORED_FOR + Duration::from_millis(50));
+        let again = super::now();
+        let gap = SystemTime::now().duration_since(again).unwrap_or_default();
+        assert!(gap < Duration::from_millis(100), "re-anchored: {gap:?}");
     }
 }

@@ -14,6 +14,7 @@
 
 use crate::pipeline::queue::{Queue, push_to_all};
 use crate::pipeline::record::Record;
+use crate::pipeline::truncate::truncate_record;
 use opentelemetry::trace::{SpanContext, SpanId, Status, TraceId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -41,6 +42,8 @@ pub(crate) struct Holding {
     discarded: AtomicU64,
     forced_out: AtomicU64,
     queues: Arc<[Arc<Queue>]>,
+    /// The attribute value length limit, applied as a span is held.
+    value_length: Option<usize>,
     /// The traces not decided yet (weak: a trace lives in its spans' contexts).
     open: Mutex<Vec<Weak<HeldTrace>>>,
     last_sweep: Mutex<Instant>,
@@ -55,10 +58,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Holding {
-    pub(crate) fn new(ratio: f64, limits: HoldLimits, queues: Arc<[Arc<Queue>]>) -> Self {
+    pub(crate) fn new(
+        ratio: f64,
+        limits: HoldLimits,
+        queues: Arc<[Arc<Queue>]>,
+        value_length: Option<usize>,
+    ) -> Self {
         Holding {
             ratio,
             limits,
+            value_length,
             held: AtomicUsize::new(0),
             discarded: AtomicU64::new(0),
             forced_out: AtomicU64::new(0),
@@ -104,6 +113,7 @@ impl Holding {
                 failed: false,
                 decided: None,
                 since: None,
+                windowed: false,
             }),
         });
         let sweep = {
@@ -223,6 +233,21 @@ struct State {
     decided: Option<bool>,
     /// When the oldest span held now arrived.
     since: Option<Instant>,
+    /// A bound made the trace decide before its root ended: a long-lived root
+    /// (a worker loop, a server's `main`), decided window by window from then
+    /// on, so that one failure does not export all that follows.
+    windowed: bool,
+}
+
+/// Why a trace decides what it holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// Its root ended, or the shutdown: for good.
+    Last,
+    /// A span failed: kept, for good (window by window once windowed).
+    Failure,
+    /// A bound: what is held goes (exported if anything failed).
+    Bound,
 }
 
 /// What deciding a trace's held spans does with them.
@@ -239,6 +264,11 @@ impl HeldTrace {
         lock(&self.state)
     }
 
+    /// Whether this trace is held by `holding` (an installation's).
+    pub(crate) fn held_by(&self, holding: &Arc<Holding>) -> bool {
+        Arc::ptr_eq(&self.holding, holding)
+    }
+
     /// The span `span` of this trace is gone with its last context.
     pub(crate) fn span_gone(&self, span: SpanId) {
         self.holding.forget_bridged(span);
@@ -250,8 +280,12 @@ impl HeldTrace {
     }
 
     /// A span of this local trace ended.
-    pub(crate) fn ended(&self, record: Box<Record>) {
+    pub(crate) fn ended(&self, mut record: Box<Record>) {
         let holding = &*self.holding;
+        if let Some(limit) = holding.value_length {
+            // Held records are bounded by count: their values by length too.
+            truncate_record(&mut record, limit);
+        }
         let span = record.context.span_id();
         let failed = matches!(record.status, Status::Error { .. });
         let is_root = span == self.root;
@@ -288,10 +322,20 @@ impl HeldTrace {
             || state
                 .since
                 .is_some_and(|since| since.elapsed() >= limits.max_wait);
-        if is_root || full {
-            Self::decide(holding, state, is_root);
+        // A failure decides at once (the trace is kept whatever follows), so
+        // that nothing of it waits in memory for a root that may never end.
+        let why = if is_root {
+            Some(Why::Last)
+        } else if state.failed {
+            Some(Why::Failure)
+        } else if full {
+            Some(Why::Bound)
         } else {
-            drop(state);
+            None
+        };
+        match why {
+            Some(why) => Self::decide(holding, state, why),
+            None => drop(state),
         }
         if total > limits.total {
             holding.sweep(false);
@@ -303,19 +347,27 @@ impl HeldTrace {
     fn decide_now(&self, last: bool) {
         let state = self.lock();
         if state.decided.is_none() && (last || !state.spans.is_empty()) {
-            Self::decide(&self.holding, state, last);
+            let why = if last { Why::Last } else { Why::Bound };
+            Self::decide(&self.holding, state, why);
         }
     }
 
     /// Exports the held spans if anything failed, else discards them; `last`:
     /// the decision holds for the rest of the trace.
-    fn decide(holding: &Holding, mut state: MutexGuard<'_, State>, last: bool) {
+    fn decide(holding: &Holding, mut state: MutexGuard<'_, State>, why: Why) {
         let keep = state.failed;
         let spans = std::mem::take(&mut state.spans);
         state.since = None;
         holding.held.fetch_sub(spans.len(), Ordering::Relaxed);
-        if last || keep {
-            state.decided = Some(keep);
+        let last = why == Why::Last;
+        match why {
+            Why::Last => state.decided = Some(keep),
+            Why::Failure if !state.windowed => state.decided = Some(true),
+            // A long-lived root: this window goes, the next is held afresh.
+            Why::Failure | Why::Bound => {
+                state.windowed = true;
+                state.failed = false;
+            }
         }
         drop(state);
         let fate = match (keep, last) {
@@ -345,7 +397,7 @@ impl Drop for HeldTrace {
     fn drop(&mut self) {
         let state = lock(&self.state);
         if state.decided.is_none() && !state.spans.is_empty() {
-            Self::decide(&self.holding, state, true);
+            Self::decide(&self.holding, state, Why::Last);
         }
     }
 }

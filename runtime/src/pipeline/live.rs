@@ -87,7 +87,8 @@ impl opentelemetry::trace::Span for LiveSpan {
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
         if let Some(mut record) = self.record.take() {
-            record.end = timestamp;
+            // Never before its start (a wall clock stepped back in between).
+            record.end = timestamp.max(record.start);
             self.sink.ended(record);
         }
     }

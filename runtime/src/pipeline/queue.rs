@@ -17,6 +17,8 @@ use crate::pipeline::destination::Destination;
 use crate::pipeline::finished::Finished;
 use crate::pipeline::record::Record;
 use crate::setup::batch_settings::BatchSettings;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,8 @@ pub(crate) struct Queue {
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
+    /// Shut down: spans that end now are not queued.
+    closed: AtomicBool,
     /// Wakes the export thread: a full batch, a flush, the shutdown.
     work: Condvar,
     /// Signalled when a flush is done or the thread has stopped.
@@ -67,6 +71,7 @@ impl Queue {
     ) -> std::io::Result<Arc<Queue>> {
         let shared = Arc::new(Shared {
             state: Mutex::default(),
+            closed: AtomicBool::new(false),
             work: Condvar::new(),
             progress: Condvar::new(),
             counters,
@@ -84,6 +89,11 @@ impl Queue {
     /// Queues an ended span, or counts it dropped when the queue is full.
     pub(crate) fn push(&self, mut span: Finished) {
         let shared = &*self.shared;
+        if shared.closed.load(Ordering::Relaxed) {
+            // Ended after its installation shut down: nothing exports it any
+            // more, and its counts are settled.
+            return;
+        }
         if !shared.counters.admit() {
             return;
         }
@@ -119,6 +129,7 @@ impl Queue {
     /// `timeout`; `false` if it had not stopped by then.
     pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
         let shared = &*self.shared;
+        shared.closed.store(true, Ordering::Relaxed);
         let mut state = shared.lock();
         state.stopping = true;
         shared.work.notify_one();
@@ -130,6 +141,7 @@ impl Drop for Queue {
     /// The last handle is gone (after a shutdown, or an installation that
     /// failed before its provider owned the queue): the thread stops.
     fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Relaxed);
         self.shared.lock().stopping = true;
         self.shared.work.notify_one();
     }
@@ -192,7 +204,7 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
         if stopping {
             // Outside the lock: an exporter's shutdown may block (a console on
             // a full stderr), and whoever waits for it gives up on time.
-            destination.shutdown();
+            let _ = catch_unwind(AssertUnwindSafe(|| destination.shutdown()));
         }
         let mut state = shared.lock();
         state.spare = spans;
@@ -212,7 +224,9 @@ fn export(shared: &Shared, destination: &mut dyn Destination, spans: &mut Vec<Fi
     let size = shared.batch_size;
     let mut send = |batch: &mut Vec<Finished>| {
         let count = batch.len();
-        let outcome = destination.export(batch);
+        // A panicking exporter loses its batch, not the export thread.
+        let outcome = catch_unwind(AssertUnwindSafe(|| destination.export(batch)))
+            .unwrap_or_else(|_| Err("the exporter panicked".into()));
         batch.clear();
         match outcome {
             Ok(()) => shared.counters.exported(count),

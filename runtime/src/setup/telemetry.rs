@@ -810,9 +810,12 @@ impl TelemetryBuilder {
         crate::span::filter::set(filter);
         let queues: Arc<[Arc<Queue>]> = queues.into();
         let holding = match (keep_errors, hold_limits) {
-            (Some(ratio), Some(limits)) if !borrowed => {
-                Some(Arc::new(Holding::new(ratio, limits, Arc::clone(&queues))))
-            }
+            (Some(ratio), Some(limits)) if !borrowed => Some(Arc::new(Holding::new(
+                ratio,
+                limits,
+                Arc::clone(&queues),
+                value_length,
+            ))),
             _ => None,
         };
         let own = (!borrowed).then(|| crate::span::tracer::Own {

@@ -294,6 +294,7 @@ fn held_trace(
     if local_parent {
         if let Some(InHeldTrace(trace)) = parent.get::<InHeldTrace>()
             && trace.trace == trace_id
+            && trace.held_by(holding)
         {
             return (Arc::clone(trace), None);
         }
