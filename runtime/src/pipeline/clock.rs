@@ -19,15 +19,16 @@ thread_local! {
 pub(crate) fn now() -> SystemTime {
     let instant = Instant::now();
     ANCHOR
-        .try_with(|anchor| match anchor.get() {
-            Some((at, wall)) if instant.saturating_duration_since(at) < ANCHORED_FOR => wall
-                .checked_add(instant.saturating_duration_since(at))
-                .unwrap_or(wall),
-            _ => {
-                let wall = SystemTime::now();
-                anchor.set(Some((instant, wall)));
-                wall
+        .try_with(|anchor| {
+            if let Some((at, wall)) = anchor.get() {
+                let elapsed = instant.saturating_duration_since(at);
+                if elapsed < ANCHORED_FOR {
+                    return wall.checked_add(elapsed).unwrap_or(wall);
+                }
             }
+            let wall = SystemTime::now();
+            anchor.set(Some((instant, wall)));
+            wall
         })
         .unwrap_or_else(|_| SystemTime::now())
 }
