@@ -51,6 +51,22 @@ fn install(kept: &Kept, ratio: f64) -> Telemetry {
         .unwrap()
 }
 
+/// Keeps errors at ratio 0.0 and exports nothing: for what `stats()` counts.
+fn install_unexported() -> Telemetry {
+    Telemetry::builder()
+        .no_export()
+        .keep_errors(0.0)
+        .install()
+        .unwrap()
+}
+
+/// This thread's `tracing` spans through spanwright's bridge, until dropped.
+fn bridged() -> tracing::subscriber::DefaultGuard {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let subscriber = tracing_subscriber::registry().with(spanwright::tracing_layer());
+    tracing::subscriber::set_default(subscriber)
+}
+
 fn traces_of(kept: &Kept) -> BTreeSet<String> {
     kept.spans()
         .iter()
@@ -266,11 +282,7 @@ fn an_open_root_holds_at_most_its_bound() {
     let _serial = serial();
     // No wait limit in reach, however slow this build: only the count bounds.
     let _env = Env::set(&[("SPANWRIGHT_KEEP_ERRORS_MAX_WAIT_MS", "3600000")]);
-    let telemetry = Telemetry::builder()
-        .no_export()
-        .keep_errors(0.0)
-        .install()
-        .unwrap();
+    let telemetry = install_unexported();
     let grown = long_lived_root_measured(500_000);
     let stats = telemetry.shutdown();
     // Held in windows of 1,000 (the default), each discarded as it filled.
@@ -412,10 +424,8 @@ fn request_through_a_library(fail: bool) -> String {
 /// A `tracing` span in a held trace is held with it, and kept with it.
 #[test]
 fn tracing_spans_are_held_with_their_trace() {
-    use tracing_subscriber::layer::SubscriberExt as _;
     let _serial = serial();
-    let subscriber = tracing_subscriber::registry().with(spanwright::tracing_layer());
-    let _default = tracing::subscriber::set_default(subscriber);
+    let _default = bridged();
     let kept = Kept::default();
     let telemetry = install(&kept, 0.0);
     let failed = request_through_a_library(true);
@@ -452,11 +462,7 @@ fn waits_between_children() {
 fn a_root_holds_spans_at_most_the_longest_wait() {
     let _serial = serial();
     let _env = Env::set(&[("SPANWRIGHT_KEEP_ERRORS_MAX_WAIT_MS", "50")]);
-    let telemetry = Telemetry::builder()
-        .no_export()
-        .keep_errors(0.0)
-        .install()
-        .unwrap();
+    let telemetry = install_unexported();
     waits_between_children();
     let stats = telemetry.shutdown();
     // The second child found the first held for over 50 ms: both decided early.
@@ -481,11 +487,7 @@ fn inner_trace() {
 fn beyond_the_total_the_trace_held_longest_decides_first() {
     let _serial = serial();
     let _env = Env::set(&[("SPANWRIGHT_KEEP_ERRORS_MAX_SPANS", "3")]);
-    let telemetry = Telemetry::builder()
-        .no_export()
-        .keep_errors(0.0)
-        .install()
-        .unwrap();
+    let telemetry = install_unexported();
     outer_trace();
     let stats = telemetry.shutdown();
     // The fourth held span (the inner trace's child) went over three: the
@@ -556,10 +558,8 @@ fn the_shutdown_decides_the_traces_still_open() {
 
 #[test]
 fn a_tracing_root_holds_its_whole_trace() {
-    use tracing_subscriber::layer::SubscriberExt as _;
     let _serial = serial();
-    let subscriber = tracing_subscriber::registry().with(spanwright::tracing_layer());
-    let _default = tracing::subscriber::set_default(subscriber);
+    let _default = bridged();
     let kept = Kept::default();
     let telemetry = install(&kept, 0.0);
     for fail in [false, true] {
@@ -586,10 +586,8 @@ fn a_tracing_root_holds_its_whole_trace() {
 /// after the root ended still belongs to its trace, and follows its decision.
 #[test]
 fn a_late_child_of_a_tracing_root_follows_its_decision() {
-    use tracing_subscriber::layer::SubscriberExt as _;
     let _serial = serial();
-    let subscriber = tracing_subscriber::registry().with(spanwright::tracing_layer());
-    let _default = tracing::subscriber::set_default(subscriber);
+    let _default = bridged();
     let kept = Kept::default();
     let telemetry = install(&kept, 0.0);
     let cx = {

@@ -25,6 +25,16 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Installs telemetry exporting to a `Kept`.
+fn install_kept() -> (Telemetry, Kept) {
+    let kept = Kept::default();
+    let telemetry = Telemetry::builder()
+        .exporter(kept.clone())
+        .install()
+        .unwrap();
+    (telemetry, kept)
+}
+
 #[spanwright::span]
 fn annotated_with_hand_written_writes() {
     get_active_span(|span| {
@@ -51,11 +61,7 @@ fn hand_written_writes_land_in_the_record() {
     check_hand_written(&spans[0]);
 
     let _serial = serial();
-    let kept = Kept::default();
-    let telemetry = Telemetry::builder()
-        .exporter(kept.clone())
-        .install()
-        .unwrap();
+    let (telemetry, kept) = install_kept();
     annotated_with_hand_written_writes();
     telemetry.flush();
     check_hand_written(&kept.named("renamed"));
@@ -75,11 +81,7 @@ fn ours_inside() {}
 #[test]
 fn sdk_spans_and_records_nest_both_ways_in_one_export() {
     let _serial = serial();
-    let kept = Kept::default();
-    let telemetry = Telemetry::builder()
-        .exporter(kept.clone())
-        .install()
-        .unwrap();
+    let (telemetry, kept) = install_kept();
     global::tracer("hand-written").in_span("theirs outside", |_| ours_around_theirs());
     let stats = telemetry.shutdown();
     let (outside, ours, theirs, inner) = (

@@ -1,7 +1,7 @@
 //! Span capture for tests: every span created inside [`capture`] is recorded,
 //! even when [`crate::init`] was never called, and only those spans.
 //!
-//! Each capture has its own tracer provider, carried in the OpenTelemetry
+//! Each capture records into a list of its own, carried in the OpenTelemetry
 //! context, so tests running at the same time on different threads never see
 //! each other's spans. An annotated async function called inside a capture stays
 //! in it wherever its future is polled (a spawned task included); other work
@@ -13,19 +13,13 @@ use crate::pipeline::sink::Sink;
 use crate::span::sampling::SamplerKind;
 use crate::span::switch::Recorder;
 use crate::span::tracer::{CaptureTracer, Own};
-#[cfg(feature = "tracing")]
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::trace::{FutureExt as _, SpanId};
 use opentelemetry::{Context, Key, Value};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{
-    Sampler, SdkTracerProvider, ShouldSample, Span, SpanData, SpanLimits, SpanProcessor,
-};
+use opentelemetry_sdk::trace::{Sampler, ShouldSample, SpanData, SpanLimits};
 use std::fmt::Write as _;
 use std::future::Future;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// Runs `f` and returns what it returned with every span it created.
 ///
@@ -136,7 +130,6 @@ impl Capture {
 }
 
 struct Session {
-    provider: SdkTracerProvider,
     spans: Arc<Mutex<Vec<SpanData>>>,
     context: Context,
     _recorder: Recorder,
@@ -145,10 +138,6 @@ struct Session {
 impl Session {
     fn start(sampler: Box<dyn ShouldSample>, kind: SamplerKind) -> Self {
         let spans = Arc::new(Mutex::new(Vec::new()));
-        let provider = SdkTracerProvider::builder()
-            .with_sampler(sampler.clone())
-            .with_span_processor(Collector(Arc::clone(&spans)))
-            .build();
         // Starts from an empty context: spans of an enclosing capture or span stay out.
         let context = Context::new().with_value(CaptureTracer {
             own: Own {
@@ -157,13 +146,9 @@ impl Session {
                 limits: SpanLimits::default(),
                 sampler,
             },
-            provider: provider.clone(),
-            #[cfg(feature = "tracing")]
-            tracer: provider.tracer_with_scope(crate::span::site::spanwright_scope()),
             sampler: kind,
         });
         Session {
-            provider,
             spans,
             context,
             _recorder: Recorder::register(),
@@ -172,28 +157,7 @@ impl Session {
 
     fn finish(self) -> Captured {
         let spans = std::mem::take(&mut *self.spans.lock().unwrap_or_else(|p| p.into_inner()));
-        let _ = self.provider.shutdown();
         Captured { spans }
-    }
-}
-
-/// Hands every ended span to the capture, synchronously.
-#[derive(Debug)]
-struct Collector(Arc<Mutex<Vec<SpanData>>>);
-
-impl SpanProcessor for Collector {
-    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
-
-    fn on_end(&self, span: SpanData) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
     }
 }
 

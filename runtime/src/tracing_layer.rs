@@ -15,7 +15,7 @@
 use crate::pipeline::live::LiveSpan;
 use crate::span::start_record::start_bridged;
 use crate::span::switch::enabled;
-use crate::span::tracer::tracer_for;
+use crate::span::tracer::{Recorder, tracer_for};
 use opentelemetry::trace::{SpanBuilder, SpanContext, SpanId, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use std::borrow::Cow;
@@ -178,14 +178,18 @@ impl opentelemetry::trace::Tracer for PipelineTracer {
         if enabled()
             && let Some(tracer) = tracer_for(parent_cx)
         {
-            return match tracer.own() {
+            return match tracer.recorder() {
                 // spanwright's own record, as an annotated function's.
-                Some((own, sampler)) => match start_bridged(builder, parent_cx, own, sampler) {
-                    Ok(live) => LibrarySpan::Recorded(live),
-                    Err(context) => LibrarySpan::Unrecorded(context),
-                },
+                Recorder::Own(own, sampler) => {
+                    match start_bridged(builder, parent_cx, own, sampler) {
+                        Ok(live) => LibrarySpan::Recorded(live),
+                        Err(context) => LibrarySpan::Unrecorded(context),
+                    }
+                }
                 // A provider handed over: its span objects.
-                None => LibrarySpan::Sdk(tracer.tracer().0.build_with_context(builder, parent_cx)),
+                Recorder::Sdk(installed) => {
+                    LibrarySpan::Sdk(installed.tracer.build_with_context(builder, parent_cx))
+                }
             };
         }
         // Like OpenTelemetry's no-op tracer: carry the parent on, record nothing.

@@ -5,6 +5,7 @@ use crate::context::carrier::ExtractCarrier;
 use crate::context::propagation;
 use crate::span::recording::Recording;
 use crate::span::site::Site;
+use crate::span::tracer::Recorder;
 use crate::span::{start_record, start_sdk, tracer};
 use opentelemetry::trace::{Link, SpanContext, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue, Value};
@@ -115,14 +116,21 @@ impl Start {
             attributes.push(KeyValue::new(CODE_FILE, Value::String(site.file.into())));
             attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
         }
-        let recording = match responsible.own() {
-            Some((own, sampler)) => start_record::start(
+        let recording = match responsible.recorder() {
+            Recorder::Own(own, sampler) => start_record::start(
                 site, &base, parent, self.links, own, sampler, attributes, record,
             ),
-            None => {
-                let (tracer, sampler) = responsible.for_site(site);
+            Recorder::Sdk(installed) => {
+                let tracer = installed.for_site(site);
                 start_sdk::start(
-                    site, &base, parent, self.links, &tracer, sampler, attributes, record,
+                    site,
+                    &base,
+                    parent,
+                    self.links,
+                    &tracer,
+                    installed.sampler,
+                    attributes,
+                    record,
                 )
             }
         };

@@ -128,13 +128,10 @@ impl ScopedTracers {
 }
 
 /// Marks a context as belonging to a [`crate::testing::capture`]: spans started
-/// under it go to the capture's own provider, whatever else is installed.
+/// under it are recorded into the capture, whatever else is installed.
 #[derive(Debug)]
 pub(crate) struct CaptureTracer {
     pub(crate) own: Own,
-    pub(crate) provider: SdkTracerProvider,
-    #[cfg(feature = "tracing")]
-    pub(crate) tracer: SdkTracer,
     pub(crate) sampler: SamplerKind,
 }
 
@@ -144,46 +141,39 @@ pub(crate) enum TracerFor<'a> {
     Installed(Arc<Installed>),
 }
 
+/// How the spans under a context are recorded.
+pub(crate) enum Recorder<'a> {
+    /// By spanwright, and what is known of the sampler.
+    Own(&'a Own, SamplerKind),
+    /// Through the SDK's span objects: a provider handed over.
+    Sdk(&'a Installed),
+}
+
 impl TracerFor<'_> {
-    /// The tracer of scope `spanwright`, and the sampler.
-    #[cfg(feature = "tracing")]
     #[inline]
-    pub(crate) fn tracer(&self) -> (&SdkTracer, SamplerKind) {
+    pub(crate) fn recorder(&self) -> Recorder<'_> {
         match self {
-            TracerFor::Capture(capture) => (&capture.tracer, capture.sampler),
-            TracerFor::Installed(installed) => (&installed.tracer, installed.sampler),
+            TracerFor::Capture(capture) => Recorder::Own(&capture.own, capture.sampler),
+            TracerFor::Installed(installed) => match &installed.own {
+                Some(own) => Recorder::Own(own, installed.sampler),
+                None => Recorder::Sdk(installed),
+            },
         }
     }
+}
 
-    /// spanwright's own recording, and what is known of its sampler; `None`
-    /// when a provider handed over records.
+impl Installed {
+    /// The tracer of `site`'s instrumentation scope (its package).
     #[inline]
-    pub(crate) fn own(&self) -> Option<(&Own, SamplerKind)> {
-        match self {
-            TracerFor::Capture(capture) => Some((&capture.own, capture.sampler)),
-            TracerFor::Installed(installed) => {
-                installed.own.as_ref().map(|own| (own, installed.sampler))
-            }
-        }
-    }
-
-    /// The tracer of `site`'s instrumentation scope (its package), and the sampler.
-    #[inline]
-    pub(crate) fn for_site(&self, site: &Site) -> (Cow<'_, SdkTracer>, SamplerKind) {
-        let (provider, scoped, sampler) = match self {
-            TracerFor::Capture(capture) => (&capture.provider, None, capture.sampler),
-            TracerFor::Installed(installed) => (
-                &installed.provider,
-                Some(&*installed.scoped),
-                installed.sampler,
-            ),
-        };
-        let tracer = match scoped.and_then(|scoped| scoped.get(site, provider)) {
+    pub(crate) fn for_site(&self, site: &Site) -> Cow<'_, SdkTracer> {
+        match self.scoped.get(site, &self.provider) {
             Some(tracer) => Cow::Borrowed(tracer),
-            // A capture (tests), or more packages than slots.
-            None => Cow::Owned(provider.tracer_with_scope(site.instrumentation_scope())),
-        };
-        (tracer, sampler)
+            // More packages than slots.
+            None => Cow::Owned(
+                self.provider
+                    .tracer_with_scope(site.instrumentation_scope()),
+            ),
+        }
     }
 }
 
