@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Clean release builds of the pipeline example against spanwright with its
-# default features and with default-features = false, each in a fresh target dir.
+# default features and with only the `sdk` feature (console and none exporters),
+# each in a fresh target dir.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
-for v in default lean; do
+for v in default sdk; do
   d=$work/$v; mkdir -p $d/src
-  features=$([ $v = default ] && echo 'path = "'$root'/runtime"' || echo 'path = "'$root'/runtime", default-features = false')
+  features=$([ $v = default ] && echo 'path = "'$root'/runtime"' || echo 'path = "'$root'/runtime", default-features = false, features = ["sdk"]')
   cat > $d/Cargo.toml <<TOML
 [package]
 name = "pipeline-$v"

@@ -5,7 +5,7 @@ use spanwright::opentelemetry_sdk::trace::Sampler;
 use spanwright_benches::{
     Discard, Service, Tuned, block_on, lean_call, plain, plain_async, plain_named, plain_ready,
     plain_result, plain_unit, poll_dyn, provider, span_named, span_ready, span_result, span_unit,
-    spanwright_async, spanwright_span, tracing_ready,
+    spanwright_async, spanwright_span, tracing_instrument, tracing_ready,
 };
 use std::hint::black_box;
 
@@ -63,6 +63,18 @@ fn main() {
             .sampler(sampler())
             .install()
             .unwrap()
+    });
+    // `tracing` with a subscriber whose filter turns this crate off, as an
+    // application writes `RUST_LOG=info,spanwright_benches=off`.
+    let _subscriber = (case == "tracing_filtered").then(|| {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_default(tracing::Level::TRACE)
+            .with_target(
+                "spanwright_benches",
+                tracing_subscriber::filter::LevelFilter::OFF,
+            );
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(filter))
     });
     let sdk = provider(sampler());
     let tuned = Tuned::new(&sdk);
@@ -132,6 +144,10 @@ fn measured(case: &str, n: u64, tuned: &Tuned) -> usize {
             .for_each(|i| sum += poll_dyn(plain_ready(black_box(i), black_box("resize"))) as usize),
         "span_ready" => (0..n)
             .for_each(|i| sum += poll_dyn(span_ready(black_box(i), black_box("resize"))) as usize),
+        // No subscriber, or one that filters the function's target off.
+        "tracing_sync" | "tracing_filtered" => {
+            (0..n).for_each(|i| sum += tracing_instrument(black_box(i), black_box("resize")))
+        }
         "tracing_ready" => (0..n).for_each(|i| {
             sum += poll_dyn(tracing_ready(black_box(i), black_box("resize"))) as usize
         }),

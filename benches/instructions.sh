@@ -82,5 +82,5 @@ printf '\n**Dropped by the sampler** (`always_off`; calling thread)\n\n| #[span]
 printf '\n**Held by sampling that keeps errors** (`keep_errors(0.0)`; calling thread; discarded as their trace decides)\n\n| case | instructions | over sampled #[span] |\n| --- | ---: | ---: |\n| a held local root (every call a trace of its own) | %s | %s |\n| a held child (every call under one open root) | %s | %s |\n' \
   "${mine[span_held]}" "$(ratio "${mine[span_held]}" "${mine[span_sampled]}")" \
   "${mine[span_held_child]}" "$(ratio "${mine[span_held_child]}" "${mine[span_sampled]}")"
-printf '\n**Turned off by `SPANWRIGHT_SPANS`** (installed, the crate `spanwright_benches=off`; calling thread)\n\n| turned off #[span] | disabled #[span] (nothing installed) | plain |\n| ---: | ---: | ---: |\n| %s | %s | %s |\n' \
-  "${mine[span_filtered]}" "$(per_call $on span)" "$(per_call $on plain)"
+printf '\n**Turned off by the application** (installed, the crate turned off: `SPANWRIGHT_SPANS=spanwright_benches=off`; `tracing` under a subscriber with a `Targets` filter `spanwright_benches=off`; calling thread)\n\n| turned off #[span] | disabled #[span] (nothing installed) | plain | turned off #[tracing::instrument] | #[tracing::instrument], no subscriber |\n| ---: | ---: | ---: | ---: | ---: |\n| %s | %s | %s | %s | %s |\n' \
+  "${mine[span_filtered]}" "$(per_call $on span)" "$(per_call $on plain)" "$(per_call $on tracing_filtered)" "$(per_call $on tracing_sync)"

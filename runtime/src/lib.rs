@@ -37,20 +37,22 @@
 //! ```toml
 //! [dependencies]
 //! spanwright = "0.1"                                   # OTLP (gRPC + HTTP/protobuf), TLS, gzip
-//! # spanwright = { version = "0.1", default-features = false }                           # console and none only
+//! # spanwright = { version = "0.1", default-features = false, features = ["sdk"] }       # console and none only
 //! # spanwright = { version = "0.1", default-features = false, features = ["otlp-grpc"] } # one transport
+//! # spanwright = { version = "0.1", default-features = false }                           # a library's line
 //! # spanwright = { version = "0.1", features = ["http", "tracing"] }                     # extras
 //! ```
 //!
 //! | feature | what it adds |
 //! | --- | --- |
 //! | `otlp` (default) | `otlp-grpc` and `otlp-http` |
-//! | `otlp-grpc`, `otlp-http` | OTLP over one transport, with TLS and gzip |
+//! | `otlp-grpc`, `otlp-http` | `sdk`, and OTLP over one transport, with TLS and gzip |
+//! | `sdk` | what installs telemetry, through the OpenTelemetry SDK: [`init`], [`Telemetry`], the console exporter, your own `SpanExporter`, [`testing`]. Without it (`default-features = false`, a library's line) the macros, [`current`], [`inject`] and [`extract`] work, and annotated functions record once an application in the same build installs telemetry |
 //! | `tls-native-roots` | `otlp`, trusting the operating system's certificate store (corporate CAs; `SSL_CERT_FILE` and `SSL_CERT_DIR` honoured) beside Mozilla's roots |
 //! | `http` | `http::HeaderMap` as a carrier of trace context ([`carrier`]); `http::ServerLayer`, a tower layer making one server span per request (an RPC span for gRPC), and `http::ClientLayer`, its client side |
 //! | `axum` | `http`, and the server span named after axum's matched route |
 //! | `reqwest` | `http`, and `http::ClientMiddleware`: client spans for reqwest, through reqwest-middleware |
-//! | `tracing` | `tracing_layer()`: `tracing` spans (from hyper, sqlx, tokio, ...) in the same traces; the `logs` module: JSON log lines stamped with trace and span ids, `tracing` events as span events |
+//! | `tracing` | `sdk`, and `tracing_layer()`: `tracing` spans (from hyper, sqlx, tokio, ...) in the same traces; the `logs` module: JSON log lines stamped with trace and span ids, `tracing` events as span events |
 //! | `off` | every annotated function compiled as if it were not annotated |
 //!
 //! Then install telemetry once, at the start of `main`, and keep the returned
@@ -92,7 +94,7 @@
 //! | `OTEL_ENABLED` | `true`, `false` | `true`; `false` turns everything off |
 //! | `OTEL_SERVICE_NAME` | any | from `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service` |
 //! | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` | none (`OTEL_SERVICE_NAME` wins for `service.name`) |
-//! | `OTEL_TRACES_EXPORTER` | a list of `otlp`, `console`, `none` | `otlp` (lean build: `console`) |
+//! | `OTEL_TRACES_EXPORTER` | a list of `otlp`, `console`, `none` | `otlp` (without OTLP in the build: `console`) |
 //! | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`, `parentbased_traceidratio_keep_errors` (see "Sampling that keeps errors") | `parentbased_always_on` |
 //! | `OTEL_TRACES_SAMPLER_ARG` | a ratio from 0.0 to 1.0 | `1.0` |
 //! | `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS_PER_TRACE`, `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS`, `SPANWRIGHT_KEEP_ERRORS_MAX_WAIT_MS` | a whole number, 1 or more | `1000`, `50000`, `30000` |
@@ -405,7 +407,7 @@
 //!
 //! ```toml
 //! spanwright = "0.1"                                          # OTLP, both transports
-//! spanwright = { version = "0.1", default-features = false }  # lean: console and none
+//! spanwright = { version = "0.1", default-features = false, features = ["sdk"] }  # console and none
 //! ```
 //!
 //! Everything comes from the standard variables, each also in its
@@ -414,7 +416,7 @@
 //!
 //! | variable | accepted | default |
 //! | --- | --- | --- |
-//! | `OTEL_TRACES_EXPORTER` | a list of `otlp`, `console`, `none` | `otlp` (lean build: `console`) |
+//! | `OTEL_TRACES_EXPORTER` | a list of `otlp`, `console`, `none` | `otlp` (without OTLP in the build: `console`) |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | a URL; HTTP gets `/v1/traces` | `http://localhost:4318` (gRPC: `:4317`) |
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc`, `http/protobuf` | `http/protobuf` (`grpc` if it is the only transport built) |
 //! | `OTEL_EXPORTER_OTLP_HEADERS` | `key=value,...`, percent-encoded | none |
@@ -631,9 +633,20 @@
 //! and where it goes, as with `tracing`.
 //!
 //! - **The dependency line.** `spanwright = { version = "0.1", default-features = false }`:
-//!   no exporter, no TLS, no gRPC or HTTP stack in your users' builds; the
-//!   application enables what it exports with. To make telemetry optional for
-//!   your users, put it behind a feature of yours:
+//!   the macros and the OpenTelemetry API, not the SDK; no exporter, no TLS,
+//!   no gRPC or HTTP stack in your users' builds. Built alone, this line has
+//!   nothing that installs telemetry ([`init`], [`Telemetry`] and [`testing`]
+//!   belong to the `sdk` feature), so your functions run their bodies only; in an
+//!   application that depends on spanwright with an exporter, Cargo builds one
+//!   spanwright with both sets of features, and your spans are recorded there.
+//!   Your own tests capture spans with the `sdk` feature as a dev-dependency:
+//!
+//!   ```toml
+//!   [dev-dependencies]
+//!   spanwright = { version = "0.1", default-features = false, features = ["sdk"] }
+//!   ```
+//!
+//!   To make telemetry optional for your users, put it behind a feature of yours:
 //!
 //!   ```toml
 //!   [dependencies]
@@ -646,11 +659,10 @@
 //!   and annotate with `#[cfg_attr(feature = "telemetry", spanwright::span(..))]`.
 //! - **What your users pay.** Nothing at run time unless the application
 //!   installs telemetry: one relaxed load per call (see "The disabled path").
-//!   At build time, more than `tracing`: with the lean line a small library
-//!   builds from clean in about three times `tracing`'s time (38 crates against
-//!   12, the OpenTelemetry SDK among them; BENCHMARKS.md in the repository has
-//!   the figures), a cost paid once per build of the application, not per
-//!   annotated function.
+//!   At build time, a little more than `tracing`: with the lean line a small
+//!   library builds from clean in about 1.3 times `tracing`'s time (17 crates
+//!   against 12; BENCHMARKS.md in the repository has the figures), a
+//!   cost paid once per build of the application, not per annotated function.
 //! - **Scope and filtering.** Your spans carry your package's name and version
 //!   as their instrumentation scope; an application turns them off or on by
 //!   crate or module path with `SPANWRIGHT_SPANS=your_lib=off,your_lib::upload=on`.
@@ -723,18 +735,29 @@
 //! feature `off`, the macros emit the function unchanged.
 #![doc(html_root_url = "https://docs.rs/spanwright/0.1.0")]
 #![forbid(unsafe_code)]
+// Without the `sdk` feature (a library's lean build) nothing installs telemetry:
+// what only an installation reaches (the panic hook, the span filter, span end)
+// is compiled but never called.
+#![cfg_attr(not(feature = "sdk"), allow(dead_code))]
+// The crate docs describe the whole crate (docs.rs builds it with every
+// feature); the lean build's copy names `init`, `testing` and the rest of the
+// `sdk` feature without having them.
+#![cfg_attr(not(feature = "sdk"), allow(rustdoc::broken_intra_doc_links))]
 
 extern crate self as spanwright;
 
 mod context;
+#[cfg(feature = "sdk")]
 mod export;
 mod pipeline;
+#[cfg(feature = "sdk")]
 mod setup;
 mod span;
 
 pub use context::carrier;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "sdk")]
 pub mod testing;
 
 #[cfg(feature = "tracing")]
@@ -750,11 +773,15 @@ pub mod __private;
 
 pub use context::current::{CurrentSpan, current};
 pub use context::propagation::{extract, inject};
+#[cfg(feature = "sdk")]
 pub use export::diagnostic::{Diagnostic, DiagnosticKind};
+#[cfg(feature = "sdk")]
 pub use export::stats::ExportStats;
+#[cfg(feature = "sdk")]
 pub use setup::error::InitError;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub use setup::otlp_settings::OtlpProtocol;
+#[cfg(feature = "sdk")]
 pub use setup::telemetry::{Telemetry, TelemetryBuilder, init};
 pub use span::switch::enabled;
 pub use span::value::{ArrayElement, AttrValue};
@@ -1113,6 +1140,7 @@ pub use spanwright_macros::traced_job;
 /// The OpenTelemetry API crate spanwright is built on.
 pub use opentelemetry;
 /// The OpenTelemetry SDK crate spanwright is built on.
+#[cfg(feature = "sdk")]
 pub use opentelemetry_sdk;
 
 /// The README's example, compiled with the doctests so it cannot go stale.

@@ -22,7 +22,9 @@ pub use opentelemetry::trace::SpanKind;
 pub use std::format;
 
 /// `#[traced_job(init)]`: installs telemetry; a failure is reported on stderr and
-/// the job runs without it.
+/// the job runs without it. (Without the `sdk` feature there is nothing to
+/// install: rustc's error names the feature.)
+#[cfg(feature = "sdk")]
 pub fn init_for_main() -> Option<crate::Telemetry> {
     match crate::init() {
         Ok(telemetry) => Some(telemetry),
@@ -41,6 +43,7 @@ pub fn init_for_main() -> Option<crate::Telemetry> {
 
 /// `#[traced_job(flush)]` in a sync job: exports the finished spans now, waiting
 /// at most the flush timeout. Disabled: no lock, no call.
+#[cfg(feature = "sdk")]
 #[inline]
 pub fn flush() {
     if !crate::span::switch::enabled() {
@@ -53,6 +56,7 @@ pub fn flush() {
 
 /// `#[traced_job(flush)]` in an async job: the same, awaited without blocking
 /// the executor's thread.
+#[cfg(feature = "sdk")]
 #[inline]
 pub fn flush_async() -> crate::export::flush::FlushFuture {
     if !crate::span::switch::enabled() {
@@ -62,4 +66,16 @@ pub fn flush_async() -> crate::export::flush::FlushFuture {
         Some(flusher) => flusher.flush_async(),
         None => crate::export::flush::FlushFuture::ready(),
     }
+}
+
+/// Without the `sdk` feature nothing is ever installed: nothing to flush.
+#[cfg(not(feature = "sdk"))]
+#[inline]
+pub fn flush() {}
+
+/// Without the `sdk` feature nothing is ever installed: nothing to flush.
+#[cfg(not(feature = "sdk"))]
+#[inline]
+pub fn flush_async() -> std::future::Ready<()> {
+    std::future::ready(())
 }

@@ -36,7 +36,7 @@ impl ExporterChoice {
     /// `OTEL_TRACES_EXPORTER`, a comma-separated list (case-insensitive). Unset
     /// means `otlp` when this build has an OTLP exporter, as the OpenTelemetry
     /// specification says, and `console` when it does not, unless an OTLP
-    /// endpoint is configured: the lean build then refuses rather than print
+    /// endpoint is configured: a build without OTLP then refuses rather than print
     /// spans nobody asked for.
     pub(crate) fn from_env() -> Result<(Vec<Self>, String), InitError> {
         let endpoint = env_var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
-    fn the_lean_build_refuses_otlp_with_the_feature_named() {
+    fn a_build_without_otlp_refuses_it_with_the_feature_named() {
         let expected = "OTLP export (OTEL_TRACES_EXPORTER=otlp, or an OTLP endpoint set) needs the `otlp` feature of spanwright";
         for (value, endpoint) in [
             (Some("otlp"), false),
@@ -141,7 +141,7 @@ mod tests {
             let error = names(value, endpoint).unwrap_err();
             assert_eq!(error.to_string(), expected);
         }
-        // Without an endpoint, the lean default is the console.
+        // Without an endpoint, the default of a build without OTLP is the console.
         assert_eq!(names(None, false).unwrap(), ["console"]);
     }
 }

@@ -11,7 +11,7 @@ mod grpc;
 #[cfg(feature = "reqwest")]
 mod reqwest;
 mod server;
-#[cfg(test)]
+#[cfg(all(test, feature = "sdk"))]
 mod tests;
 mod url;
 

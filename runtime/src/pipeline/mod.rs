@@ -8,17 +8,30 @@
 //! sampling that keeps errors, to its local trace in `held` until that trace is
 //! decided. The attribute value length limit (`truncate`) is applied as a span
 //! is queued.
+//!
+//! Without the `sdk` feature (a library's lean build) nothing can install a
+//! pipeline, so only the clock, which span end reads, is compiled.
 
 pub(crate) mod clock;
+#[cfg(feature = "sdk")]
 pub(crate) mod destination;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub(crate) mod encoder;
+#[cfg(feature = "sdk")]
 pub(crate) mod finished;
+#[cfg(feature = "sdk")]
 pub(crate) mod held;
+#[cfg(feature = "sdk")]
 pub(crate) mod ids;
+#[cfg(feature = "sdk")]
 pub(crate) mod live;
+#[cfg(feature = "sdk")]
 pub(crate) mod processor;
+#[cfg(feature = "sdk")]
 pub(crate) mod queue;
+#[cfg(feature = "sdk")]
 pub(crate) mod record;
+#[cfg(feature = "sdk")]
 pub(crate) mod sink;
+#[cfg(feature = "sdk")]
 pub(crate) mod truncate;

@@ -1,10 +1,13 @@
 //! The span being started as the generated attribute code sees it: attribute
 //! expressions and name templates write through [`SpanAttrs`].
 
+#[cfg(feature = "sdk")]
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Key, KeyValue, Value};
+#[cfg(feature = "sdk")]
 use opentelemetry_sdk::trace::Span as SdkSpan;
 use std::borrow::Cow;
+#[cfg(feature = "sdk")]
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// The span being started, as the generated attribute code sees it: its
@@ -17,6 +20,7 @@ pub(super) enum Target<'a> {
         attributes: &'a mut Vec<KeyValue>,
         name: &'a mut Cow<'static, str>,
     },
+    #[cfg(feature = "sdk")]
     Span(&'a mut SdkSpan),
 }
 
@@ -27,6 +31,7 @@ impl SpanAttrs<'_> {
         if let Some(value) = value {
             match &mut self.0 {
                 Target::Builder { attributes, .. } => attributes.push(KeyValue::new(key, value)),
+                #[cfg(feature = "sdk")]
                 Target::Span(span) => span.set_attribute(KeyValue::new(key, value)),
             }
         }
@@ -36,6 +41,7 @@ impl SpanAttrs<'_> {
     pub fn name(&mut self, name: String) {
         match &mut self.0 {
             Target::Builder { name: slot, .. } => **slot = Cow::Owned(name),
+            #[cfg(feature = "sdk")]
             Target::Span(span) => span.update_name(name),
         }
     }
@@ -43,6 +49,7 @@ impl SpanAttrs<'_> {
 
 /// Runs the user's attribute code (attribute expressions, a name template)
 /// into `target`; a panic there is returned, not thrown.
+#[cfg(feature = "sdk")]
 pub(super) fn run_attribute_code(
     record: &mut dyn FnMut(&mut SpanAttrs<'_>),
     target: Target<'_>,

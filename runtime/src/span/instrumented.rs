@@ -168,6 +168,7 @@ extern "C" fn called() -> Option<Box<SpanState>> {
     // Without this thread's context (its locals being torn down) there is no
     // parent to keep; a panic must not cross this `extern "C"` boundary.
     let cx = std::panic::catch_unwind(Context::current).ok()?;
+    #[cfg(feature = "sdk")]
     if !crate::span::tracer::records(&cx) {
         return None;
     }

@@ -1,7 +1,6 @@
 //! A started span until its end: outcome recording (error, panic, cancellation).
 
 use crate::pipeline::clock;
-use crate::pipeline::record::JOB_STATUS;
 use crate::span::panic_capture::{self as panic, PanicRecord};
 use crate::span::site::Site;
 use opentelemetry::trace::{SpanRef, Status, TraceContextExt};
@@ -15,6 +14,8 @@ const ERROR_TYPE: Key = Key::from_static_str("error.type");
 const EXCEPTION_TYPE: Key = Key::from_static_str("exception.type");
 const EXCEPTION_MESSAGE: Key = Key::from_static_str("exception.message");
 const CANCELLED: Key = Key::from_static_str("cancelled");
+/// A job's outcome; a record keeps it apart and writes it first when exported.
+pub(crate) const JOB_STATUS: Key = Key::from_static_str("job.status");
 
 /// How an annotated function's call ended, as the generated code classifies its
 /// return value.
