@@ -29,7 +29,7 @@ def crate(name, dep):
         f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n'
         f'[dependencies]\n{dep}\n')
 
-crate("with-spanwright", f'spanwright = {{ path = "{root}/runtime", default-features = false }}')
+crate("with-spanwright", f'spanwright = {{ path = "{root}/runtime", default-features = false, features = ["sdk"] }}')
 crate("with-tracing", 'tracing = "0.1.44"')
 
 def source(kind):

@@ -83,4 +83,4 @@ printf '\n**Held by sampling that keeps errors** (`keep_errors(0.0)`; calling th
   "${mine[span_held]}" "$(ratio "${mine[span_held]}" "${mine[span_sampled]}")" \
   "${mine[span_held_child]}" "$(ratio "${mine[span_held_child]}" "${mine[span_sampled]}")"
 printf '\n**Turned off by the application** (installed, the crate turned off: `SPANWRIGHT_SPANS=spanwright_benches=off`; `tracing` under a subscriber with a `Targets` filter `spanwright_benches=off`; calling thread)\n\n| turned off #[span] | disabled #[span] (nothing installed) | plain | turned off #[tracing::instrument] | #[tracing::instrument], no subscriber |\n| ---: | ---: | ---: | ---: | ---: |\n| %s | %s | %s | %s | %s |\n' \
-  "${mine[span_filtered]}" "$(per_call $on span)" "$(per_call $on plain)" "$(per_call $on tracing_filtered)" "$(per_call $on tracing_sync)"
+  "${mine[span_filtered]}" "$(per_call $on span $M)" "$(per_call $on plain $M)" "$(per_call $on tracing_filtered $M)" "$(per_call $on tracing_sync $M)"

@@ -48,6 +48,6 @@ RS
     times+=("$(echo "$end - $start" | bc)")
   done
   median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
-  crates=$(cd $d && cargo tree --offline -e normal --prefix none 2>/dev/null | sort -u | wc -l)
+  crates=$(cd $d && cargo tree --offline -e normal --prefix none 2>/dev/null | sed 's/ (\*)$//' | sort -u | wc -l)
   printf '| %s | %s | %.1f s |\n' "$v" "$crates" "$median"
 done

@@ -119,3 +119,36 @@ fn an_installation_keeps_the_scopes_apart() {
         assert_eq!(scope_of(span).0, "spanwright-tests");
     }
 }
+
+/// The library's other shapes (which `scripts/test` also compiles against the
+/// lean build) record as they would in the application's own crate.
+#[test]
+fn every_shape_of_a_library_records_under_its_scope() {
+    use spanwright::testing::SpanDataExt as _;
+    use spanwright_testlib::shapes;
+    let _serial = serial();
+    let (result, spans) = capture(|| shapes::parse("port", " 8080 "));
+    assert_eq!(result, Ok(8080));
+    let span = spans.named("parse port");
+    assert_eq!(span.attr("kind"), Some(&"port".into()));
+    assert_eq!(span.attr("input.len"), Some(&6i64.into()));
+    assert_eq!(span.attr("return.value"), Some(&8080i64.into()));
+    assert_eq!(scope_of(span).0, "spanwright-testlib");
+    let (result, spans) = capture(|| shapes::parse("port", "x"));
+    assert!(result.is_err());
+    assert!(spans.named("parse port").attr("error.type").is_some());
+
+    let parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let headers = std::collections::HashMap::from([("traceparent".to_owned(), parent.to_owned())]);
+    let (_, spans) = capture(|| shapes::handle(&headers));
+    let (_, async_spans) =
+        spanwright_tests::block_on(capture_async(shapes::handle_async(&headers)));
+    for span in [&spans[0], &async_spans[0]] {
+        assert_eq!(
+            span.span_context.trace_id().to_string(),
+            "0af7651916cd43dd8448eb211c80319c"
+        );
+        assert_eq!(span.attr("job.status"), Some(&"completed".into()));
+        assert_eq!(scope_of(span).0, "spanwright-testlib");
+    }
+}

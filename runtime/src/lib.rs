@@ -37,7 +37,7 @@
 //! ```toml
 //! [dependencies]
 //! spanwright = "0.1"                                   # OTLP (gRPC + HTTP/protobuf), TLS, gzip
-//! # spanwright = { version = "0.1", default-features = false, features = ["sdk"] }       # console and none only
+//! # spanwright = { version = "0.1", default-features = false, features = ["sdk"] }       # console, none or your own exporter
 //! # spanwright = { version = "0.1", default-features = false, features = ["otlp-grpc"] } # one transport
 //! # spanwright = { version = "0.1", default-features = false }                           # a library's line
 //! # spanwright = { version = "0.1", features = ["http", "tracing"] }                     # extras
@@ -49,7 +49,7 @@
 //! | `otlp-grpc`, `otlp-http` | `sdk`, and OTLP over one transport, with TLS and gzip |
 //! | `sdk` | what installs telemetry, through the OpenTelemetry SDK: [`init`], [`Telemetry`], the console exporter, your own `SpanExporter`, [`testing`]. Without it (`default-features = false`, a library's line) the macros, [`current`], [`inject`] and [`extract`] work, and annotated functions record once an application in the same build installs telemetry |
 //! | `tls-native-roots` | `otlp`, trusting the operating system's certificate store (corporate CAs; `SSL_CERT_FILE` and `SSL_CERT_DIR` honoured) beside Mozilla's roots |
-//! | `http` | `http::HeaderMap` as a carrier of trace context ([`carrier`]); `http::ServerLayer`, a tower layer making one server span per request (an RPC span for gRPC), and `http::ClientLayer`, its client side |
+//! | `http` | `http::HeaderMap` as a carrier of trace context ([`carrier`]); `http::ServerLayer`, a tower layer making one server span per request (an RPC span for gRPC), and `http::ClientLayer`, its client side. Without `sdk` too (a middleware library's line): the layers record once the application installs telemetry |
 //! | `axum` | `http`, and the server span named after axum's matched route |
 //! | `reqwest` | `http`, and `http::ClientMiddleware`: client spans for reqwest, through reqwest-middleware |
 //! | `tracing` | `sdk`, and `tracing_layer()`: `tracing` spans (from hyper, sqlx, tokio, ...) in the same traces; the `logs` module: JSON log lines stamped with trace and span ids, `tracing` events as span events |
@@ -407,7 +407,7 @@
 //!
 //! ```toml
 //! spanwright = "0.1"                                          # OTLP, both transports
-//! spanwright = { version = "0.1", default-features = false, features = ["sdk"] }  # console and none
+//! spanwright = { version = "0.1", default-features = false, features = ["sdk"] }  # console, none or your own exporter
 //! ```
 //!
 //! Everything comes from the standard variables, each also in its
@@ -660,8 +660,8 @@
 //! - **What your users pay.** Nothing at run time unless the application
 //!   installs telemetry: one relaxed load per call (see "The disabled path").
 //!   At build time, a little more than `tracing`: with the lean line a small
-//!   library builds from clean in about 1.3 times `tracing`'s time (17 crates
-//!   against 12; BENCHMARKS.md in the repository has the figures), a
+//!   library builds from clean in about 1.3 times `tracing`'s time (15 crates
+//!   against 10; BENCHMARKS.md in the repository has the figures), a
 //!   cost paid once per build of the application, not per annotated function.
 //! - **Scope and filtering.** Your spans carry your package's name and version
 //!   as their instrumentation scope; an application turns them off or on by
@@ -735,10 +735,6 @@
 //! feature `off`, the macros emit the function unchanged.
 #![doc(html_root_url = "https://docs.rs/spanwright/0.1.0")]
 #![forbid(unsafe_code)]
-// Without the `sdk` feature (a library's lean build) nothing installs telemetry:
-// what only an installation reaches (the panic hook, the span filter, span end)
-// is compiled but never called.
-#![cfg_attr(not(feature = "sdk"), allow(dead_code))]
 // The crate docs describe the whole crate (docs.rs builds it with every
 // feature); the lean build's copy names `init`, `testing` and the rest of the
 // `sdk` feature without having them.
@@ -746,12 +742,17 @@
 
 extern crate self as spanwright;
 
+// Without the `sdk` feature (a library's lean build) nothing installs telemetry:
+// what only an installation reaches in these two (the panic hook, the span
+// filter, span end, setting the propagator) is compiled but never called.
+#[cfg_attr(not(feature = "sdk"), allow(dead_code))]
 mod context;
 #[cfg(feature = "sdk")]
 mod export;
 mod pipeline;
 #[cfg(feature = "sdk")]
 mod setup;
+#[cfg_attr(not(feature = "sdk"), allow(dead_code))]
 mod span;
 
 pub use context::carrier;
@@ -771,18 +772,17 @@ pub use tracing_layer::tracing_layer;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "sdk")]
+pub use crate::{
+    export::diagnostic::{Diagnostic, DiagnosticKind},
+    export::stats::ExportStats,
+    setup::error::InitError,
+    setup::telemetry::{Telemetry, TelemetryBuilder, init},
+};
 pub use context::current::{CurrentSpan, current};
 pub use context::propagation::{extract, inject};
-#[cfg(feature = "sdk")]
-pub use export::diagnostic::{Diagnostic, DiagnosticKind};
-#[cfg(feature = "sdk")]
-pub use export::stats::ExportStats;
-#[cfg(feature = "sdk")]
-pub use setup::error::InitError;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub use setup::otlp_settings::OtlpProtocol;
-#[cfg(feature = "sdk")]
-pub use setup::telemetry::{Telemetry, TelemetryBuilder, init};
 pub use span::switch::enabled;
 pub use span::value::{ArrayElement, AttrValue};
 
@@ -1126,7 +1126,8 @@ pub use spanwright_macros::span;
 ///
 /// On `main` only: calls [`init`] before the span starts and shuts telemetry
 /// down (flushing) after it ends, also when `main` returns an `Err`. An init
-/// failure is one line on stderr and the job still runs.
+/// failure is one line on stderr and the job still runs. Needs the `sdk`
+/// feature (on by default), which holds [`init`].
 ///
 /// ```no_run
 /// #[spanwright::traced_job(init)]

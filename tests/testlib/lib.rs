@@ -27,3 +27,29 @@ pub mod keep {
         super::fetch("kept")
     }
 }
+
+/// Every kind of code the macros generate, compiled against the lean build when
+/// this crate is built alone (`scripts/test` does): attributes, a name template,
+/// `?`, a parent from a carrier, and jobs that flush.
+pub mod shapes {
+    use std::collections::HashMap;
+
+    /// A function with attributes, a name template and `?`.
+    #[spanwright::span(name = "parse {kind}", attrs(kind, input.len = input.len()), ret)]
+    pub fn parse(kind: &str, input: &str) -> Result<u64, std::num::ParseIntError> {
+        let value = input.trim().parse::<u64>()?;
+        Ok(value)
+    }
+
+    /// A job continuing the trace of its message's headers, flushing at its end.
+    #[spanwright::traced_job(parent = headers, flush)]
+    pub fn handle(headers: &HashMap<String, String>) -> Result<usize, String> {
+        Ok(headers.len())
+    }
+
+    /// The same, async.
+    #[spanwright::traced_job(parent = headers, flush)]
+    pub async fn handle_async(headers: &HashMap<String, String>) -> Result<usize, String> {
+        Ok(headers.len())
+    }
+}

@@ -5,25 +5,10 @@ use crate::context::carrier::ExtractCarrier;
 use crate::context::propagation;
 use crate::span::recording::Recording;
 use crate::span::site::Site;
-#[cfg(feature = "sdk")]
-use crate::span::tracer::Recorder;
-#[cfg(feature = "sdk")]
-use crate::span::{start_record, start_sdk, tracer};
 use opentelemetry::Context;
 use opentelemetry::trace::{Link, SpanContext, TraceContextExt};
-#[cfg(feature = "sdk")]
-use opentelemetry::{Key, KeyValue, Value};
 
 pub use crate::span::attrs::SpanAttrs;
-
-#[cfg(feature = "sdk")]
-const CODE_FUNCTION: Key = Key::from_static_str("code.function.name");
-#[cfg(feature = "sdk")]
-const CODE_FILE: Key = Key::from_static_str("code.file.path");
-#[cfg(feature = "sdk")]
-const CODE_LINE: Key = Key::from_static_str("code.line.number");
-#[cfg(feature = "sdk")]
-const LOCATION_ATTRS: usize = 3;
 
 enum Parent {
     /// The current context's span (the default for `#[span]`).
@@ -104,12 +89,18 @@ impl Start {
     /// Without the `sdk` feature nothing can be installed to record the span.
     #[cfg(not(feature = "sdk"))]
     fn start_dyn(self, _record: &mut dyn FnMut(&mut SpanAttrs<'_>)) -> Option<Recording> {
-        let _ = (self.site, self.parent, self.links);
         None
     }
 
     #[cfg(feature = "sdk")]
     fn start_dyn(self, record: &mut dyn FnMut(&mut SpanAttrs<'_>)) -> Option<Recording> {
+        use crate::span::tracer::Recorder;
+        use crate::span::{start_record, start_sdk, tracer};
+        use opentelemetry::{Key, KeyValue, Value};
+        const CODE_FUNCTION: Key = Key::from_static_str("code.function.name");
+        const CODE_FILE: Key = Key::from_static_str("code.file.path");
+        const CODE_LINE: Key = Key::from_static_str("code.line.number");
+        const LOCATION_ATTRS: usize = 3;
         let site = self.site;
         // `base` is what the new span's context is built on; the sampler sees
         // `parent` (borrowed: no extra context clone on the common path).
