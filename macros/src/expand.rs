@@ -112,6 +112,7 @@ fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
     let line = quote_spanned!(function.sig.ident.span()=> ::core::line!());
     let attr_count = plan.attrs.len();
     let status_ok = plan.status_ok;
+    let metrics = plan.metrics;
     let job = plan.which == Macro::TracedJob;
     let parent = match &plan.parent {
         Parent::Current => quote!(),
@@ -157,6 +158,7 @@ fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
                 attrs: #attr_count,
                 status_ok: #status_ok,
                 job: #job,
+                metrics: #metrics,
                 code: true,
                 scope: #rt::cargo_or(::core::option_env!("CARGO_PKG_NAME"), "unknown"),
                 scope_version: #rt::cargo_or(::core::option_env!("CARGO_PKG_VERSION"), ""),

@@ -20,6 +20,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) attrs: Vec<Recorded>,
     pub(crate) ret: bool,
     pub(crate) status_ok: bool,
+    /// `metrics`: the call's end records `function.calls` and its duration.
+    pub(crate) metrics: bool,
     pub(crate) parent: Parent,
     pub(crate) links: Vec<Expr>,
     pub(crate) flush: bool,
@@ -216,6 +218,7 @@ pub(crate) fn check(
             attrs,
             ret: options.ret.is_some(),
             status_ok: options.status_ok.is_some(),
+            metrics: options.metrics.is_some(),
             parent,
             links: options.links,
             flush: options.flush.is_some(),

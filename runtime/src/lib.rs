@@ -749,6 +749,8 @@ extern crate self as spanwright;
 mod context;
 #[cfg(feature = "sdk")]
 mod export;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod pipeline;
 #[cfg(feature = "sdk")]
 mod setup;

@@ -53,6 +53,15 @@ impl Otlp {
         }
     }
 
+    async fn export_encoded(&self, body: Vec<u8>) -> OTelSdkResult {
+        match self {
+            #[cfg(feature = "otlp-grpc")]
+            Otlp::Grpc(exporter) => exporter.export_encoded(body).await,
+            #[cfg(feature = "otlp-http")]
+            Otlp::Http(exporter) => exporter.export_encoded(body).await,
+        }
+    }
+
     fn shutdown(&self) {
         match self {
             #[cfg(feature = "otlp-grpc")]
@@ -198,6 +207,38 @@ pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The OTLP exporter of metrics, on a runtime of its own; it sends requests
+/// the metrics encoder wrote.
+#[cfg(feature = "metrics")]
+pub(crate) fn metrics_exporter(settings: OtlpSettings) -> Result<OnOwnRuntime<Otlp>, InitError> {
+    OnOwnRuntime::start(move || build(settings, None))
+}
+
+#[cfg(feature = "metrics")]
+impl OnOwnRuntime<Otlp> {
+    /// Sends an encoded request and waits for the answer (bounded by the
+    /// exporter's own timeout and retries).
+    pub(crate) fn send(&self, body: Vec<u8>) -> Result<(), String> {
+        let inner = Arc::clone(&self.inner);
+        let (done, result) = std::sync::mpsc::channel();
+        self.runtime.spawn(async move {
+            let _ = done.send(inner.export_encoded(body).await);
+        });
+        match result.recv() {
+            Ok(outcome) => outcome.map_err(|error| error.to_string()),
+            Err(_) => Err("the export runtime stopped".into()),
+        }
+    }
+
+    /// Refuses further requests and stops the runtime's thread.
+    pub(crate) fn stop(&self) {
+        self.inner.shutdown();
+        if let Some(stop) = self.stop.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 /// An exporter whose futures run on a runtime owned by a thread of its own.

@@ -186,6 +186,7 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
 
     // Ours, over gRPC, then over HTTP/protobuf, gzipped.
     let grpc_settings = OtlpSettings {
+        signal: crate::setup::otlp_settings::Signal::Traces,
         protocol: OtlpProtocol::Grpc,
         endpoint: format!("http://127.0.0.1:{grpc}"),
         endpoint_source: "code",
@@ -203,6 +204,7 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
     });
     wait_for(2);
     let settings = OtlpSettings {
+        signal: crate::setup::otlp_settings::Signal::Traces,
         protocol: OtlpProtocol::HttpProtobuf,
         endpoint: format!("http://127.0.0.1:{http}/v1/traces"),
         endpoint_source: "code",

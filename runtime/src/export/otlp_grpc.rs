@@ -7,7 +7,7 @@ use super::otlp::{Retries, error_chain, header_map, partial_success};
 use crate::export::stats::Counters;
 use crate::pipeline::finished::Finished;
 use crate::setup::error::InitError;
-use crate::setup::otlp_settings::OtlpSettings;
+use crate::setup::otlp_settings::{OtlpSettings, Signal};
 use bytes::{Buf as _, BufMut as _};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::resource::Resource;
@@ -18,7 +18,8 @@ use std::time::Duration;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
-const EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+const EXPORT_TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+const EXPORT_METRICS: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
 /// The exporter `settings` describe; it connects at its first export.
 pub(crate) fn exporter(
@@ -50,6 +51,10 @@ pub(crate) fn exporter(
         endpoint = endpoint.tls_config(tls).map_err(invalid)?;
     }
     Ok(GrpcExporter {
+        export: match settings.signal {
+            Signal::Traces => EXPORT_TRACES,
+            Signal::Metrics => EXPORT_METRICS,
+        },
         channel: endpoint.connect_lazy(),
         metadata: tonic::metadata::MetadataMap::from_headers(header_map(&settings.headers)),
         gzip: settings.gzip,
@@ -68,6 +73,8 @@ fn is_https(endpoint: &str) -> bool {
 
 /// OTLP over gRPC.
 pub(crate) struct GrpcExporter {
+    /// The `Export` method of the signal's service.
+    export: &'static str,
     channel: Channel,
     /// Exactly the headers spanwright parsed and validated.
     metadata: tonic::metadata::MetadataMap,
@@ -87,14 +94,20 @@ impl fmt::Debug for GrpcExporter {
 
 impl GrpcExporter {
     pub(crate) async fn export(&self, batch: &[Finished]) -> OTelSdkResult {
-        if self.shut_down.load(Ordering::Relaxed) {
-            return Err(OTelSdkError::AlreadyShutdown);
-        }
         if batch.is_empty() {
             return Ok(());
         }
         let mut body = Vec::with_capacity(256 * batch.len());
         crate::pipeline::encoder::export_request(&mut body, &self.resource, batch);
+        self.export_encoded(body).await
+    }
+
+    /// Sends an encoded request (of spans or metrics), retrying as OTLP
+    /// exporters do.
+    pub(crate) async fn export_encoded(&self, body: Vec<u8>) -> OTelSdkResult {
+        if self.shut_down.load(Ordering::Relaxed) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
         let body = bytes::Bytes::from(body);
         let mut retries = Retries::within(self.timeout);
         loop {
@@ -151,7 +164,7 @@ impl GrpcExporter {
         client
             .unary(
                 request,
-                ::http::uri::PathAndQuery::from_static(EXPORT),
+                ::http::uri::PathAndQuery::from_static(self.export),
                 EncodedRequest,
             )
             .await

@@ -60,14 +60,12 @@ impl fmt::Debug for HttpExporter {
 }
 
 impl HttpExporter {
-    /// The request for `batch`: body, and its content encoding.
+    /// The request of an encoded `body`: gzipped when asked, with its headers.
     fn request(
         &self,
-        batch: &[Finished],
+        mut body: Vec<u8>,
     ) -> Result<::http::Request<opentelemetry_http::Bytes>, OTelSdkError> {
         use ::http::header::{CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
-        let mut body = Vec::with_capacity(256 * batch.len());
-        crate::pipeline::encoder::export_request(&mut body, &self.resource, batch);
         let mut request = ::http::Request::post(self.endpoint.clone())
             .header(CONTENT_TYPE, "application/x-protobuf")
             .header(
@@ -112,14 +110,22 @@ fn retry_after(headers: &::http::HeaderMap) -> Option<Duration> {
 
 impl HttpExporter {
     pub(crate) async fn export(&self, batch: &[Finished]) -> OTelSdkResult {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut body = Vec::with_capacity(256 * batch.len());
+        crate::pipeline::encoder::export_request(&mut body, &self.resource, batch);
+        self.export_encoded(body).await
+    }
+
+    /// Posts an encoded request (of spans or metrics), retrying as OTLP
+    /// exporters do.
+    pub(crate) async fn export_encoded(&self, body: Vec<u8>) -> OTelSdkResult {
         use opentelemetry_http::HttpClient as _;
         if self.shut_down.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let request = self.request(batch)?;
+        let request = self.request(body)?;
         let mut retries = Retries::within(self.timeout);
         loop {
             // A request is cheap to copy: its body is shared.
@@ -289,6 +295,7 @@ mod tests {
 
     fn export_to(endpoint: String) -> OTelSdkResult {
         let settings = OtlpSettings {
+            signal: crate::setup::otlp_settings::Signal::Traces,
             protocol: OtlpProtocol::HttpProtobuf,
             endpoint,
             endpoint_source: "code",

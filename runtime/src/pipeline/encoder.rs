@@ -15,7 +15,10 @@ use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
-use prost::encoding::{WireType, encoded_len_varint};
+use crate::pipeline::wire::{
+    bytes, encode_key, encode_varint, fixed32, fixed64, message, string, string_always, varint,
+};
+use prost::encoding::WireType;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `SpanFlags`: the flags say whether the parent's is-remote is known, and if so
@@ -257,7 +260,7 @@ fn attributes(out: &mut Vec<u8>, tag: u32, attributes: &[KeyValue]) {
 }
 
 /// `KeyValue { key = 1, value = 2 }`.
-fn key_value(out: &mut Vec<u8>, key: &str, value: &Value) {
+pub(crate) fn key_value(out: &mut Vec<u8>, key: &str, value: &Value) {
     string(out, 1, key);
     message(out, 2, |out| any_value(out, value));
 }
@@ -301,89 +304,6 @@ fn each<T>(out: &mut Vec<u8>, values: &[T], value: impl Fn(&T) -> Value) {
     }
 }
 
-/// A length-delimited field whose body `write` appends; its length is written
-/// in front once known (one byte reserved; the body moves if it needs more).
-fn message(out: &mut Vec<u8>, tag: u32, write: impl FnOnce(&mut Vec<u8>)) {
-    encode_key(tag, WireType::LengthDelimited, out);
-    let at = out.len();
-    out.push(0);
-    write(out);
-    let len = out.len() - at - 1;
-    let width = encoded_len_varint(len as u64);
-    if width > 1 {
-        // Room for the longer length: the body moves up by the difference.
-        let end = out.len();
-        out.resize(end + width - 1, 0);
-        out.copy_within(at + 1..end, at + width);
-    }
-    let mut slot = &mut out[at..at + width];
-    encode_varint(len as u64, &mut slot);
-}
-
-/// A field's key. Every tag here is below 16: one byte.
-#[inline]
-fn encode_key(tag: u32, wire_type: WireType, out: &mut Vec<u8>) {
-    if tag < 16 {
-        out.push(((tag << 3) | wire_type as u32) as u8);
-    } else {
-        prost::encoding::encode_key(tag, wire_type, out);
-    }
-}
-
-/// A varint; most values here (lengths, counts, kinds) take one byte.
-#[inline]
-fn encode_varint(value: u64, out: &mut impl bytes::BufMut) {
-    if value < 0x80 {
-        out.put_u8(value as u8);
-    } else {
-        prost::encoding::encode_varint(value, out);
-    }
-}
-
-/// A string field, left out when empty (proto3).
-fn string(out: &mut Vec<u8>, tag: u32, value: &str) {
-    if !value.is_empty() {
-        string_always(out, tag, value);
-    }
-}
-
-fn string_always(out: &mut Vec<u8>, tag: u32, value: &str) {
-    bytes_always(out, tag, value.as_bytes());
-}
-
-fn bytes(out: &mut Vec<u8>, tag: u32, value: &[u8]) {
-    if !value.is_empty() {
-        bytes_always(out, tag, value);
-    }
-}
-
-fn bytes_always(out: &mut Vec<u8>, tag: u32, value: &[u8]) {
-    encode_key(tag, WireType::LengthDelimited, out);
-    encode_varint(value.len() as u64, out);
-    out.extend_from_slice(value);
-}
-
-/// A varint field, left out when zero (proto3).
-fn varint(out: &mut Vec<u8>, tag: u32, value: u64) {
-    if value != 0 {
-        encode_key(tag, WireType::Varint, out);
-        encode_varint(value, out);
-    }
-}
-
-fn fixed64(out: &mut Vec<u8>, tag: u32, value: u64) {
-    if value != 0 {
-        encode_key(tag, WireType::SixtyFourBit, out);
-        out.extend_from_slice(&value.to_le_bytes());
-    }
-}
-
-fn fixed32(out: &mut Vec<u8>, tag: u32, value: u32) {
-    if value != 0 {
-        encode_key(tag, WireType::ThirtyTwoBit, out);
-        out.extend_from_slice(&value.to_le_bytes());
-    }
-}
 
 /// Nanoseconds since the Unix epoch; a time before it is 0, as the SDK's
 /// exporter sends it.

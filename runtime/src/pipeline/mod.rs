@@ -35,3 +35,5 @@ pub(crate) mod record;
 pub(crate) mod sink;
 #[cfg(feature = "sdk")]
 pub(crate) mod truncate;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) mod wire;

@@ -45,6 +45,8 @@ impl OtlpProtocol {
 /// Everything the exporter is built with.
 #[derive(Debug, Clone)]
 pub(crate) struct OtlpSettings {
+    /// What the exporter sends: spans or metrics.
+    pub(crate) signal: Signal,
     pub(crate) protocol: OtlpProtocol,
     /// The full URL spans are sent to.
     pub(crate) endpoint: String,
@@ -61,49 +63,65 @@ pub(crate) struct OtlpSettings {
     pub(crate) client_identity: Option<(Vec<u8>, Vec<u8>)>,
 }
 
-/// The value of `TRACES` form of `suffix`, else the generic one, with its name.
-fn var(suffix: &str) -> Option<(&'static str, String)> {
-    let (traces, generic): (&'static str, &'static str) = match suffix {
-        "ENDPOINT" => (
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-        ),
-        "PROTOCOL" => (
-            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-            "OTEL_EXPORTER_OTLP_PROTOCOL",
-        ),
-        "HEADERS" => (
-            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-            "OTEL_EXPORTER_OTLP_HEADERS",
-        ),
-        "COMPRESSION" => (
-            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-            "OTEL_EXPORTER_OTLP_COMPRESSION",
-        ),
-        "TIMEOUT" => (
-            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-            "OTEL_EXPORTER_OTLP_TIMEOUT",
-        ),
-        "INSECURE" => (
-            "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
-            "OTEL_EXPORTER_OTLP_INSECURE",
-        ),
-        "CERTIFICATE" => (
-            "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
-            "OTEL_EXPORTER_OTLP_CERTIFICATE",
-        ),
-        "CLIENT_KEY" => (
-            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
-            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
-        ),
-        "CLIENT_CERTIFICATE" => (
-            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
-            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
-        ),
-        _ => unreachable!("unknown OTLP variable {suffix}"),
+/// The signal an exporter sends: its variables' `TRACES_`/`METRICS_` forms and
+/// its OTLP/HTTP path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Traces,
+    Metrics,
+}
+
+impl Signal {
+    /// `/v1/traces` or `/v1/metrics`: what an HTTP base URL gets.
+    pub(crate) fn http_path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Metrics => "/v1/metrics",
+        }
+    }
+}
+
+/// Each setting's suffix, with its traces, metrics and generic variable.
+macro_rules! variables {
+    ($($suffix:literal),* $(,)?) => {
+        &[$((
+            $suffix,
+            concat!("OTEL_EXPORTER_OTLP_TRACES_", $suffix),
+            concat!("OTEL_EXPORTER_OTLP_METRICS_", $suffix),
+            concat!("OTEL_EXPORTER_OTLP_", $suffix),
+        )),*]
     };
-    env_var(traces)
-        .map(|v| (traces, v))
+}
+
+const VARIABLES: &[(&str, &str, &str, &str)] = variables!(
+    "ENDPOINT",
+    "PROTOCOL",
+    "HEADERS",
+    "COMPRESSION",
+    "TIMEOUT",
+    "INSECURE",
+    "CERTIFICATE",
+    "CLIENT_KEY",
+    "CLIENT_CERTIFICATE",
+);
+
+/// The signal's and the generic name of the setting `suffix`.
+fn names(signal: Signal, suffix: &str) -> (&'static str, &'static str) {
+    let (_, traces, metrics, generic) = VARIABLES
+        .iter()
+        .find(|(known, ..)| *known == suffix)
+        .unwrap_or_else(|| unreachable!("unknown OTLP variable {suffix}"));
+    match signal {
+        Signal::Traces => (traces, generic),
+        Signal::Metrics => (metrics, generic),
+    }
+}
+
+/// The value of the signal's form of `suffix`, else the generic one, with its name.
+fn var(signal: Signal, suffix: &str) -> Option<(&'static str, String)> {
+    let (specific, generic) = names(signal, suffix);
+    env_var(specific)
+        .map(|v| (specific, v))
         .or_else(|| env_var(generic).map(|v| (generic, v)))
 }
 
@@ -116,8 +134,8 @@ fn invalid(variable: &'static str, value: String, accepted: &str) -> InitError {
 }
 
 /// The protocol the environment asks for (case-insensitive), or the default.
-pub(crate) fn protocol_from_env() -> Result<OtlpProtocol, InitError> {
-    let Some((variable, value)) = var("PROTOCOL") else {
+pub(crate) fn protocol_from_env(signal: Signal) -> Result<OtlpProtocol, InitError> {
+    let Some((variable, value)) = var(signal, "PROTOCOL") else {
         return Ok(OtlpProtocol::default_for_build());
     };
     match value.to_ascii_lowercase().as_str() {
@@ -127,21 +145,23 @@ pub(crate) fn protocol_from_env() -> Result<OtlpProtocol, InitError> {
     }
 }
 
-/// Where spans go: the endpoint set in code, else the traces variable as it is,
-/// else the generic one (with `/v1/traces` for HTTP), else the default. An
-/// endpoint without a scheme is `https://` unless `OTEL_EXPORTER_OTLP_INSECURE`
-/// is true.
+/// Where the signal goes: the endpoint set in code, else the signal's variable
+/// as it is, else the generic one (with `/v1/traces` or `/v1/metrics` for HTTP),
+/// else the default. An endpoint without a scheme is `https://` unless
+/// `OTEL_EXPORTER_OTLP_INSECURE` is true.
 fn resolve_endpoint(
+    signal: Signal,
     protocol: OtlpProtocol,
     in_code: Option<String>,
 ) -> Result<(String, &'static str, bool), InitError> {
     let http = protocol == OtlpProtocol::HttpProtobuf;
-    let traces = env_var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-    let (endpoint, is_base, source) = match (in_code, traces) {
+    let (specific_name, generic_name) = names(signal, "ENDPOINT");
+    let specific = env_var(specific_name);
+    let (endpoint, is_base, source) = match (in_code, specific) {
         (Some(endpoint), _) => (endpoint, true, "code"),
-        (None, Some(endpoint)) => (endpoint, false, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-        (None, None) => match env_var("OTEL_EXPORTER_OTLP_ENDPOINT") {
-            Some(base) => (base, true, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        (None, Some(endpoint)) => (endpoint, false, specific_name),
+        (None, None) => match env_var(generic_name) {
+            Some(base) => (base, true, generic_name),
             None if http => ("http://localhost:4318".to_owned(), true, "default"),
             None => ("http://localhost:4317".to_owned(), true, "default"),
         },
@@ -150,7 +170,7 @@ fn resolve_endpoint(
     let url = if !https_assumed {
         endpoint.clone()
     } else {
-        let insecure = match var("INSECURE") {
+        let insecure = match var(signal, "INSECURE") {
             None => false,
             Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
                 "true" => true,
@@ -161,7 +181,7 @@ fn resolve_endpoint(
         format!("{}://{endpoint}", if insecure { "http" } else { "https" })
     };
     let url = if http && is_base {
-        traces_url(&url)
+        signal_url(&url, signal)
     } else {
         url
     };
@@ -243,8 +263,8 @@ impl OtlpSettings {
     }
 }
 
-/// A base URL gets the traces path, unless it has a path already.
-pub(crate) fn traces_url(endpoint: &str) -> String {
+/// A base URL gets the signal's path, unless it has a path already.
+pub(crate) fn signal_url(endpoint: &str, signal: Signal) -> String {
     let trimmed = endpoint.trim_end_matches('/');
     let has_path = trimmed
         .split("://")
@@ -253,13 +273,13 @@ pub(crate) fn traces_url(endpoint: &str) -> String {
     if has_path {
         trimmed.to_owned()
     } else {
-        format!("{trimmed}/v1/traces")
+        format!("{trimmed}{}", signal.http_path())
     }
 }
 
 /// `key=value,key2=value2`, percent-decoded, keys valid HTTP header names.
-fn headers() -> Result<Vec<(String, String)>, InitError> {
-    let Some((variable, value)) = var("HEADERS") else {
+fn headers(signal: Signal) -> Result<Vec<(String, String)>, InitError> {
+    let Some((variable, value)) = var(signal, "HEADERS") else {
         return Ok(Vec::new());
     };
     let accepted =
@@ -301,8 +321,8 @@ fn headers() -> Result<Vec<(String, String)>, InitError> {
     Ok(headers)
 }
 
-fn gzip() -> Result<bool, InitError> {
-    match var("COMPRESSION") {
+fn gzip(signal: Signal) -> Result<bool, InitError> {
+    match var(signal, "COMPRESSION") {
         None => Ok(false),
         Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
             "gzip" => Ok(true),
@@ -312,8 +332,8 @@ fn gzip() -> Result<bool, InitError> {
     }
 }
 
-fn timeout() -> Result<Duration, InitError> {
-    match var("TIMEOUT") {
+fn timeout(signal: Signal) -> Result<Duration, InitError> {
+    match var(signal, "TIMEOUT") {
         None => Ok(Duration::from_secs(10)),
         Some((variable, value)) => value
             .parse::<u64>()
@@ -323,8 +343,8 @@ fn timeout() -> Result<Duration, InitError> {
 }
 
 /// A PEM file the variable names; `None` when unset.
-fn pem_file(suffix: &str) -> Result<Option<Vec<u8>>, InitError> {
-    let Some((variable, path)) = var(suffix) else {
+fn pem_file(signal: Signal, suffix: &str) -> Result<Option<Vec<u8>>, InitError> {
+    let Some((variable, path)) = var(signal, suffix) else {
         return Ok(None);
     };
     let bytes = std::fs::read(&path).map_err(|error| {
@@ -344,16 +364,21 @@ fn pem_file(suffix: &str) -> Result<Option<Vec<u8>>, InitError> {
     Ok(Some(bytes))
 }
 
-/// Reads every setting; `protocol` and `endpoint` set in code win.
+/// Reads every setting of `signal`'s exporter; `protocol` and `endpoint` set in
+/// code win.
 pub(crate) fn from_env(
+    signal: Signal,
     protocol: Option<OtlpProtocol>,
     endpoint: Option<String>,
 ) -> Result<OtlpSettings, InitError> {
     let protocol = match protocol {
         Some(protocol) => protocol,
-        None => protocol_from_env()?,
+        None => protocol_from_env(signal)?,
     };
-    let client_identity = match (pem_file("CLIENT_CERTIFICATE")?, pem_file("CLIENT_KEY")?) {
+    let client_identity = match (
+        pem_file(signal, "CLIENT_CERTIFICATE")?,
+        pem_file(signal, "CLIENT_KEY")?,
+    ) {
         (Some(cert), Some(key)) => Some((cert, key)),
         (None, None) => None,
         (Some(_), None) => {
@@ -372,23 +397,25 @@ pub(crate) fn from_env(
             });
         }
     };
-    let (endpoint, endpoint_source, https_assumed) = resolve_endpoint(protocol, endpoint)?;
+    let (endpoint, endpoint_source, https_assumed) =
+        resolve_endpoint(signal, protocol, endpoint)?;
     Ok(OtlpSettings {
+        signal,
         protocol,
         endpoint,
         endpoint_source,
         https_assumed,
-        headers: headers()?,
-        gzip: gzip()?,
-        timeout: timeout()?,
-        certificate: pem_file("CERTIFICATE")?,
+        headers: headers(signal)?,
+        gzip: gzip(signal)?,
+        timeout: timeout(signal)?,
+        certificate: pem_file(signal, "CERTIFICATE")?,
         client_identity,
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{traces_url, without_userinfo};
+    use super::{Signal, signal_url, without_userinfo};
 
     #[test]
     fn user_info_is_never_shown() {
@@ -406,16 +433,28 @@ mod tests {
     #[test]
     fn a_base_url_gets_the_traces_path() {
         assert_eq!(
-            traces_url("http://127.0.0.1:4318"),
+            signal_url("http://127.0.0.1:4318", Signal::Traces),
             "http://127.0.0.1:4318/v1/traces"
         );
         assert_eq!(
-            traces_url("http://127.0.0.1:4318/"),
+            signal_url("http://127.0.0.1:4318/", Signal::Traces),
             "http://127.0.0.1:4318/v1/traces"
         );
         assert_eq!(
-            traces_url("http://c:4318/custom/v1/traces"),
+            signal_url("http://c:4318/custom/v1/traces", Signal::Traces),
             "http://c:4318/custom/v1/traces"
+        );
+    }
+
+    #[test]
+    fn a_base_url_gets_the_metrics_path_for_metrics() {
+        assert_eq!(
+            signal_url("http://127.0.0.1:4318", Signal::Metrics),
+            "http://127.0.0.1:4318/v1/metrics"
+        );
+        assert_eq!(
+            super::names(Signal::Metrics, "HEADERS"),
+            ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
         );
     }
 }

@@ -100,6 +100,10 @@ struct Installed {
     borrowed: bool,
     /// Sampling that keeps errors, for its counts.
     holding: Option<Arc<Holding>>,
+    /// The metrics export thread, when metrics are exported.
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::export::MetricsExport>,
+    flush_timeout: Duration,
     _recorder: Recorder,
     _claim: Claim,
 }
@@ -164,6 +168,10 @@ impl Telemetry {
     pub fn flush(&self) {
         if let Some(installed) = &self.installed {
             let _ = installed.provider.force_flush();
+            #[cfg(feature = "metrics")]
+            if let Some(metrics) = &installed.metrics {
+                metrics.flush(installed.flush_timeout);
+            }
         }
     }
 
@@ -220,9 +228,16 @@ impl Telemetry {
         let Some(installed) = self.installed.take() else {
             return ExportStats::default();
         };
+        let deadline = std::time::Instant::now() + installed.shutdown_timeout;
         // New spans stop here; hand-written code gets back the global provider
         // that was there before (the no-op one unless the service set its own).
         crate::span::tracer::install(None);
+        // The last metrics export runs beside the spans' shutdown, within the
+        // same bound.
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &installed.metrics {
+            metrics.stop();
+        }
         crate::span::filter::set(None);
         opentelemetry::global::set_tracer_provider(installed.replaced_provider.clone());
         crate::context::propagation::set_propagator(None);
@@ -244,6 +259,12 @@ impl Telemetry {
             settled
         }));
         let stats = with_held(stats, &installed);
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &installed.metrics {
+            metrics.wait_stopped(deadline);
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = deadline;
         // The default sink writes from a thread of its own: the summary is out
         // before `main` returns (never waiting long on a stderr nobody reads).
         crate::export::diagnostic::drain_stderr(Duration::from_millis(200));
@@ -576,6 +597,23 @@ impl TelemetryBuilder {
         }
         // Before anything is built: no second pipeline, no threads, while one lives.
         let claim = Claim::take()?;
+        #[cfg(feature = "metrics")]
+        let metrics_settings = {
+            use crate::setup::metrics_settings::SpansChosenInCode;
+            let in_code = match (&self.provider, &self.exporter) {
+                (Some(_), _) => Some(SpansChosenInCode::Other),
+                (None, None) => None,
+                #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+                (None, Some(ExporterChoice::Otlp { protocol, endpoint })) => {
+                    Some(SpansChosenInCode::Otlp {
+                        protocol: *protocol,
+                        endpoint: endpoint.clone(),
+                    })
+                }
+                (None, Some(_)) => Some(SpansChosenInCode::Other),
+            };
+            crate::setup::metrics_settings::from_env(in_code)?
+        };
         let (exporters, source) = match self.exporter {
             // The application's provider exports: nothing of spanwright's is built.
             _ if self.provider.is_some() => (Vec::new(), "code".to_owned()),
@@ -753,7 +791,11 @@ impl TelemetryBuilder {
                 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
                 ExporterChoice::Otlp { protocol, endpoint } => {
                     let protocol_in_code = protocol.is_some();
-                    let otlp = crate::setup::otlp_settings::from_env(protocol, endpoint)?;
+                    let otlp = crate::setup::otlp_settings::from_env(
+                        crate::setup::otlp_settings::Signal::Traces,
+                        protocol,
+                        endpoint,
+                    )?;
                     settings.push(Setting {
                         name: "otlp.endpoint",
                         value: crate::setup::otlp_settings::without_userinfo(&otlp.endpoint),
@@ -803,6 +845,33 @@ impl TelemetryBuilder {
             }
             None => (builder.build(), sampler_kind),
         };
+        #[cfg(feature = "metrics")]
+        let (meter, metrics) = {
+            settings.push(Setting {
+                name: "metrics.exporter",
+                value: metrics_settings.names(),
+                source: metrics_settings.exporters_source.into(),
+            });
+            settings.push(Setting {
+                name: "metrics.interval",
+                value: format!("{} ms", metrics_settings.interval.as_millis()),
+                source: metrics_settings.interval_source.into(),
+            });
+            let mut described = Vec::new();
+            let started =
+                crate::metrics::export::start(&metrics_settings, &resource, &sink, &mut described)?;
+            for (name, value, source) in described {
+                settings.push(Setting {
+                    name,
+                    value,
+                    source,
+                });
+            }
+            match started {
+                Some((meter, export)) => (Some(meter), Some(export)),
+                None => (None, None),
+            }
+        };
         let flusher = Arc::new(crate::export::flush::Flusher::new(
             provider.clone(),
             flush_timeout,
@@ -832,6 +901,8 @@ impl TelemetryBuilder {
             tracer: provider.tracer_with_scope(crate::span::site::spanwright_scope()),
             flusher: Arc::clone(&flusher),
             sampler: sampler_kind,
+            #[cfg(feature = "metrics")]
+            meter,
         }));
         let replaced_provider = opentelemetry::global::tracer_provider();
         opentelemetry::global::set_tracer_provider(provider.clone());
@@ -844,6 +915,9 @@ impl TelemetryBuilder {
             counters: all_counters,
             borrowed,
             holding,
+            #[cfg(feature = "metrics")]
+            metrics,
+            flush_timeout,
             _recorder: Recorder::register(),
             _claim: claim,
         };

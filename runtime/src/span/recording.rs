@@ -14,6 +14,8 @@ const ERROR_TYPE: Key = Key::from_static_str("error.type");
 const EXCEPTION_TYPE: Key = Key::from_static_str("exception.type");
 const EXCEPTION_MESSAGE: Key = Key::from_static_str("exception.message");
 const CANCELLED: Key = Key::from_static_str("cancelled");
+/// `error.type` of a panic.
+const PANIC: Cow<'static, str> = Cow::Borrowed("panic");
 /// A job's outcome; a record keeps it apart and writes it first when exported.
 pub(crate) const JOB_STATUS: Key = Key::from_static_str("job.status");
 
@@ -50,14 +52,53 @@ pub struct Failure {
 #[derive(Debug)]
 pub struct Recording {
     cx: Option<Context>,
-    /// `None` for a span the sampler dropped: nothing to record, only to end. Known
-    /// at start, so the end need not lock the span to ask.
+    /// `None` for a span the sampler dropped: nothing to record, only to end
+    /// (unless its end records metrics). Known at start, so the end need not
+    /// lock the span to ask.
     site: Option<&'static Site>,
+    /// When the end records metrics (a job or a `metrics` function, a meter
+    /// installed), the span's start as Unix nanoseconds; 0 otherwise.
+    #[cfg(feature = "metrics")]
+    metered_since: u64,
 }
 
 impl Recording {
     pub(crate) fn new(cx: Context, site: Option<&'static Site>) -> Self {
-        Recording { cx: Some(cx), site }
+        Recording {
+            cx: Some(cx),
+            site,
+            #[cfg(feature = "metrics")]
+            metered_since: 0,
+        }
+    }
+
+    /// A span of `site` that started at `start`, `recorded` or dropped by the
+    /// sampler; when `metered`, its end records the site's metrics.
+    pub(crate) fn started(
+        cx: Context,
+        site: &'static Site,
+        recorded: bool,
+        metered: bool,
+        start: std::time::SystemTime,
+    ) -> Self {
+        #[cfg(feature = "metrics")]
+        if metered {
+            return Recording::metered(cx, site, start);
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = (metered, start);
+        Recording::new(cx, recorded.then_some(site))
+    }
+
+    /// A span whose end records the metrics of `site`, sampled or not: the
+    /// outcome is classified even for a span the sampler dropped.
+    #[cfg(feature = "metrics")]
+    fn metered(cx: Context, site: &'static Site, start: std::time::SystemTime) -> Self {
+        Recording {
+            cx: Some(cx),
+            site: Some(site),
+            metered_since: crate::metrics::meter::unix_nanos(start).max(1),
+        }
     }
 
     /// Makes the span the current context on this thread. Out of line: one copy,
@@ -96,12 +137,12 @@ impl Recording {
             Ok(()) => classified.unwrap_or_default(),
             Err(payload) => {
                 record_panic(&span, panic::describe(&*payload));
-                self.end(&cx, "panicked");
+                self.end(&cx, "panicked", Some(PANIC));
                 resume_unwind(payload);
             }
         };
-        let (job_status, rethrow) = apply_outcome(&span, site, outcome);
-        self.end(&cx, job_status);
+        let (job_status, error_type, rethrow) = apply_outcome(&span, site, outcome);
+        self.end(&cx, job_status, error_type);
         if let Some(payload) = rethrow {
             resume_unwind(payload);
         }
@@ -122,7 +163,7 @@ impl Recording {
         if self.site.is_some() {
             record_panic(&cx.span(), panic::describe(payload));
         }
-        self.end(&cx, "panicked");
+        self.end(&cx, "panicked", Some(PANIC));
     }
 
     /// Ends the span as panicked from a drop guard during unwinding, where the
@@ -132,25 +173,33 @@ impl Recording {
         if self.site.is_some() {
             record_panic(&cx.span(), panic::describe_unwinding());
         }
-        self.end(&cx, "panicked");
+        self.end(&cx, "panicked", Some(PANIC));
     }
 
     /// Ends the span without claiming success or failure: status Unset (even
     /// with `status_ok`), a job's `job.status` is `unknown`.
     pub(crate) fn end_unknown(mut self) {
         if let Some(cx) = self.cx.take() {
-            self.end(&cx, "unknown");
+            self.end(&cx, "unknown", None);
         }
     }
 
     /// Ends the span; a job's span with its `job.status` (which a record
-    /// keeps apart, first among its attributes when exported).
-    fn end(&self, cx: &Context, job_status: &'static str) {
+    /// keeps apart, first among its attributes when exported), and records the
+    /// call's metrics from the same end time.
+    fn end(&self, cx: &Context, job_status: &'static str, error_type: Option<Cow<'static, str>>) {
         let span = cx.span();
         if self.site.is_some_and(|site| site.job) {
             span.set_attribute(KeyValue::new(JOB_STATUS, job_status));
         }
-        span.end_with_timestamp(clock::now());
+        let end = clock::now();
+        span.end_with_timestamp(end);
+        #[cfg(feature = "metrics")]
+        if let (since @ 1.., Some(site)) = (self.metered_since, self.site) {
+            record_metrics(cx, site, since, end, job_status, error_type);
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = error_type;
     }
 }
 
@@ -159,9 +208,40 @@ impl Drop for Recording {
     fn drop(&mut self) {
         if let Some(cx) = self.cx.take() {
             cx.span().set_attribute(KeyValue::new(CANCELLED, true));
-            self.end(&cx, "cancelled");
+            self.end(&cx, "cancelled", None);
         }
     }
+}
+
+/// Records the metrics of a call that ended at `end`, into the installed meter.
+#[cfg(feature = "metrics")]
+#[cold]
+#[inline(never)]
+fn record_metrics(
+    cx: &Context,
+    site: &'static Site,
+    since: u64,
+    end: std::time::SystemTime,
+    status: &'static str,
+    error_type: Option<Cow<'static, str>>,
+) {
+    use crate::metrics::record::{CallEnd, call_ended, exemplar};
+    let Some(meter) = crate::span::tracer::installed_meter() else {
+        return;
+    };
+    let end = crate::metrics::meter::unix_nanos(end);
+    let seconds = end.saturating_sub(since) as f64 / 1e9;
+    let exemplar = exemplar(cx.span().span_context(), seconds, end);
+    call_ended(
+        &meter,
+        site,
+        CallEnd {
+            status,
+            error_type,
+            seconds,
+            exemplar,
+        },
+    );
 }
 
 /// Ends a span whose attribute code panicked: the span records the panic and
@@ -175,12 +255,17 @@ pub(crate) fn end_with_panic(recording: Recording, payload: Box<dyn Any + Send>)
 
 /// Sets what an outcome says on the span: the return value, attributes, and a
 /// failure (status Error, `error.type`, and an `exception` event when an error
-/// value was returned). Returns the job status and a panic to re-throw.
+/// value was returned). Returns the job status, the error's type, and a panic
+/// to re-throw.
 fn apply_outcome(
     span: &SpanRef<'_>,
     site: &Site,
     outcome: Outcome,
-) -> (&'static str, Option<Box<dyn Any + Send>>) {
+) -> (
+    &'static str,
+    Option<Cow<'static, str>>,
+    Option<Box<dyn Any + Send>>,
+) {
     if let Some(ret) = outcome.ret {
         span.set_attribute(KeyValue::new(RETURN_VALUE, ret));
     }
@@ -189,19 +274,21 @@ fn apply_outcome(
     }
     match outcome.failure {
         Some(failure) if failure.exception => {
+            let error_type = failure.type_name.clone();
             record_exception(span, failure.type_name, failure.message, Vec::new());
-            ("failed", failure.panic)
+            ("failed", Some(error_type), failure.panic)
         }
         Some(failure) => {
+            let error_type = failure.type_name.clone();
             span.set_attribute(KeyValue::new(ERROR_TYPE, failure.type_name));
             span.set_status(Status::error(failure.message));
-            ("failed", failure.panic)
+            ("failed", Some(error_type), failure.panic)
         }
         None => {
             if site.status_ok {
                 span.set_status(Status::Ok);
             }
-            ("completed", None)
+            ("completed", None, None)
         }
     }
 }
@@ -215,7 +302,7 @@ pub(crate) fn record_panic(span: &SpanRef<'_>, panic: PanicRecord) {
         location.push(KeyValue::new("code.line.number", i64::from(at.line)));
         location.push(KeyValue::new("code.column.number", i64::from(at.column)));
     }
-    record_exception(span, Cow::Borrowed("panic"), panic.message, location);
+    record_exception(span, PANIC, panic.message, location);
 }
 
 /// Records an error the OpenTelemetry way: status Error with the message,

@@ -22,6 +22,8 @@ pub struct Site {
     pub status_ok: bool,
     /// A `#[traced_job]`: record `job.status` and `job.duration_ms` at the end.
     pub job: bool,
+    /// `#[span(metrics)]`: record `function.calls` and `function.calls.duration`.
+    pub metrics: bool,
     /// Record `code.function.name`, `code.file.path` and `code.line.number`
     /// (annotated functions); the layers' spans have no code of the user's to point at.
     pub code: bool,
@@ -35,6 +37,12 @@ pub struct Site {
 }
 
 impl Site {
+    /// Whether a call's end records metrics (when a meter is installed).
+    #[inline]
+    pub(crate) fn has_metrics(&self) -> bool {
+        self.job || self.metrics
+    }
+
     /// The instrumentation scope of the site's spans.
     pub(crate) fn instrumentation_scope(&self) -> opentelemetry::InstrumentationScope {
         let scope = opentelemetry::InstrumentationScope::builder(self.scope);

@@ -123,9 +123,10 @@ impl Start {
             attributes.push(KeyValue::new(CODE_FILE, Value::String(site.file.into())));
             attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
         }
+        let metered = site.has_metrics() && responsible.meters();
         let recording = match responsible.recorder() {
             Recorder::Own(own, sampler) => start_record::start(
-                site, &base, parent, self.links, own, sampler, attributes, record,
+                site, &base, parent, self.links, own, sampler, attributes, record, metered,
             ),
             Recorder::Sdk(installed) => {
                 let tracer = installed.for_site(site);
@@ -138,6 +139,7 @@ impl Start {
                     installed.sampler,
                     attributes,
                     record,
+                    metered,
                 )
             }
         };

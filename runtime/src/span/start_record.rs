@@ -31,6 +31,7 @@ pub(super) fn start(
     sampler: SamplerKind,
     mut attributes: Vec<KeyValue>,
     record: &mut dyn FnMut(&mut SpanAttrs<'_>),
+    metered: bool,
 ) -> Recording {
     if base.is_telemetry_suppressed() {
         // The exporter's own work: never recorded (as the SDK does).
@@ -47,7 +48,8 @@ pub(super) fn start(
         &links,
     );
     if decision.sampled.is_none() {
-        return Recording::new(base.with_remote_span_context(decision.context), None);
+        let cx = base.with_remote_span_context(decision.context);
+        return Recording::started(cx, site, false, metered, start);
     }
     let mut name = Cow::Borrowed(site.name);
     let panicked = run_attribute_code(
@@ -77,7 +79,7 @@ pub(super) fn start(
                 .with_span(LiveSpan::new(span, own.limits, Sink::Held(trace)))
         }
     };
-    let recording = Recording::new(cx, Some(site));
+    let recording = Recording::started(cx, site, true, metered, start);
     if let Some(payload) = panicked {
         end_with_panic(recording, payload);
     }

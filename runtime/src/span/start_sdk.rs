@@ -23,7 +23,13 @@ pub(super) fn start(
     sampler: SamplerKind,
     mut attributes: Vec<KeyValue>,
     record: &mut dyn FnMut(&mut crate::span::attrs::SpanAttrs<'_>),
+    metered: bool,
 ) -> Recording {
+    let start = if metered {
+        crate::pipeline::clock::now()
+    } else {
+        std::time::UNIX_EPOCH
+    };
     let mut name = Cow::Borrowed(site.name);
     let predicted = sampler.predict(parent);
     let mut panicked = None;
@@ -57,7 +63,7 @@ pub(super) fn start(
         // The span (a few hundred bytes) moves once, into its context, here.
         base.with_span(span)
     };
-    let recording = Recording::new(cx, recording.then_some(site));
+    let recording = Recording::started(cx, site, recording, metered, start);
     if let Some(payload) = panicked {
         end_with_panic(recording, payload);
     }

@@ -51,6 +51,9 @@ pub(crate) struct Installed {
     pub(crate) tracer: SdkTracer,
     pub(crate) flusher: Arc<Flusher>,
     pub(crate) sampler: SamplerKind,
+    /// Where the metrics of jobs and `metrics` functions go.
+    #[cfg(feature = "metrics")]
+    pub(crate) meter: Option<Arc<crate::metrics::meter::Meter>>,
 }
 
 static INSTALLED: Mutex<Option<Arc<Installed>>> = Mutex::new(None);
@@ -150,6 +153,18 @@ pub(crate) enum Recorder<'a> {
 }
 
 impl TracerFor<'_> {
+    /// Whether spans' ends record metrics: an installation with a meter.
+    #[inline]
+    pub(crate) fn meters(&self) -> bool {
+        match self {
+            TracerFor::Capture(_) => false,
+            #[cfg(feature = "metrics")]
+            TracerFor::Installed(installed) => installed.meter.is_some(),
+            #[cfg(not(feature = "metrics"))]
+            TracerFor::Installed(_) => false,
+        }
+    }
+
     #[inline]
     pub(crate) fn recorder(&self) -> Recorder<'_> {
         match self {
@@ -231,6 +246,12 @@ pub(crate) fn install(value: Option<Installed>) {
     };
     // Dropped outside the lock: the last handle on a provider runs its shutdown.
     drop(replaced);
+}
+
+/// The installed meter, if metrics are recorded.
+#[cfg(feature = "metrics")]
+pub(crate) fn installed_meter() -> Option<Arc<crate::metrics::meter::Meter>> {
+    installed()?.meter.clone()
 }
 
 /// The installed flush helper, for `#[traced_job(flush)]`.
