@@ -1,5 +1,6 @@
 //! Rotel (`pip install --pre rotel==0.0.1a15`): its `rotel-agent`, run with a
-//! blackhole exporter and `--debug-log traces`, prints each received span.
+//! blackhole exporter and `--debug-log traces --debug-log metrics`, prints each
+//! received span and metric.
 
 use super::{Received, free_ports, wait_for};
 use std::io::{BufRead, BufReader};
@@ -61,6 +62,8 @@ impl Rotel {
                 "blackhole",
                 "--debug-log",
                 "traces",
+                "--debug-log",
+                "metrics",
                 "--debug-log-verbosity",
                 "detailed",
             ])
@@ -124,6 +127,11 @@ impl Rotel {
     pub fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Everything the agent printed so far, without colours.
+    pub fn output(&self) -> String {
+        strip_ansi(&self.output.lock().unwrap())
     }
 
     /// Every span printed so far.
@@ -263,4 +271,163 @@ fn parse(text: &str) -> Vec<Received> {
     }
     spans.extend(current);
     spans
+}
+
+/// One data point of a metric, as Rotel printed it.
+#[derive(Debug, Clone, Default)]
+pub struct ReceivedPoint {
+    pub metric: String,
+    pub unit: String,
+    /// `Histogram` or `Sum`.
+    pub data_type: String,
+    pub temporality: String,
+    pub monotonic: Option<bool>,
+    /// Values with their wire type, as for spans: `Str(x)`, `Int(7)`.
+    pub attributes: Vec<(String, String)>,
+    pub count: Option<u64>,
+    /// A sum's value.
+    pub value: Option<String>,
+    pub bounds: Vec<f64>,
+    pub buckets: Vec<u64>,
+    /// Exemplars' trace and span ids.
+    pub exemplars: Vec<(String, String)>,
+}
+
+impl ReceivedPoint {
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Rotel {
+    /// Every metric data point printed so far, in the order received.
+    pub fn metric_points(&self) -> Vec<ReceivedPoint> {
+        parse_metrics(&self.output())
+    }
+
+    /// The last point received of each series of `metric` (exports are
+    /// cumulative: the last holds the totals), once `ready` holds for them.
+    pub fn wait_for_metric(
+        &self,
+        metric: &str,
+        ready: impl Fn(&[ReceivedPoint]) -> bool,
+    ) -> Vec<ReceivedPoint> {
+        wait_for(
+            Duration::from_secs(20),
+            &format!("metric {metric} at rotel"),
+            || {
+                let latest = latest(self.metric_points(), metric);
+                (!latest.is_empty() && ready(&latest)).then_some(latest)
+            },
+        )
+    }
+}
+
+/// The last point of each series (metric and attribute set) of `metric`.
+pub fn latest(points: Vec<ReceivedPoint>, metric: &str) -> Vec<ReceivedPoint> {
+    let mut latest: Vec<ReceivedPoint> = Vec::new();
+    for point in points.into_iter().filter(|p| p.metric == metric) {
+        match latest.iter_mut().find(|p| p.attributes == point.attributes) {
+            Some(slot) => *slot = point,
+            None => latest.push(point),
+        }
+    }
+    latest
+}
+
+#[derive(PartialEq)]
+enum Section {
+    Other,
+    Descriptor,
+    Attributes,
+    Exemplar,
+}
+
+fn parse_metrics(text: &str) -> Vec<ReceivedPoint> {
+    let mut points: Vec<ReceivedPoint> = Vec::new();
+    let mut metric = ReceivedPoint::default();
+    let mut in_metrics = false;
+    let mut section = Section::Other;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("ResourceMetrics #") {
+            in_metrics = true;
+            section = Section::Other;
+            continue;
+        }
+        if trimmed.starts_with("ResourceSpans #") || trimmed.starts_with("ResourceLogs #") {
+            in_metrics = false;
+            continue;
+        }
+        if !in_metrics {
+            continue;
+        }
+        if trimmed.starts_with("Metric #") {
+            metric = ReceivedPoint::default();
+            section = Section::Other;
+        } else if trimmed == "Descriptor:" {
+            section = Section::Descriptor;
+        } else if trimmed.starts_with("HistogramDataPoints #")
+            || trimmed.starts_with("NumberDataPoints #")
+        {
+            points.push(metric.clone());
+            section = Section::Other;
+        } else if trimmed == "Data point attributes:" {
+            section = Section::Attributes;
+        } else if trimmed.starts_with("Exemplar #") {
+            section = Section::Exemplar;
+            if let Some(point) = points.last_mut() {
+                point.exemplars.push(Default::default());
+            }
+        } else if let Some(field) = trimmed.strip_prefix("-> ") {
+            let Some((key, value)) = field.split_once(": ") else {
+                continue;
+            };
+            let (key, value) = (key.to_owned(), value.to_owned());
+            match section {
+                Section::Descriptor => match key.as_str() {
+                    "Name" => metric.metric = value,
+                    "Unit" => metric.unit = value,
+                    "DataType" => metric.data_type = value,
+                    "AggregationTemporality" => metric.temporality = value,
+                    "IsMonotonic" => metric.monotonic = Some(value == "true"),
+                    _ => {}
+                },
+                Section::Attributes => {
+                    if let Some(point) = points.last_mut() {
+                        point.attributes.push((key, value));
+                    }
+                }
+                Section::Exemplar => {
+                    if let Some(exemplar) = points.last_mut().and_then(|p| p.exemplars.last_mut()) {
+                        match key.as_str() {
+                            "Trace ID" => exemplar.0 = value,
+                            "Span ID" => exemplar.1 = value,
+                            _ => {}
+                        }
+                    }
+                }
+                Section::Other => {}
+            }
+        } else if let Some(point) = points.last_mut() {
+            section = Section::Other;
+            if let Some(count) = trimmed.strip_prefix("Count: ") {
+                point.count = count.parse().ok();
+            } else if let Some(value) = trimmed.strip_prefix("Value: ") {
+                point.value = Some(value.to_owned());
+            } else if let Some(rest) = trimmed.strip_prefix("ExplicitBounds #") {
+                if let Some((_, bound)) = rest.split_once(": ") {
+                    point.bounds.push(bound.parse().unwrap_or(f64::NAN));
+                }
+            } else if let Some(rest) = trimmed.strip_prefix("Buckets #") {
+                if let Some((_, count)) = rest.split_once("Count: ") {
+                    point.buckets.push(count.parse().unwrap_or(u64::MAX));
+                }
+            }
+        }
+    }
+    points
 }

@@ -1,0 +1,301 @@
+//! Metrics beside traces, as a real OTLP receiver (Rotel) got them: job
+//! durations by outcome, `#[span(metrics)]` call counts, exemplars that are the
+//! ids of spans the receiver got, counts that stay complete when no trace is
+//! sampled, and nothing sent when metrics or telemetry are turned off.
+
+mod receivers;
+
+use receivers::rotel::{ReceivedPoint, Rotel};
+use spanwright::opentelemetry_sdk::trace::Sampler;
+use spanwright::{OtlpProtocol, Telemetry};
+use spanwright_tests::services;
+use std::sync::{Mutex, MutexGuard};
+
+/// One installation at a time, and the environment changes only under it.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const VARIABLES: &[&str] = &[
+    "OTEL_METRICS_EXPORTER",
+    "OTEL_METRIC_EXPORT_INTERVAL",
+    "OTEL_SDK_DISABLED",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+];
+
+/// Holds the lock with only `vars` of `VARIABLES` set.
+fn env(vars: &[(&str, String)]) -> MutexGuard<'static, ()> {
+    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // SAFETY: every test of this binary changes the environment only while holding SERIAL.
+    unsafe {
+        for var in VARIABLES {
+            std::env::remove_var(var);
+        }
+        for (var, value) in vars {
+            std::env::set_var(var, value);
+        }
+    }
+    guard
+}
+
+/// The job statuses of the issue: 7 complete, 2 fail, 1 panics.
+#[spanwright::traced_job]
+fn process(n: u32) -> Result<u32, std::num::ParseIntError> {
+    match n {
+        3 | 6 => "x".parse(),
+        8 => panic!("job {n} panicked"),
+        _ => Ok(n),
+    }
+}
+
+fn run_jobs() {
+    for n in 0..10 {
+        let _ = std::panic::catch_unwind(|| process(n));
+    }
+}
+
+#[spanwright::span(metrics)]
+fn lookup(n: u32) -> Result<u32, String> {
+    if n % 3 == 0 { Err(format!("{n} not found")) } else { Ok(n) }
+}
+
+/// Neither `metrics` nor a job: no metric.
+#[spanwright::span]
+fn plain() {}
+
+fn grpc(rotel: &Rotel) -> String {
+    format!("http://127.0.0.1:{}", rotel.grpc_port)
+}
+
+fn by_status(points: &[ReceivedPoint], status: &str) -> ReceivedPoint {
+    points
+        .iter()
+        .find(|p| p.attr("job.status") == Some(&format!("Str({status})")))
+        .unwrap_or_else(|| panic!("no job.status={status} in {points:#?}"))
+        .clone()
+}
+
+const JOB_BOUNDS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 30.0, 60.0,
+    120.0, 300.0, 600.0, 1800.0, 3600.0,
+];
+
+#[test]
+fn job_durations_count_every_outcome_with_exemplars_of_received_spans() {
+    if !services::rotel() {
+        return;
+    }
+    let _env = env(&[]);
+    let rotel = Rotel::start();
+    let telemetry = Telemetry::builder()
+        .otlp(OtlpProtocol::Grpc, grpc(&rotel))
+        .install()
+        .unwrap();
+    run_jobs();
+    plain();
+    let stats = telemetry.shutdown();
+    assert_eq!(stats.spans_exported, 11);
+
+    let points = rotel.wait_for_metric("job.duration", |points| {
+        points.iter().filter_map(|p| p.count).sum::<u64>() == 10
+    });
+    assert_eq!(points.len(), 3, "{points:#?}");
+    let (completed, failed, panicked) = (
+        by_status(&points, "completed"),
+        by_status(&points, "failed"),
+        by_status(&points, "panicked"),
+    );
+    assert_eq!((completed.count, failed.count, panicked.count), (Some(7), Some(2), Some(1)));
+    assert_eq!(completed.attr("job.name"), Some("Str(process)"));
+    assert_eq!(completed.attr("error.type"), None);
+    assert_eq!(failed.attr("error.type"), Some("Str(core::num::error::ParseIntError)"));
+    assert_eq!(panicked.attr("error.type"), Some("Str(panic)"));
+    for point in [&completed, &failed, &panicked] {
+        assert_eq!((point.unit.as_str(), point.data_type.as_str()), ("s", "Histogram"));
+        assert_eq!(point.temporality, "AGGREGATION_TEMPORALITY_CUMULATIVE");
+        assert_eq!(point.bounds, JOB_BOUNDS);
+        assert_eq!(point.buckets.iter().sum::<u64>(), point.count.unwrap());
+        assert!(point.attr("job.id").is_none());
+    }
+    // Every exemplar is a span the receiver got, of the same outcome.
+    let spans = rotel.spans();
+    let mut exemplars = 0;
+    for point in [&completed, &failed, &panicked] {
+        for (trace_id, span_id) in &point.exemplars {
+            let span = spans
+                .iter()
+                .find(|s| &s.trace_id == trace_id && &s.span_id == span_id)
+                .unwrap_or_else(|| panic!("exemplar {trace_id}/{span_id} is no received span"));
+            assert_eq!(span.name, "process");
+            assert_eq!(span.attr("job.status"), point.attr("job.status"));
+            exemplars += 1;
+        }
+    }
+    assert!(exemplars >= 3, "one per outcome at least: {exemplars}");
+    rotel.stop();
+}
+
+#[test]
+fn function_calls_are_counted_by_result() {
+    if !services::rotel() {
+        return;
+    }
+    let _env = env(&[]);
+    let rotel = Rotel::start();
+    let telemetry = Telemetry::builder()
+        .otlp(OtlpProtocol::Grpc, grpc(&rotel))
+        .install()
+        .unwrap();
+    for n in 0..9 {
+        let _ = lookup(n);
+    }
+    drop(telemetry);
+    let calls = rotel.wait_for_metric("function.calls", |points| {
+        points.iter().filter_map(|p| p.value.as_deref()?.parse::<u64>().ok()).sum::<u64>() == 9
+    });
+    let result = |result: &str| {
+        calls
+            .iter()
+            .find(|p| p.attr("result") == Some(&format!("Str({result})")))
+            .and_then(|p| p.value.clone())
+    };
+    assert_eq!((result("ok").as_deref(), result("error").as_deref()), (Some("6"), Some("3")));
+    for point in &calls {
+        assert_eq!(point.attr("function"), Some("Str(lookup)"));
+        assert_eq!(point.attr("module"), Some("Str(metrics)"));
+        assert_eq!((point.data_type.as_str(), point.monotonic), ("Sum", Some(true)));
+        assert_eq!(point.unit, "{call}");
+    }
+    let durations = rotel.wait_for_metric("function.calls.duration", |_| true);
+    assert_eq!(durations.len(), 1, "{durations:#?}");
+    let duration = &durations[0];
+    assert_eq!(duration.count, Some(9));
+    assert_eq!(duration.attributes.len(), 2, "function and module only: {duration:?}");
+    assert_eq!(duration.unit, "s");
+    assert_eq!(duration.bounds.first(), Some(&0.005));
+    assert_eq!(duration.bounds.last(), Some(&10.0));
+    rotel.stop();
+}
+
+#[test]
+fn counts_stay_complete_when_no_trace_is_sampled() {
+    if !services::rotel() {
+        return;
+    }
+    let rotel = Rotel::start();
+    // Everything from the environment, as `init()` reads it.
+    let _env = env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", grpc(&rotel)),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+        ("OTEL_TRACES_SAMPLER", "traceidratio".into()),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.0".into()),
+    ]);
+    let telemetry = spanwright::init().unwrap();
+    assert!(telemetry.describe().contains("metrics.exporter = otlp (default)"));
+    run_jobs();
+    for n in 0..9 {
+        let _ = lookup(n);
+    }
+    let stats = telemetry.shutdown();
+    assert_eq!(stats.spans_ended, 0, "no span was sampled");
+    let jobs = rotel.wait_for_metric("job.duration", |points| {
+        points.iter().filter_map(|p| p.count).sum::<u64>() == 10
+    });
+    assert_eq!(by_status(&jobs, "failed").count, Some(2));
+    assert_eq!(by_status(&jobs, "panicked").count, Some(1));
+    let durations = rotel.wait_for_metric("function.calls.duration", |_| true);
+    assert_eq!(durations[0].count, Some(9));
+    // An exemplar points at a sampled span: there is none.
+    assert!(
+        jobs.iter().chain(&durations).all(|p| p.exemplars.is_empty()),
+        "{jobs:#?}"
+    );
+    assert!(rotel.spans().is_empty());
+    rotel.stop();
+}
+
+#[test]
+fn metrics_go_out_every_interval() {
+    if !services::rotel() {
+        return;
+    }
+    let rotel = Rotel::start();
+    let _env = env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", grpc(&rotel)),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "200".into()),
+    ]);
+    let telemetry = spanwright::init().unwrap();
+    run_jobs();
+    // Telemetry stays installed: the interval's export brings them.
+    let jobs = rotel.wait_for_metric("job.duration", |points| {
+        points.iter().filter_map(|p| p.count).sum::<u64>() == 10
+    });
+    assert_eq!(by_status(&jobs, "completed").count, Some(7));
+    drop(telemetry);
+    rotel.stop();
+}
+
+#[test]
+fn nothing_is_sent_when_metrics_or_telemetry_are_off() {
+    if !services::rotel() {
+        return;
+    }
+    let rotel = Rotel::start();
+    {
+        let _env = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", grpc(&rotel)),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+            ("OTEL_METRICS_EXPORTER", "none".into()),
+        ]);
+        let telemetry = spanwright::init().unwrap();
+        assert!(telemetry.describe().contains("metrics.exporter = none (OTEL_METRICS_EXPORTER)"));
+        run_jobs();
+        drop(telemetry);
+        // The spans went out at the same shutdown as metrics would have.
+        receivers::wait_for(std::time::Duration::from_secs(20), "10 spans", || {
+            (rotel.spans().len() == 10).then_some(())
+        });
+    }
+    {
+        let _env = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", grpc(&rotel)),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+            ("OTEL_SDK_DISABLED", "true".into()),
+        ]);
+        let telemetry = spanwright::init().unwrap();
+        assert!(!telemetry.is_enabled());
+        run_jobs();
+        drop(telemetry);
+    }
+    // Absence cannot be polled for: a short wait for anything late, then no
+    // metric, and no span beyond the first ten.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(rotel.metric_points().is_empty(), "{}", rotel.output());
+    assert_eq!(rotel.spans().len(), 10);
+    rotel.stop();
+}
+
+#[test]
+fn a_sampler_set_in_code_is_kept_apart_from_metrics() {
+    if !services::rotel() {
+        return;
+    }
+    let _env = env(&[]);
+    let rotel = Rotel::start();
+    let telemetry = Telemetry::builder()
+        .otlp(OtlpProtocol::Grpc, grpc(&rotel))
+        .sampler(Sampler::AlwaysOff)
+        .install()
+        .unwrap();
+    for n in 0..9 {
+        let _ = lookup(n);
+    }
+    telemetry.flush();
+    let calls = rotel.wait_for_metric("function.calls", |points| points.len() == 2);
+    assert!(calls.iter().all(|p| p.exemplars.is_empty()));
+    drop(telemetry);
+    rotel.stop();
+}
