@@ -3,6 +3,7 @@
 //! ids of spans the receiver got, counts that stay complete when no trace is
 //! sampled, and nothing sent when metrics or telemetry are turned off.
 
+#[allow(dead_code)] // this test uses Rotel only
 mod receivers;
 
 use receivers::rotel::{ReceivedPoint, Rotel};
@@ -58,7 +59,11 @@ fn run_jobs() {
 
 #[spanwright::span(metrics)]
 fn lookup(n: u32) -> Result<u32, String> {
-    if n % 3 == 0 { Err(format!("{n} not found")) } else { Ok(n) }
+    if n.is_multiple_of(3) {
+        Err(format!("{n} not found"))
+    } else {
+        Ok(n)
+    }
 }
 
 /// Neither `metrics` nor a job: no metric.
@@ -107,13 +112,22 @@ fn job_durations_count_every_outcome_with_exemplars_of_received_spans() {
         by_status(&points, "failed"),
         by_status(&points, "panicked"),
     );
-    assert_eq!((completed.count, failed.count, panicked.count), (Some(7), Some(2), Some(1)));
+    assert_eq!(
+        (completed.count, failed.count, panicked.count),
+        (Some(7), Some(2), Some(1))
+    );
     assert_eq!(completed.attr("job.name"), Some("Str(process)"));
     assert_eq!(completed.attr("error.type"), None);
-    assert_eq!(failed.attr("error.type"), Some("Str(core::num::error::ParseIntError)"));
+    assert_eq!(
+        failed.attr("error.type"),
+        Some("Str(core::num::error::ParseIntError)")
+    );
     assert_eq!(panicked.attr("error.type"), Some("Str(panic)"));
     for point in [&completed, &failed, &panicked] {
-        assert_eq!((point.unit.as_str(), point.data_type.as_str()), ("s", "Histogram"));
+        assert_eq!(
+            (point.unit.as_str(), point.data_type.as_str()),
+            ("s", "Histogram")
+        );
         assert_eq!(point.temporality, "AGGREGATION_TEMPORALITY_CUMULATIVE");
         assert_eq!(point.bounds, JOB_BOUNDS);
         assert_eq!(point.buckets.iter().sum::<u64>(), point.count.unwrap());
@@ -153,7 +167,11 @@ fn function_calls_are_counted_by_result() {
     }
     drop(telemetry);
     let calls = rotel.wait_for_metric("function.calls", |points| {
-        points.iter().filter_map(|p| p.value.as_deref()?.parse::<u64>().ok()).sum::<u64>() == 9
+        points
+            .iter()
+            .filter_map(|p| p.value.as_deref()?.parse::<u64>().ok())
+            .sum::<u64>()
+            == 9
     });
     let result = |result: &str| {
         calls
@@ -161,18 +179,28 @@ fn function_calls_are_counted_by_result() {
             .find(|p| p.attr("result") == Some(&format!("Str({result})")))
             .and_then(|p| p.value.clone())
     };
-    assert_eq!((result("ok").as_deref(), result("error").as_deref()), (Some("6"), Some("3")));
+    assert_eq!(
+        (result("ok").as_deref(), result("error").as_deref()),
+        (Some("6"), Some("3"))
+    );
     for point in &calls {
         assert_eq!(point.attr("function"), Some("Str(lookup)"));
         assert_eq!(point.attr("module"), Some("Str(metrics)"));
-        assert_eq!((point.data_type.as_str(), point.monotonic), ("Sum", Some(true)));
+        assert_eq!(
+            (point.data_type.as_str(), point.monotonic),
+            ("Sum", Some(true))
+        );
         assert_eq!(point.unit, "{call}");
     }
     let durations = rotel.wait_for_metric("function.calls.duration", |_| true);
     assert_eq!(durations.len(), 1, "{durations:#?}");
     let duration = &durations[0];
     assert_eq!(duration.count, Some(9));
-    assert_eq!(duration.attributes.len(), 2, "function and module only: {duration:?}");
+    assert_eq!(
+        duration.attributes.len(),
+        2,
+        "function and module only: {duration:?}"
+    );
     assert_eq!(duration.unit, "s");
     assert_eq!(duration.bounds.first(), Some(&0.005));
     assert_eq!(duration.bounds.last(), Some(&10.0));
@@ -193,7 +221,11 @@ fn counts_stay_complete_when_no_trace_is_sampled() {
         ("OTEL_TRACES_SAMPLER_ARG", "0.0".into()),
     ]);
     let telemetry = spanwright::init().unwrap();
-    assert!(telemetry.describe().contains("metrics.exporter = otlp (default)"));
+    assert!(
+        telemetry
+            .describe()
+            .contains("metrics.exporter = otlp (default)")
+    );
     run_jobs();
     for n in 0..9 {
         let _ = lookup(n);
@@ -209,7 +241,9 @@ fn counts_stay_complete_when_no_trace_is_sampled() {
     assert_eq!(durations[0].count, Some(9));
     // An exemplar points at a sampled span: there is none.
     assert!(
-        jobs.iter().chain(&durations).all(|p| p.exemplars.is_empty()),
+        jobs.iter()
+            .chain(&durations)
+            .all(|p| p.exemplars.is_empty()),
         "{jobs:#?}"
     );
     assert!(rotel.spans().is_empty());
@@ -251,7 +285,11 @@ fn nothing_is_sent_when_metrics_or_telemetry_are_off() {
             ("OTEL_METRICS_EXPORTER", "none".into()),
         ]);
         let telemetry = spanwright::init().unwrap();
-        assert!(telemetry.describe().contains("metrics.exporter = none (OTEL_METRICS_EXPORTER)"));
+        assert!(
+            telemetry
+                .describe()
+                .contains("metrics.exporter = none (OTEL_METRICS_EXPORTER)")
+        );
         run_jobs();
         drop(telemetry);
         // The spans went out at the same shutdown as metrics would have.
@@ -297,5 +335,111 @@ fn a_sampler_set_in_code_is_kept_apart_from_metrics() {
     let calls = rotel.wait_for_metric("function.calls", |points| points.len() == 2);
     assert!(calls.iter().all(|p| p.exemplars.is_empty()));
     drop(telemetry);
+    rotel.stop();
+}
+
+async fn user(axum::extract::Path(id): axum::extract::Path<u64>) -> String {
+    id.to_string()
+}
+
+async fn failing() -> (http::StatusCode, &'static str) {
+    (http::StatusCode::INTERNAL_SERVER_ERROR, "broken")
+}
+
+/// One GET over HTTP/1.1; its status code.
+fn get(addr: std::net::SocketAddr, path: &str) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let text = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn server_requests_by_route_and_status_code() {
+    if !services::rotel() {
+        return;
+    }
+    use axum::routing::get as route;
+    let _env = env(&[]);
+    let rotel = Rotel::start();
+    let telemetry = Telemetry::builder()
+        .otlp(OtlpProtocol::Grpc, grpc(&rotel))
+        .install()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route("/users/{id}", route(user))
+        .route("/fail", route(failing))
+        .layer(spanwright::http::ServerLayer::new());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    for id in 0..3 {
+        assert_eq!(get(addr, &format!("/users/{id}")), 200);
+    }
+    assert_eq!(get(addr, "/fail"), 500);
+    assert_eq!(get(addr, "/fail"), 500);
+    assert_eq!(get(addr, "/nowhere"), 404);
+    drop(telemetry);
+    drop(runtime);
+
+    let requests = rotel.wait_for_metric("http.server.request.duration", |points| {
+        points.iter().filter_map(|p| p.count).sum::<u64>() == 6
+    });
+    let with = |code: &str| {
+        requests
+            .iter()
+            .find(|p| p.attr("http.response.status_code") == Some(&format!("Int({code})")))
+            .unwrap_or_else(|| panic!("no {code} in {requests:#?}"))
+    };
+    let (ok, failed, missing) = (with("200"), with("500"), with("404"));
+    assert_eq!(
+        (ok.count, failed.count, missing.count),
+        (Some(3), Some(2), Some(1))
+    );
+    assert_eq!(ok.attr("http.route"), Some("Str(/users/{id})"));
+    assert_eq!(ok.attr("http.request.method"), Some("Str(GET)"));
+    assert_eq!(ok.attr("url.scheme"), Some("Str(http)"));
+    assert_eq!(ok.attr("network.protocol.version"), Some("Str(1.1)"));
+    assert_eq!(ok.attr("error.type"), None);
+    assert_eq!(failed.attr("error.type"), Some("Str(500)"));
+    assert_eq!(missing.attr("http.route"), None, "no route matched");
+    assert_eq!(
+        missing.attr("error.type"),
+        None,
+        "a 404 is the client's error"
+    );
+    for point in &requests {
+        assert_eq!(
+            (point.unit.as_str(), point.data_type.as_str()),
+            ("s", "Histogram")
+        );
+        assert_eq!(
+            point.bounds,
+            [
+                0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0
+            ]
+        );
+        assert!(point.attr("url.path").is_none(), "never a path: {point:?}");
+    }
+    let spans = rotel.spans();
+    for (trace_id, span_id) in requests.iter().flat_map(|p| &p.exemplars) {
+        assert!(
+            spans
+                .iter()
+                .any(|s| &s.trace_id == trace_id && &s.span_id == span_id && s.kind == "server"),
+            "exemplar {trace_id}/{span_id} is a received server span"
+        );
+    }
+    let active = rotel.wait_for_metric("http.server.active_requests", |_| true);
+    assert_eq!(active.len(), 1, "{active:#?}");
+    assert_eq!(active[0].value.as_deref(), Some("0"), "every request ended");
+    assert_eq!(active[0].monotonic, Some(false));
+    assert_eq!(active[0].attr("http.request.method"), Some("Str(GET)"));
     rotel.stop();
 }

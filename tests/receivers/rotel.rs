@@ -418,14 +418,16 @@ fn parse_metrics(text: &str) -> Vec<ReceivedPoint> {
                 point.count = count.parse().ok();
             } else if let Some(value) = trimmed.strip_prefix("Value: ") {
                 point.value = Some(value.to_owned());
-            } else if let Some(rest) = trimmed.strip_prefix("ExplicitBounds #") {
-                if let Some((_, bound)) = rest.split_once(": ") {
-                    point.bounds.push(bound.parse().unwrap_or(f64::NAN));
-                }
-            } else if let Some(rest) = trimmed.strip_prefix("Buckets #") {
-                if let Some((_, count)) = rest.split_once("Count: ") {
-                    point.buckets.push(count.parse().unwrap_or(u64::MAX));
-                }
+            } else if let Some((_, bound)) = trimmed
+                .strip_prefix("ExplicitBounds #")
+                .and_then(|rest| rest.split_once(": "))
+            {
+                point.bounds.push(bound.parse().unwrap_or(f64::NAN));
+            } else if let Some((_, count)) = trimmed
+                .strip_prefix("Buckets #")
+                .and_then(|rest| rest.split_once("Count: "))
+            {
+                point.buckets.push(count.parse().unwrap_or(u64::MAX));
             }
         }
     }

@@ -13,6 +13,7 @@ struct Shape(u8);
     attrs(kind, size = size * 2, "quoted.key" = true, shown = %kind, dbg = ?shape, ?shape),
     ret,
     status_ok,
+    metrics,
     parent = carrier,
     links(carrier, carrier),
     allow_sensitive,

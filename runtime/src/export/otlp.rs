@@ -53,6 +53,7 @@ impl Otlp {
         }
     }
 
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     async fn export_encoded(&self, body: Vec<u8>) -> OTelSdkResult {
         match self {
             #[cfg(feature = "otlp-grpc")]

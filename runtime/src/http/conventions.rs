@@ -24,6 +24,16 @@ pub(super) fn method_in_name(original: &str) -> &str {
     }
 }
 
+/// The value of `http.request.method` for the method `original`.
+#[cfg(feature = "metrics")]
+pub(super) fn method_value(original: &str) -> &'static str {
+    KNOWN_METHODS
+        .iter()
+        .find(|known| **known == original)
+        .copied()
+        .unwrap_or("_OTHER")
+}
+
 /// `http.request.method`, and `http.request.method_original` for a method the
 /// conventions do not know.
 pub(super) fn record_method(span: &mut SpanAttrs<'_>, original: &str) {

@@ -11,6 +11,7 @@ mod grpc;
 #[cfg(feature = "reqwest")]
 mod reqwest;
 mod server;
+mod server_metrics;
 #[cfg(all(test, feature = "sdk"))]
 mod tests;
 mod url;

@@ -19,6 +19,7 @@
 
 use super::conventions::{self, HTTP_RESPONSE_STATUS_CODE};
 use super::grpc::{self, Side};
+use super::server_metrics::ServerMetrics;
 use crate::span::recording::{Failure, Outcome, Recording};
 use crate::span::site::Site;
 use crate::span::start::Start;
@@ -201,7 +202,7 @@ fn route<B>(request: &Request<B>) -> Option<&str> {
     None
 }
 
-fn version(version: Version) -> &'static str {
+pub(super) fn version(version: Version) -> &'static str {
     match version {
         Version::HTTP_09 => "0.9",
         Version::HTTP_10 => "1.0",
@@ -232,6 +233,7 @@ where
             return ServerFuture {
                 inner,
                 recording: None,
+                metrics: ServerMetrics::default(),
                 head_only: false,
                 grpc: false,
             };
@@ -260,7 +262,12 @@ where
                 Some(Value::from(version(request.version()))),
             );
         });
-        self.respond(request, recording, head_only, false)
+        let scheme = match scheme(&request, settings) {
+            "https" => "https",
+            _ => "http",
+        };
+        let metrics = ServerMetrics::start(&request, scheme, route, recording.as_ref());
+        self.respond(request, recording, metrics, head_only, false)
     }
 }
 
@@ -280,7 +287,8 @@ impl<S> ServerService<S> {
                     Some(Value::from(version(request.version()))),
                 );
             });
-        self.respond(request, recording, false, true)
+        // gRPC's own metrics (`rpc.server.duration`) are not recorded.
+        self.respond(request, recording, ServerMetrics::default(), false, true)
     }
 
     /// Calls the service with the request's span current (what it does on
@@ -289,6 +297,7 @@ impl<S> ServerService<S> {
         &mut self,
         request: Request<B>,
         recording: Option<Recording>,
+        metrics: ServerMetrics,
         head_only: bool,
         grpc: bool,
     ) -> ServerFuture<S::Future>
@@ -302,6 +311,7 @@ impl<S> ServerService<S> {
         ServerFuture {
             inner,
             recording,
+            metrics,
             head_only,
             grpc,
         }
@@ -317,6 +327,8 @@ pin_project! {
         inner: F,
         // Dropped unfinished (the request was cancelled), it ends as cancelled.
         recording: Option<Recording>,
+        // The request's metrics, recorded when it ends (with the response's body).
+        metrics: ServerMetrics,
         head_only: bool,
         grpc: bool,
     }
@@ -355,9 +367,12 @@ where
                 if let Some(recording) = this.recording.take() {
                     recording.end_panicked(&*payload);
                 }
+                this.metrics.failed(Cow::Borrowed("panic"));
+                this.metrics.end();
                 resume_unwind(payload)
             }
         };
+        let mut metrics = std::mem::take(this.metrics);
         let Some(recording) = this.recording.take() else {
             return Poll::Ready(result.map(|response| response.map(ServerBody::plain)));
         };
@@ -374,26 +389,28 @@ where
                 } else {
                     awaiting_status = true;
                 }
-                Ok(response
-                    .map(|body| ServerBody::ending(body, recording, false, None, awaiting_status)))
+                Ok(response.map(|body| {
+                    ServerBody::ending(body, recording, metrics, false, None, awaiting_status)
+                }))
             }
             Ok(response) => {
                 // The status is known at the head: recorded now, whatever
                 // happens to the body.
                 let status = response.status();
                 recording.record_early(status_outcome(status));
+                metrics.status(status);
                 let no_body = head_only
                     || status.is_informational()
                     || status == StatusCode::NO_CONTENT
                     || status == StatusCode::NOT_MODIFIED;
                 let length = content_length(response.headers());
-                Ok(
-                    response
-                        .map(|body| ServerBody::ending(body, recording, no_body, length, false)),
-                )
+                Ok(response.map(|body| {
+                    ServerBody::ending(body, recording, metrics, no_body, length, false)
+                }))
             }
             Err(error) => {
                 recording.finish(&error, |error| failure_outcome(error));
+                metrics.failed(Cow::Borrowed(std::any::type_name::<E>()));
                 Err(error)
             }
         })
@@ -421,6 +438,7 @@ pin_project! {
         #[pin]
         inner: B,
         ending: Option<Recording>,
+        metrics: ServerMetrics,
         // Data bytes still to send, when the head announced a length (the server
         // stops polling once they are sent).
         remaining: Option<u64>,
@@ -441,6 +459,7 @@ impl<B: Default> Default for ServerBody<B> {
         ServerBody {
             inner: B::default(),
             ending: None,
+            metrics: ServerMetrics::default(),
             remaining: None,
             grpc: false,
         }
@@ -452,6 +471,7 @@ impl<B: Body> ServerBody<B> {
         ServerBody {
             inner,
             ending: None,
+            metrics: ServerMetrics::default(),
             remaining: None,
             grpc: false,
         }
@@ -460,6 +480,7 @@ impl<B: Body> ServerBody<B> {
     fn ending(
         inner: B,
         recording: Recording,
+        metrics: ServerMetrics,
         no_body: bool,
         length: Option<u64>,
         grpc: bool,
@@ -481,6 +502,7 @@ impl<B: Body> ServerBody<B> {
         ServerBody {
             inner,
             ending: Some(recording),
+            metrics,
             remaining,
             grpc,
         }
@@ -509,6 +531,8 @@ impl<B: Body> Body for ServerBody<B> {
                 if let Some(recording) = this.ending.take() {
                     recording.end_panicked(&*payload);
                 }
+                this.metrics.failed(Cow::Borrowed("panic"));
+                this.metrics.end();
                 resume_unwind(payload)
             }
         };
@@ -539,8 +563,13 @@ impl<B: Body> Body for ServerBody<B> {
                 None => {
                     let failed = matches!(frame, Poll::Ready(Some(Err(_))));
                     recording.finish(&failed, |failed| body_outcome(*failed));
+                    if failed {
+                        this.metrics.failed(Cow::Borrowed("response body"));
+                    }
                 }
             }
+            // The request's metrics end with its span.
+            this.metrics.end();
         }
         frame
     }

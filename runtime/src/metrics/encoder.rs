@@ -111,8 +111,16 @@ fn histogram_point(
     fixed64(out, 3, times.time_unix_nano);
     fixed64(out, 4, histogram.count);
     double(out, 5, histogram.sum);
-    packed(out, 6, histogram.buckets.iter().map(|count| count.to_le_bytes()));
-    packed(out, 7, histogram.bounds.iter().map(|bound| bound.to_le_bytes()));
+    packed(
+        out,
+        6,
+        histogram.buckets.iter().map(|count| count.to_le_bytes()),
+    );
+    packed(
+        out,
+        7,
+        histogram.bounds.iter().map(|bound| bound.to_le_bytes()),
+    );
     for exemplar in exemplars {
         message(out, 8, |out| {
             fixed64(out, 2, exemplar.time_unix_nano);
@@ -189,10 +197,19 @@ mod tests {
                 ("job.status", Attr::Str(status.into())),
             ]
         };
-        meter.record(Instrument::JobDuration, job("completed"), 0.2, Some(exemplar));
+        meter.record(
+            Instrument::JobDuration,
+            job("completed"),
+            0.2,
+            Some(exemplar),
+        );
         meter.record(Instrument::JobDuration, job("completed"), 40.0, None);
         meter.record(Instrument::JobDuration, job("failed"), 0.001, None);
-        meter.add(Instrument::HttpServerActiveRequests, vec![("http.response.status_code", Attr::Int(-1))], 0);
+        meter.add(
+            Instrument::HttpServerActiveRequests,
+            vec![("http.response.status_code", Attr::Int(-1))],
+            0,
+        );
         let collected = meter.collect();
         let resource = opentelemetry_sdk::Resource::builder_empty()
             .with_service_name("worker")
@@ -209,7 +226,10 @@ mod tests {
         assert_eq!(scope.metrics.len(), 2);
 
         let jobs = &scope.metrics[0];
-        assert_eq!((jobs.name.as_str(), jobs.unit.as_str()), ("job.duration", "s"));
+        assert_eq!(
+            (jobs.name.as_str(), jobs.unit.as_str()),
+            ("job.duration", "s")
+        );
         let Some(Data::Histogram(histogram)) = &jobs.data else {
             panic!("a histogram: {jobs:?}")
         };
@@ -220,22 +240,39 @@ mod tests {
         assert_eq!((completed.min, completed.max), (Some(0.2), Some(40.0)));
         assert_eq!(completed.explicit_bounds, JOB_BOUNDS);
         assert_eq!(completed.bucket_counts.iter().sum::<u64>(), 2);
-        assert_eq!(completed.bucket_counts[JOB_BOUNDS.partition_point(|b| *b < 0.2)], 1);
+        assert_eq!(
+            completed.bucket_counts[JOB_BOUNDS.partition_point(|b| *b < 0.2)],
+            1
+        );
         assert_eq!(completed.start_time_unix_nano, collected.start_unix_nano);
         assert_eq!(completed.time_unix_nano, collected.time_unix_nano);
         let kept = &completed.exemplars[0];
-        assert_eq!((kept.trace_id.as_slice(), kept.span_id.as_slice()), (&[7; 16][..], &[9; 8][..]));
+        assert_eq!(
+            (kept.trace_id.as_slice(), kept.span_id.as_slice()),
+            (&[7; 16][..], &[9; 8][..])
+        );
         assert_eq!(kept.time_unix_nano, 42);
         let attributes: Vec<(String, Option<Any>)> = completed
             .attributes
             .iter()
-            .map(|kv| (kv.key.clone(), kv.value.as_ref().and_then(|v| v.value.clone())))
+            .map(|kv| {
+                (
+                    kv.key.clone(),
+                    kv.value.as_ref().and_then(|v| v.value.clone()),
+                )
+            })
             .collect();
         assert_eq!(
             attributes,
             [
-                ("job.name".to_owned(), Some(Any::StringValue("resize".into()))),
-                ("job.status".to_owned(), Some(Any::StringValue("completed".into()))),
+                (
+                    "job.name".to_owned(),
+                    Some(Any::StringValue("resize".into()))
+                ),
+                (
+                    "job.status".to_owned(),
+                    Some(Any::StringValue("completed".into()))
+                ),
             ]
         );
         assert_eq!(histogram.data_points[1].count, 1);

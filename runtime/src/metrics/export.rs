@@ -5,7 +5,7 @@
 //! A dead or hung collector holds only this thread; shutdown waits for it at
 //! most the shutdown timeout.
 
-use crate::export::diagnostic::{DiagnosticKind, Sink};
+use crate::export::diagnostic::Sink;
 use crate::metrics::aggregate::Point;
 use crate::metrics::meter::{Attr, Collected, Meter};
 use opentelemetry_sdk::Resource;
@@ -34,15 +34,17 @@ impl MetricsDestination {
                 crate::metrics::encoder::export_request(&mut body, resource, collected);
                 if let Err(why) = exporter.send(body) {
                     sink.report(
-                        DiagnosticKind::ExportFailed,
+                        crate::DiagnosticKind::ExportFailed,
                         format!("spanwright: a metrics export to {destination} failed: {why}"),
                     );
                 }
             }
             MetricsDestination::Console => {
-                let _ = resource;
+                let _ = (resource, sink);
                 // Written whole, errors ignored: a closed stderr never panics.
-                let _ = std::io::stderr().lock().write_all(console_text(collected).as_bytes());
+                let _ = std::io::stderr()
+                    .lock()
+                    .write_all(console_text(collected).as_bytes());
             }
         }
     }
@@ -269,6 +271,10 @@ impl Drop for MetricsExport {
 /// Starts the metrics of an installation as `settings` say: its meter and
 /// export thread, or `None` when no exporter is chosen (nothing is recorded).
 /// Each chosen exporter is described in `described` (name, value, source).
+#[cfg_attr(
+    not(any(feature = "otlp-grpc", feature = "otlp-http")),
+    allow(unused_mut, unused_variables, clippy::ptr_arg)
+)]
 pub(crate) fn start(
     settings: &crate::setup::metrics_settings::MetricsSettings,
     resource: &Resource,
@@ -293,14 +299,13 @@ pub(crate) fn start(
                 let destination = otlp.destination();
                 let secrets = otlp.secrets();
                 sink = sink.redacting(secrets.clone());
-                let exporter = crate::export::otlp::metrics_exporter(otlp).map_err(|error| {
-                    match error {
+                let exporter =
+                    crate::export::otlp::metrics_exporter(otlp).map_err(|error| match error {
                         crate::InitError::Exporter(reason) => crate::InitError::Exporter(
                             crate::export::diagnostic::redact(&reason, &secrets),
                         ),
                         other => other,
-                    }
-                })?;
+                    })?;
                 destinations.push(MetricsDestination::Otlp(exporter, destination));
             }
         }

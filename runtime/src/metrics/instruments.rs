@@ -22,9 +22,12 @@ pub(crate) enum Instrument {
     FunctionCalls,
     /// `function.calls.duration`: the same calls' durations.
     FunctionCallsDuration,
-    /// `http.server.request.duration`: every request through `ServerLayer`.
+    /// `http.server.request.duration`: every request through `ServerLayer`
+    /// (feature `http`).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     HttpServerRequestDuration,
     /// `http.server.active_requests`: requests `ServerLayer` is serving.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     HttpServerActiveRequests,
 }
 
@@ -60,6 +63,10 @@ impl Instrument {
         }
     }
 
+    #[cfg_attr(
+        not(any(feature = "otlp-grpc", feature = "otlp-http")),
+        allow(dead_code)
+    )]
     pub(crate) fn description(self) -> &'static str {
         match self {
             Instrument::JobDuration => "Duration of jobs, by job name and outcome.",

@@ -18,6 +18,8 @@ pub(crate) const MAX_SERIES: usize = 2000;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Attr {
     Str(Cow<'static, str>),
+    /// A status code (feature `http`).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     Int(i64),
 }
 
@@ -31,6 +33,10 @@ pub(crate) struct Series {
 /// What an export reads: every series, its aggregate, and the interval's
 /// exemplars.
 #[derive(Debug)]
+#[cfg_attr(
+    not(any(feature = "otlp-grpc", feature = "otlp-http")),
+    allow(dead_code)
+)]
 pub(crate) struct Collected {
     pub(crate) start_unix_nano: u64,
     pub(crate) time_unix_nano: u64,
@@ -104,10 +110,12 @@ impl Meter {
                 attributes: vec![("otel.metric.overflow", Attr::Str("true".into()))],
             }
         };
-        let point = all.entry(series).or_insert_with(|| match instrument.kind() {
-            Kind::Histogram(bounds) => Point::Histogram(Histogram::new(bounds)),
-            Kind::Counter | Kind::UpDownCounter => Point::Sum(0),
-        });
+        let point = all
+            .entry(series)
+            .or_insert_with(|| match instrument.kind() {
+                Kind::Histogram(bounds) => Point::Histogram(Histogram::new(bounds)),
+                Kind::Counter | Kind::UpDownCounter => Point::Sum(0),
+            });
         apply(point);
     }
 
@@ -167,7 +175,10 @@ mod tests {
                         Point::Histogram(h) => h.count,
                         Point::Sum(sum) => sum as u64,
                     };
-                    (format!("{} {:?}", series.instrument.name(), series.attributes[0].1), count)
+                    (
+                        format!("{} {:?}", series.instrument.name(), series.attributes[0].1),
+                        count,
+                    )
                 })
                 .collect()
         };
@@ -186,7 +197,12 @@ mod tests {
         let meter = Meter::new();
         for code in 0..MAX_SERIES as i64 + 5 {
             let attributes = vec![("http.response.status_code", Attr::Int(code))];
-            meter.record(Instrument::HttpServerRequestDuration, attributes, 0.01, None);
+            meter.record(
+                Instrument::HttpServerRequestDuration,
+                attributes,
+                0.01,
+                None,
+            );
         }
         let collected = meter.collect();
         assert_eq!(collected.points.len(), MAX_SERIES + 1);

@@ -47,10 +47,18 @@ pub(crate) fn call_ended(meter: &Meter, site: &Site, end: CallEnd) {
         if let (true, Some(error_type)) = (end.failed(), &end.error_type) {
             attributes.push(("error.type", Attr::Str(error_type.clone())));
         }
-        meter.record(Instrument::JobDuration, attributes, end.seconds, end.exemplar);
+        meter.record(
+            Instrument::JobDuration,
+            attributes,
+            end.seconds,
+            end.exemplar,
+        );
     }
     if site.metrics {
-        let (module, function) = site.function.rsplit_once("::").unwrap_or(("", site.function));
+        let (module, function) = site
+            .function
+            .rsplit_once("::")
+            .unwrap_or(("", site.function));
         let result = if end.failed() { "error" } else { "ok" };
         meter.add(
             Instrument::FunctionCalls,

@@ -11,13 +11,13 @@
 
 use crate::pipeline::finished::Finished;
 use crate::pipeline::record::Record;
+use crate::pipeline::wire::{
+    bytes, encode_key, encode_varint, fixed32, fixed64, message, string, string_always, varint,
+};
 use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
-use crate::pipeline::wire::{
-    bytes, encode_key, encode_varint, fixed32, fixed64, message, string, string_always, varint,
-};
 use prost::encoding::WireType;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -303,7 +303,6 @@ fn each<T>(out: &mut Vec<u8>, values: &[T], value: impl Fn(&T) -> Value) {
         message(out, 1, |out| any_value(out, &value(v)));
     }
 }
-
 
 /// Nanoseconds since the Unix epoch; a time before it is 0, as the SDK's
 /// exporter sends it.

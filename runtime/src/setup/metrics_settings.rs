@@ -108,10 +108,12 @@ fn following(chosen: SpansChosenInCode) -> Vec<MetricsChoice> {
         SpansChosenInCode::Otlp { protocol, endpoint } => vec![MetricsChoice::Otlp {
             protocol,
             // An endpoint written with the traces path gets the metrics path.
-            endpoint: endpoint.map(|e| match e.trim_end_matches('/').strip_suffix("/v1/traces") {
-                Some(base) => format!("{base}/v1/metrics"),
-                None => e,
-            }),
+            endpoint: endpoint.map(
+                |e| match e.trim_end_matches('/').strip_suffix("/v1/traces") {
+                    Some(base) => format!("{base}/v1/metrics"),
+                    None => e,
+                },
+            ),
         }],
         SpansChosenInCode::Other => Vec::new(),
     }
@@ -155,7 +157,7 @@ fn choose(value: &str) -> Result<Vec<MetricsChoice>, InitError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{MetricsChoice, SpansChosenInCode, choose, following};
+    use super::{MetricsChoice, choose};
 
     #[test]
     fn the_list_is_read_case_insensitively_and_none_wins() {
@@ -170,6 +172,7 @@ mod tests {
     #[test]
     #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     fn metrics_follow_an_otlp_span_exporter_set_in_code() {
+        use super::{SpansChosenInCode, following};
         let chosen = |endpoint: &str| SpansChosenInCode::Otlp {
             protocol: None,
             endpoint: Some(endpoint.into()),

@@ -45,7 +45,8 @@ impl OtlpProtocol {
 /// Everything the exporter is built with.
 #[derive(Debug, Clone)]
 pub(crate) struct OtlpSettings {
-    /// What the exporter sends: spans or metrics.
+    /// What the exporter sends: spans or metrics (over HTTP, the URL says).
+    #[cfg_attr(not(feature = "otlp-grpc"), allow(dead_code))]
     pub(crate) signal: Signal,
     pub(crate) protocol: OtlpProtocol,
     /// The full URL spans are sent to.
@@ -68,6 +69,7 @@ pub(crate) struct OtlpSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Signal {
     Traces,
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     Metrics,
 }
 
@@ -397,8 +399,7 @@ pub(crate) fn from_env(
             });
         }
     };
-    let (endpoint, endpoint_source, https_assumed) =
-        resolve_endpoint(signal, protocol, endpoint)?;
+    let (endpoint, endpoint_source, https_assumed) = resolve_endpoint(signal, protocol, endpoint)?;
     Ok(OtlpSettings {
         signal,
         protocol,
@@ -454,7 +455,10 @@ mod tests {
         );
         assert_eq!(
             super::names(Signal::Metrics, "HEADERS"),
-            ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+                "OTEL_EXPORTER_OTLP_HEADERS"
+            )
         );
     }
 }

@@ -103,6 +103,7 @@ struct Installed {
     /// The metrics export thread, when metrics are exported.
     #[cfg(feature = "metrics")]
     metrics: Option<crate::metrics::export::MetricsExport>,
+    #[cfg(feature = "metrics")]
     flush_timeout: Duration,
     _recorder: Recorder,
     _claim: Claim,
@@ -917,6 +918,7 @@ impl TelemetryBuilder {
             holding,
             #[cfg(feature = "metrics")]
             metrics,
+            #[cfg(feature = "metrics")]
             flush_timeout,
             _recorder: Recorder::register(),
             _claim: claim,

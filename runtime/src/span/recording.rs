@@ -101,6 +101,15 @@ impl Recording {
         }
     }
 
+    /// The span's context (its ids; invalid once ended).
+    #[cfg(all(feature = "metrics", feature = "http"))]
+    pub(crate) fn span_context(&self) -> opentelemetry::trace::SpanContext {
+        self.cx
+            .as_ref()
+            .map(|cx| cx.span().span_context().clone())
+            .unwrap_or_else(opentelemetry::trace::SpanContext::empty_context)
+    }
+
     /// Makes the span the current context on this thread. Out of line: one copy,
     /// not one in every annotated function.
     #[inline(never)]
@@ -141,7 +150,11 @@ impl Recording {
                 resume_unwind(payload);
             }
         };
-        let (job_status, error_type, rethrow) = apply_outcome(&span, site, outcome);
+        let Applied {
+            job_status,
+            error_type,
+            rethrow,
+        } = apply_outcome(&span, site, outcome);
         self.end(&cx, job_status, error_type);
         if let Some(payload) = rethrow {
             resume_unwind(payload);
@@ -255,17 +268,8 @@ pub(crate) fn end_with_panic(recording: Recording, payload: Box<dyn Any + Send>)
 
 /// Sets what an outcome says on the span: the return value, attributes, and a
 /// failure (status Error, `error.type`, and an `exception` event when an error
-/// value was returned). Returns the job status, the error's type, and a panic
-/// to re-throw.
-fn apply_outcome(
-    span: &SpanRef<'_>,
-    site: &Site,
-    outcome: Outcome,
-) -> (
-    &'static str,
-    Option<Cow<'static, str>>,
-    Option<Box<dyn Any + Send>>,
-) {
+/// value was returned).
+fn apply_outcome(span: &SpanRef<'_>, site: &Site, outcome: Outcome) -> Applied {
     if let Some(ret) = outcome.ret {
         span.set_attribute(KeyValue::new(RETURN_VALUE, ret));
     }
@@ -276,19 +280,41 @@ fn apply_outcome(
         Some(failure) if failure.exception => {
             let error_type = failure.type_name.clone();
             record_exception(span, failure.type_name, failure.message, Vec::new());
-            ("failed", Some(error_type), failure.panic)
+            Applied::failed(error_type, failure.panic)
         }
         Some(failure) => {
             let error_type = failure.type_name.clone();
             span.set_attribute(KeyValue::new(ERROR_TYPE, failure.type_name));
             span.set_status(Status::error(failure.message));
-            ("failed", Some(error_type), failure.panic)
+            Applied::failed(error_type, failure.panic)
         }
         None => {
             if site.status_ok {
                 span.set_status(Status::Ok);
             }
-            ("completed", None, None)
+            Applied {
+                job_status: "completed",
+                error_type: None,
+                rethrow: None,
+            }
+        }
+    }
+}
+
+/// What an outcome made of the span: the job status, the error's type, and a
+/// panic to re-throw (of an error's `Display`).
+struct Applied {
+    job_status: &'static str,
+    error_type: Option<Cow<'static, str>>,
+    rethrow: Option<Box<dyn Any + Send>>,
+}
+
+impl Applied {
+    fn failed(error_type: Cow<'static, str>, rethrow: Option<Box<dyn Any + Send>>) -> Self {
+        Applied {
+            job_status: "failed",
+            error_type: Some(error_type),
+            rethrow,
         }
     }
 }

@@ -1,0 +1,5 @@
+#![allow(unused)]
+#[spanwright::span(metric)]
+fn fetch() -> u8 { 1 }
+
+fn main() {}
