@@ -4,6 +4,7 @@
 //! application nor holds up shutdown, and a collector that restarts receives the
 //! spans sent after it is back.
 
+#[allow(dead_code)] // the shared helpers serve several test binaries
 mod receivers;
 
 use receivers::otelite::Otelite;
