@@ -3,9 +3,10 @@
 
 use spanwright::opentelemetry_sdk::trace::Sampler;
 use spanwright_benches::{
-    Discard, Service, Tuned, block_on, lean_call, plain, plain_async, plain_named, plain_ready,
-    plain_result, plain_unit, poll_dyn, provider, span_named, span_ready, span_result, span_unit,
-    spanwright_async, spanwright_span, tracing_instrument, tracing_ready,
+    Discard, SdkMetrics, Service, Tuned, block_on, lean_call, plain, plain_async, plain_named,
+    plain_ready, plain_result, plain_unit, poll_dyn, provider, span_named, span_ready, span_result,
+    span_unit, spanwright_async, spanwright_metrics, spanwright_span, tracing_instrument,
+    tracing_ready,
 };
 use std::hint::black_box;
 
@@ -31,6 +32,12 @@ fn main() {
         }
     };
     let held = case == "span_held" || case == "span_held_child";
+    if case.starts_with("metrics_") {
+        // The meter exists when an exporter of metrics is chosen: the console's,
+        // which prints once, at the end.
+        // SAFETY: set before any other thread of this process starts.
+        unsafe { std::env::set_var("OTEL_METRICS_EXPORTER", "console") };
+    }
     let filtered = case == "span_filtered";
     let telemetry = matches!(
         case.as_str(),
@@ -40,6 +47,8 @@ fn main() {
             | "span_held"
             | "span_held_child"
             | "span_filtered"
+            | "metrics_sampled"
+            | "metrics_dropped"
     )
     .then(|| {
         if filtered {
@@ -76,13 +85,14 @@ fn main() {
             );
         tracing::subscriber::set_default(tracing_subscriber::registry().with(filter))
     });
+    let sdk_metrics = SdkMetrics::default();
     let sdk = provider(sampler());
     let tuned = Tuned::new(&sdk);
     if case == "span_held_child" {
         // Every call a child held under one open local root.
-        black_box(held_root(&case, n, &tuned));
+        black_box(held_root(&case, n, &tuned, &sdk_metrics));
     } else {
-        black_box(measured(&case, n, &tuned));
+        black_box(measured(&case, n, &tuned, &sdk_metrics));
     }
     drop(telemetry);
 }
@@ -90,14 +100,14 @@ fn main() {
 /// A local root not chosen up front (sampling that keeps errors), open around
 /// the measured loop.
 #[spanwright::span(root)]
-fn held_root(case: &str, n: u64, tuned: &Tuned) -> usize {
-    measured(case, n, tuned)
+fn held_root(case: &str, n: u64, tuned: &Tuned, sdk_metrics: &SdkMetrics) -> usize {
+    measured(case, n, tuned, sdk_metrics)
 }
 
 /// The measured loop: `instructions.sh` counts only what runs inside it
 /// (`--toggle-collect`), so start-up and other threads stay out of the figures.
 #[inline(never)]
-fn measured(case: &str, n: u64, tuned: &Tuned) -> usize {
+fn measured(case: &str, n: u64, tuned: &Tuned, sdk_metrics: &SdkMetrics) -> usize {
     let mut sum = 0usize;
     match case {
         "plain" => (0..n).for_each(|i| sum += plain(black_box(i), black_box("resize"))),
@@ -144,6 +154,13 @@ fn measured(case: &str, n: u64, tuned: &Tuned) -> usize {
             .for_each(|i| sum += poll_dyn(plain_ready(black_box(i), black_box("resize"))) as usize),
         "span_ready" => (0..n)
             .for_each(|i| sum += poll_dyn(span_ready(black_box(i), black_box("resize"))) as usize),
+        // `#[span(metrics)]`, sampled or dropped; the SDK's instruments alone.
+        "metrics_sampled" | "metrics_dropped" => {
+            (0..n).for_each(|i| sum += spanwright_metrics(black_box(i), black_box("resize")))
+        }
+        "sdk_metrics" => {
+            (0..n).for_each(|i| sum += sdk_metrics.call(black_box(i), black_box("resize")))
+        }
         // No subscriber, or one that filters the function's target off.
         "tracing_sync" | "tracing_filtered" => {
             (0..n).for_each(|i| sum += tracing_instrument(black_box(i), black_box("resize")))

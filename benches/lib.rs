@@ -86,6 +86,94 @@ pub fn spanwright_span(a: u64, b: &str) -> usize {
     body(a, b)
 }
 
+/// The same, its calls counted and timed (`function.calls`,
+/// `function.calls.duration`).
+#[inline(never)]
+#[spanwright::span(metrics, attrs(a, b))]
+pub fn spanwright_metrics(a: u64, b: &str) -> usize {
+    body(a, b)
+}
+
+/// The same two instruments through the SDK's own meter, with the same
+/// attributes and bucket boundaries, around the plain function: what recording
+/// the metrics costs the SDK way.
+pub struct SdkMetrics {
+    calls: opentelemetry::metrics::Counter<u64>,
+    duration: opentelemetry::metrics::Histogram<f64>,
+    _provider: opentelemetry_sdk::metrics::SdkMeterProvider,
+}
+
+impl Default for SdkMetrics {
+    fn default() -> Self {
+        use opentelemetry::metrics::MeterProvider as _;
+        // The SDK's production set-up: a periodic reader (every 60 s by default)
+        // pushing to an exporter, here one that discards.
+        let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(DiscardMetrics).build();
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_reader(reader)
+            .build();
+        let meter = provider.meter("bench");
+        SdkMetrics {
+            calls: meter.u64_counter("function.calls").build(),
+            duration: meter
+                .f64_histogram("function.calls.duration")
+                .with_unit("s")
+                .with_boundaries(vec![
+                    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+                ])
+                .build(),
+            _provider: provider,
+        }
+    }
+}
+
+/// A metrics exporter that discards.
+#[derive(Debug)]
+struct DiscardMetrics;
+
+impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for DiscardMetrics {
+    async fn export(
+        &self,
+        metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> OTelSdkResult {
+        black_box(metrics);
+        Ok(())
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _: std::time::Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+        opentelemetry_sdk::metrics::Temporality::Cumulative
+    }
+}
+
+impl SdkMetrics {
+    #[inline(never)]
+    pub fn call(&self, a: u64, b: &str) -> usize {
+        let start = std::time::Instant::now();
+        let value = body(a, b);
+        let seconds = start.elapsed().as_secs_f64();
+        let function = KeyValue::new("function", "sdk_metrics");
+        let module = KeyValue::new("module", module_path!());
+        self.calls.add(
+            1,
+            &[
+                function.clone(),
+                module.clone(),
+                KeyValue::new("result", "ok"),
+            ],
+        );
+        self.duration.record(seconds, &[function, module]);
+        value
+    }
+}
+
 /// What most hand-written OpenTelemetry code looks like.
 #[inline(never)]
 pub fn otel_idiomatic(a: u64, b: &str) -> usize {

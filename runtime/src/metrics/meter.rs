@@ -1,13 +1,18 @@
 //! The installation's meter: every series of every instrument, under one short
-//! lock. A series is an instrument and its attribute set; an instrument with
-//! more than `MAX_SERIES` attribute sets records the rest in one series marked
-//! `otel.metric.overflow` (the SDK's cardinality limit and marker).
+//! lock. The series of annotated functions are found by their call site (its
+//! address) and outcome, with a fast hash, and get their attributes only when
+//! collected; other series (the server layer's) by their attributes. An
+//! instrument with more than `MAX_SERIES` attribute sets records the rest in
+//! one series marked `otel.metric.overflow` (the SDK's cardinality limit and
+//! marker).
 
 use crate::metrics::aggregate::{Exemplar, Histogram, Point};
-use crate::metrics::instruments::{Instrument, Kind};
+use crate::metrics::instruments::{Instrument, JOB_BOUNDS, Kind, REQUEST_BOUNDS};
+use crate::span::site::Site;
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::hash::{Hash, Hasher};
+use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
 /// Attribute sets per instrument before overflow.
@@ -43,21 +48,110 @@ pub(crate) struct Collected {
     pub(crate) points: Vec<(Series, Point, Vec<Exemplar>)>,
 }
 
+/// A call site, compared and hashed by its address.
+#[derive(Debug, Clone, Copy)]
+struct SiteRef(&'static Site);
+
+impl PartialEq for SiteRef {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for SiteRef {}
+
+impl Hash for SiteRef {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::ptr::hash(self.0, state);
+    }
+}
+
+/// A job's series: its site, `job.status` and `error.type`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JobKey {
+    site: SiteRef,
+    status: &'static str,
+    error_type: Option<Cow<'static, str>>,
+}
+
+/// A `metrics` function's calls: counted by result, and timed.
+#[derive(Debug)]
+struct Calls {
+    ok: i64,
+    error: i64,
+    duration: Histogram,
+}
+
+#[derive(Debug, Default)]
+struct SeriesMaps {
+    jobs: FxHashMap<JobKey, Histogram>,
+    calls: FxHashMap<SiteRef, Calls>,
+    other: FxHashMap<Series, Point>,
+}
+
 #[derive(Debug)]
 pub(crate) struct Meter {
     start_unix_nano: u64,
-    series: Mutex<HashMap<Series, Point>>,
+    series: Mutex<SeriesMaps>,
 }
 
 impl Meter {
     pub(crate) fn new() -> Self {
         Meter {
             start_unix_nano: unix_nanos(SystemTime::now()),
-            series: Mutex::new(HashMap::new()),
+            series: Mutex::new(SeriesMaps::default()),
         }
     }
 
+    fn lock(&self) -> MutexGuard<'_, SeriesMaps> {
+        self.series.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A job's duration, by its status and error type.
+    pub(crate) fn record_job(
+        &self,
+        site: &'static Site,
+        status: &'static str,
+        error_type: Option<Cow<'static, str>>,
+        seconds: f64,
+        exemplar: Option<Exemplar>,
+    ) {
+        let key = JobKey {
+            site: SiteRef(site),
+            status,
+            error_type,
+        };
+        self.lock()
+            .jobs
+            .entry(key)
+            .or_insert_with(|| Histogram::new(JOB_BOUNDS))
+            .record(seconds, exemplar);
+    }
+
+    /// A `metrics` function's call: counted by result, and timed.
+    pub(crate) fn record_call(
+        &self,
+        site: &'static Site,
+        failed: bool,
+        seconds: f64,
+        exemplar: Option<Exemplar>,
+    ) {
+        let mut series = self.lock();
+        let calls = series.calls.entry(SiteRef(site)).or_insert_with(|| Calls {
+            ok: 0,
+            error: 0,
+            duration: Histogram::new(REQUEST_BOUNDS),
+        });
+        if failed {
+            calls.error += 1;
+        } else {
+            calls.ok += 1;
+        }
+        calls.duration.record(seconds, exemplar);
+    }
+
     /// Records `value` into a histogram instrument.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn record(
         &self,
         instrument: Instrument,
@@ -73,6 +167,7 @@ impl Meter {
     }
 
     /// Adds `delta` to a sum instrument.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn add(
         &self,
         instrument: Instrument,
@@ -96,12 +191,16 @@ impl Meter {
             instrument,
             attributes,
         };
-        let mut all = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(point) = all.get_mut(&series) {
+        let mut all = self.lock();
+        if let Some(point) = all.other.get_mut(&series) {
             apply(point);
             return;
         }
-        let known = all.keys().filter(|s| s.instrument == instrument).count();
+        let known = all
+            .other
+            .keys()
+            .filter(|s| s.instrument == instrument)
+            .count();
         let series = if known < MAX_SERIES {
             series
         } else {
@@ -111,6 +210,7 @@ impl Meter {
             }
         };
         let point = all
+            .other
             .entry(series)
             .or_insert_with(|| match instrument.kind() {
                 Kind::Histogram(bounds) => Point::Histogram(Histogram::new(bounds)),
@@ -122,18 +222,67 @@ impl Meter {
     /// Every series so far (cumulative), in a stable order, with the exemplars
     /// of the interval since the last collection.
     pub(crate) fn collect(&self) -> Collected {
-        let mut points: Vec<(Series, Point, Vec<Exemplar>)> = {
-            let mut all = self.series.lock().unwrap_or_else(|p| p.into_inner());
-            all.iter_mut()
-                .map(|(series, point)| {
-                    let exemplars = match point {
-                        Point::Histogram(histogram) => histogram.take_exemplars(),
-                        Point::Sum(_) => Vec::new(),
-                    };
-                    (series.clone(), point.clone(), exemplars)
-                })
-                .collect()
-        };
+        let mut points: Vec<(Series, Point, Vec<Exemplar>)> = Vec::new();
+        {
+            let mut all = self.lock();
+            for (key, histogram) in &mut all.jobs {
+                let mut attributes = vec![
+                    ("job.name", Attr::Str(Cow::Borrowed(key.site.0.name))),
+                    ("job.status", Attr::Str(Cow::Borrowed(key.status))),
+                ];
+                if let Some(error_type) = &key.error_type {
+                    attributes.push(("error.type", Attr::Str(error_type.clone())));
+                }
+                let exemplars = histogram.take_exemplars();
+                points.push((
+                    Series {
+                        instrument: Instrument::JobDuration,
+                        attributes,
+                    },
+                    Point::Histogram(histogram.clone()),
+                    exemplars,
+                ));
+            }
+            for (site, calls) in &mut all.calls {
+                let (module, function) = function_and_module(site.0);
+                let named = || {
+                    vec![
+                        ("function", Attr::Str(Cow::Borrowed(function))),
+                        ("module", Attr::Str(Cow::Borrowed(module))),
+                    ]
+                };
+                for (result, count) in [("ok", calls.ok), ("error", calls.error)] {
+                    if count > 0 {
+                        let mut attributes = named();
+                        attributes.push(("result", Attr::Str(Cow::Borrowed(result))));
+                        points.push((
+                            Series {
+                                instrument: Instrument::FunctionCalls,
+                                attributes,
+                            },
+                            Point::Sum(count),
+                            Vec::new(),
+                        ));
+                    }
+                }
+                let exemplars = calls.duration.take_exemplars();
+                points.push((
+                    Series {
+                        instrument: Instrument::FunctionCallsDuration,
+                        attributes: named(),
+                    },
+                    Point::Histogram(calls.duration.clone()),
+                    exemplars,
+                ));
+            }
+            for (series, point) in &mut all.other {
+                let exemplars = match point {
+                    Point::Histogram(histogram) => histogram.take_exemplars(),
+                    Point::Sum(_) => Vec::new(),
+                };
+                points.push((series.clone(), point.clone(), exemplars));
+            }
+        }
         points.sort_by(|a, b| a.0.cmp(&b.0));
         Collected {
             start_unix_nano: self.start_unix_nano,
@@ -141,6 +290,14 @@ impl Meter {
             points,
         }
     }
+}
+
+/// `module` and `function` of the autometrics labels: the site's module path
+/// and the function's own name.
+fn function_and_module(site: &Site) -> (&'static str, &'static str) {
+    site.function
+        .rsplit_once("::")
+        .unwrap_or(("", site.function))
 }
 
 pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
@@ -190,6 +347,64 @@ mod tests {
         assert_eq!(counts(&meter), expected);
         // Cumulative: a second collection sees the same totals.
         assert_eq!(counts(&meter), expected);
+    }
+
+    static SITE: crate::span::site::Site = crate::span::site::Site {
+        name: "resize",
+        kind: opentelemetry::trace::SpanKind::Internal,
+        function: "worker::images::resize",
+        file: file!(),
+        line: line!(),
+        attrs: 0,
+        status_ok: false,
+        job: true,
+        metrics: true,
+        code: true,
+        scope: "worker",
+        scope_version: "",
+        filter: crate::span::site::FilterCache::new(),
+    };
+
+    #[test]
+    fn a_sites_series_get_their_attributes_when_collected() {
+        let meter = Meter::new();
+        meter.record_job(&SITE, "completed", None, 0.2, None);
+        meter.record_job(&SITE, "completed", None, 0.3, None);
+        meter.record_job(&SITE, "failed", Some("io::Error".into()), 0.1, None);
+        meter.record_call(&SITE, false, 0.2, None);
+        meter.record_call(&SITE, true, 0.1, None);
+        meter.record_call(&SITE, false, 0.4, None);
+        let described: Vec<String> = meter
+            .collect()
+            .points
+            .into_iter()
+            .map(|(series, point, _)| {
+                let attributes: Vec<String> = series
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v:?}"))
+                    .collect();
+                let value = match point {
+                    Point::Histogram(h) => format!("count {}", h.count),
+                    Point::Sum(sum) => format!("sum {sum}"),
+                };
+                format!(
+                    "{} {} {value}",
+                    series.instrument.name(),
+                    attributes.join(" ")
+                )
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                "job.duration job.name=Str(\"resize\") job.status=Str(\"completed\") count 2",
+                "job.duration job.name=Str(\"resize\") job.status=Str(\"failed\") error.type=Str(\"io::Error\") count 1",
+                "function.calls function=Str(\"resize\") module=Str(\"worker::images\") result=Str(\"error\") sum 1",
+                "function.calls function=Str(\"resize\") module=Str(\"worker::images\") result=Str(\"ok\") sum 2",
+                "function.calls.duration function=Str(\"resize\") module=Str(\"worker::images\") count 3",
+            ]
+        );
     }
 
     #[test]

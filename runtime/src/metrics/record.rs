@@ -4,8 +4,7 @@
 //! it was sampled.
 
 use crate::metrics::aggregate::Exemplar;
-use crate::metrics::instruments::Instrument;
-use crate::metrics::meter::{Attr, Meter};
+use crate::metrics::meter::Meter;
 use crate::span::site::Site;
 use opentelemetry::trace::SpanContext;
 use std::borrow::Cow;
@@ -38,45 +37,13 @@ pub(crate) fn exemplar(cx: &SpanContext, value: f64, time_unix_nano: u64) -> Opt
 }
 
 /// Records the metrics of `site` for a call that ended as `end` says.
-pub(crate) fn call_ended(meter: &Meter, site: &Site, end: CallEnd) {
+pub(crate) fn call_ended(meter: &Meter, site: &'static Site, end: CallEnd) {
+    let failed = end.failed();
     if site.job {
-        let mut attributes = vec![
-            ("job.name", Attr::Str(Cow::Borrowed(site.name))),
-            ("job.status", Attr::Str(Cow::Borrowed(end.status))),
-        ];
-        if let (true, Some(error_type)) = (end.failed(), &end.error_type) {
-            attributes.push(("error.type", Attr::Str(error_type.clone())));
-        }
-        meter.record(
-            Instrument::JobDuration,
-            attributes,
-            end.seconds,
-            end.exemplar,
-        );
+        let error_type = end.error_type.filter(|_| failed);
+        meter.record_job(site, end.status, error_type, end.seconds, end.exemplar);
     }
     if site.metrics {
-        let (module, function) = site
-            .function
-            .rsplit_once("::")
-            .unwrap_or(("", site.function));
-        let result = if end.failed() { "error" } else { "ok" };
-        meter.add(
-            Instrument::FunctionCalls,
-            vec![
-                ("function", Attr::Str(Cow::Borrowed(function))),
-                ("module", Attr::Str(Cow::Borrowed(module))),
-                ("result", Attr::Str(Cow::Borrowed(result))),
-            ],
-            1,
-        );
-        meter.record(
-            Instrument::FunctionCallsDuration,
-            vec![
-                ("function", Attr::Str(Cow::Borrowed(function))),
-                ("module", Attr::Str(Cow::Borrowed(module))),
-            ],
-            end.seconds,
-            end.exemplar,
-        );
+        meter.record_call(site, failed, end.seconds, end.exemplar);
     }
 }

@@ -349,8 +349,10 @@ pub(crate) fn record_exception(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn a_recording_fits_in_32_bytes() {
-        // It moves by value through every recorded sync call (and is boxed in a future).
-        assert!(std::mem::size_of::<Option<super::Recording>>() <= 32);
+    fn a_recording_stays_small() {
+        // It moves by value through every recorded sync call (and is boxed in a
+        // future). The `metrics` feature adds the start of a metered call.
+        let budget = if cfg!(feature = "metrics") { 40 } else { 32 };
+        assert!(std::mem::size_of::<Option<super::Recording>>() <= budget);
     }
 }
