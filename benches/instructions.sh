@@ -84,3 +84,15 @@ printf '\n**Held by sampling that keeps errors** (`keep_errors(0.0)`; calling th
   "${mine[span_held_child]}" "$(ratio "${mine[span_held_child]}" "${mine[span_sampled]}")"
 printf '\n**Turned off by the application** (installed, the crate turned off: `SPANWRIGHT_SPANS=spanwright_benches=off`; `tracing` under a subscriber with a `Targets` filter `spanwright_benches=off`; calling thread)\n\n| turned off #[span] | disabled #[span] (nothing installed) | plain | turned off #[tracing::instrument] | #[tracing::instrument], no subscriber |\n| ---: | ---: | ---: | ---: | ---: |\n| %s | %s | %s | %s | %s |\n' \
   "${mine[span_filtered]}" "$(per_call $on span $M)" "$(per_call $on plain $M)" "$(per_call $on tracing_filtered $M)" "$(per_call $on tracing_sync $M)"
+
+# Metrics: a `#[span(metrics)]` call (its `function.calls` and
+# `function.calls.duration` recorded, into a meter exported to the console once
+# at the end) against the same call without `metrics`, sampled and dropped by the
+# sampler; beside it, the SDK's own counter and histogram with the same
+# attributes and boundaries around the plain function.
+for c in metrics_sampled metrics_dropped sdk_metrics; do mine[$c]=$(per_call $on $c $M); done
+plain=$(per_call $on plain $M)
+printf '\n**Metrics** (calling thread)\n\n| case | instructions | the metrics alone |\n| --- | ---: | ---: |\n'
+printf '| #[span(metrics)], sampled | %s | %s over #[span] |\n' "${mine[metrics_sampled]}" "$(over "${mine[span_sampled]}" "${mine[metrics_sampled]}")"
+printf '| #[span(metrics)], dropped by the sampler | %s | %s over #[span] |\n' "${mine[metrics_dropped]}" "$(over "${mine[span_dropped]}" "${mine[metrics_dropped]}")"
+printf '| SDK counter + histogram around the plain function | %s | %s over plain |\n' "${mine[sdk_metrics]}" "$(over "$plain" "${mine[sdk_metrics]}")"

@@ -52,6 +52,7 @@
 //! | `http` | `http::HeaderMap` as a carrier of trace context ([`carrier`]); `http::ServerLayer`, a tower layer making one server span per request (an RPC span for gRPC), and `http::ClientLayer`, its client side. Without `sdk` too (a middleware library's line): the layers record once the application installs telemetry |
 //! | `axum` | `http`, and the server span named after axum's matched route |
 //! | `reqwest` | `http`, and `http::ClientMiddleware`: client spans for reqwest, through reqwest-middleware |
+//! | `metrics` (default) | `sdk`, and metrics beside traces: `job.duration`, `#[span(metrics)]`'s `function.calls`, the server layer's `http.server.request.duration`, with exemplars (see "Metrics") |
 //! | `tracing` | `sdk`, and `tracing_layer()`: `tracing` spans (from hyper, sqlx, tokio, ...) in the same traces; the `logs` module: JSON log lines stamped with trace and span ids, `tracing` events as span events |
 //! | `off` | every annotated function compiled as if it were not annotated |
 //!
@@ -401,6 +402,89 @@
 //! assert_eq!(stats.spans_discarded_by_sampler, 1);
 //! ```
 //!
+//! ## Metrics
+//!
+//! With the feature `metrics` (on by default) telemetry records metrics beside
+//! traces: from each span's own start and end, for every call, *before* the
+//! sampler decides, so the counts stay complete when 1 % of traces is kept.
+//! Each bucket of a duration histogram keeps an exemplar, the trace and span id
+//! of a *sampled* span that fell into it (none for spans the sampler dropped),
+//! so a dashboard's spike opens its trace.
+//!
+//! | instrument | kind, unit | attributes | recorded by |
+//! | --- | --- | --- | --- |
+//! | `job.duration` | histogram, `s`: 0.005 … 10, then 30 s … 1 h | `job.name` (the span's name), `job.status` (`completed`, `failed`, `panicked`, `cancelled`, `unknown`), `error.type` when failed or panicked; never `job.id` | every `#[traced_job]` |
+//! | `function.calls` | counter, `{call}` | `function`, `module`, `result` (`ok`; `error` for an `Err` or a panic) | [`#[span(metrics)]`](span#metrics) |
+//! | `function.calls.duration` | histogram, `s`: 0.005 … 10 | `function`, `module` | [`#[span(metrics)]`](span#metrics) |
+//! | `http.server.request.duration` | histogram, `s`: the semantic conventions' 0.005 … 10 | `http.request.method`, `url.scheme`, `http.route`, `http.response.status_code`, `error.type`, `network.protocol.version` | `http::ServerLayer` (not for gRPC calls) |
+//! | `http.server.active_requests` | up-down counter, `{request}` | `http.request.method`, `url.scheme` | `http::ServerLayer` |
+//!
+//! | variable | accepted | default |
+//! | --- | --- | --- |
+//! | `OTEL_METRICS_EXPORTER` | a list of `otlp`, `console`, `none` | `otlp` (without OTLP in the build: `none`); when the span exporter is chosen in code, metrics follow it: to the same collector for [`TelemetryBuilder::otlp`], else `none` |
+//! | `OTEL_METRIC_EXPORT_INTERVAL` | milliseconds, 1 or more | `60000` |
+//! | `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, `_PROTOCOL`, `_HEADERS`, `_COMPRESSION`, `_TIMEOUT`, `_CERTIFICATE`, `_CLIENT_CERTIFICATE`, `_CLIENT_KEY`, `_INSECURE` | as for traces (below); each wins over its generic `OTEL_EXPORTER_OTLP_*` form, which traces and metrics share; a generic endpoint gets `/v1/metrics` over HTTP | the generic form's |
+//!
+//! Sums and histograms are cumulative (the OTLP exporters' default temporality):
+//! each export carries the totals since `init()`, and the exemplars of its
+//! interval. [`Telemetry::flush`] exports them too, and dropping the
+//! [`Telemetry`] exports what is pending, within the shutdown timeout. Nothing is
+//! recorded while telemetry is off (`OTEL_SDK_DISABLED=true`, no `init()`,
+//! `testing::capture`), nor by a call site `SPANWRIGHT_SPANS` turned off. An
+//! instrument keeps at most 2,000 attribute sets; more go to one series marked
+//! `otel.metric.overflow=true`, as the SDK does.
+//!
+//! The function metrics follow the autometrics specification (1.0): the names
+//! `function.calls` and `function.calls.duration`, the labels `function`,
+//! `module` (the module path) and `result`, seconds and the same default
+//! buckets; through the Collector's Prometheus exporter they become
+//! `function_calls_total` and `function_calls_duration_seconds`, what
+//! autometrics' dashboards and alerts query. Not followed: `caller.function`
+//! and `caller.module`, the `objective.*` labels (SLOs), the
+//! `function.calls.concurrent` gauge and `build_info`; `service.name` is the
+//! resource's, not a label of each point.
+//!
+//! The aggregation is spanwright's own, not the SDK's meter: the SDK keeps no
+//! exemplars (opentelemetry-rust #3369). A call site's series are found by its
+//! address and outcome, so recording a `metrics` call costs some 470
+//! instructions on the calling thread (the SDK's counter and histogram with the
+//! same attributes: some 3,200; BENCHMARKS.md has the figures).
+//!
+//! Dashboard queries, with the Collector's Prometheus exporter (a unit `s`
+//! becomes `_seconds`):
+//!
+//! ```text
+//! # jobs per second, by job
+//! sum by (job_name) (rate(job_duration_seconds_count[5m]))
+//! # the share of jobs that failed or panicked
+//! sum by (job_name) (rate(job_duration_seconds_count{job_status=~"failed|panicked"}[5m]))
+//!   / sum by (job_name) (rate(job_duration_seconds_count[5m]))
+//! # p99 job duration
+//! histogram_quantile(0.99, sum by (le, job_name) (rate(job_duration_seconds_bucket[5m])))
+//! # a function's error ratio (autometrics' own query)
+//! sum by (function, module) (rate(function_calls_total{result="error"}[5m]))
+//!   / sum by (function, module) (rate(function_calls_total[5m]))
+//! ```
+//!
+//! ```
+//! # unsafe { std::env::set_var("OTEL_TRACES_EXPORTER", "none") };
+//! # unsafe { std::env::set_var("OTEL_METRICS_EXPORTER", "console") };
+//! #[spanwright::span(metrics)]
+//! fn lookup(key: &str) -> Result<usize, String> {
+//!     key.parse::<usize>().map_err(|e| e.to_string())
+//! }
+//!
+//! #[spanwright::traced_job]
+//! fn nightly() {}
+//!
+//! let telemetry = spanwright::init().unwrap();
+//! assert!(telemetry.describe().contains("metrics.exporter = console"));
+//! let _ = lookup("7");
+//! let _ = lookup("seven");
+//! nightly();
+//! drop(telemetry); // the console gets: function.calls by result, their durations, job.duration
+//! ```
+//!
 //! ## Exporting to a collector
 //!
 //! The default features export OTLP over gRPC and HTTP/protobuf, with TLS and gzip:
@@ -716,7 +800,12 @@
 //!   `destination` it exports to, the `processor` that queues the SDK's own
 //!   spans, the local traces `held` by sampling that keeps errors, the value
 //!   length limit (`truncate`), and the OTLP `encoder`, which writes the
-//!   request's bytes straight from the records.
+//!   request's bytes straight from the records (with the protobuf `wire`
+//!   primitives the metrics encoder shares).
+//! - `metrics/`: metrics beside traces (feature `metrics`): the `instruments`,
+//!   what a call's end `record`s, the `meter` and its `aggregate`s (sums,
+//!   histograms with exemplars), the `export` thread and the OTLP metrics
+//!   `encoder`; the settings are `setup/metrics_settings.rs`.
 //! - `http/`: the server and client layers and the reqwest middleware (features
 //!   `http`, `reqwest`); `tracing_layer.rs` and `logs.rs`: the `tracing` bridge
 //!   and log correlation (feature `tracing`).
@@ -921,6 +1010,23 @@ pub use span::value::{ArrayElement, AttrValue};
 ///
 /// let (_, spans) = spanwright::testing::capture(check);
 /// assert_eq!(spans[0].status, Status::Ok);
+/// ```
+///
+/// ## `metrics`
+///
+/// Counts and times every call (sampled or not, feature `metrics`):
+/// `function.calls` by `result` (`ok`, `error` for an `Err` or a panic) and
+/// `function.calls.duration`, with the function's name and module, as the
+/// autometrics specification names them (see the crate docs, "Metrics"). On a
+/// `#[traced_job]`, which records `job.duration` anyway, it adds these two.
+///
+/// ```
+/// #[spanwright::span(metrics)]
+/// fn charge(cents: u64) -> Result<u64, String> {
+///     if cents == 0 { Err("nothing to charge".into()) } else { Ok(cents) }
+/// }
+///
+/// assert!(charge(0).is_err()); // nothing installed: the plain call
 /// ```
 ///
 /// ## `parent = carrier`
