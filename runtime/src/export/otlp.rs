@@ -229,7 +229,8 @@ impl OnOwnRuntime<Otlp> {
         });
         match result.recv() {
             Ok(outcome) => outcome.map_err(|error| error.to_string()),
-            Err(_) => Err("the export runtime stopped".into()),
+            // Stopped at shutdown, the shutdown timeout spent.
+            Err(_) => Err("not answered before the shutdown timeout".into()),
         }
     }
 

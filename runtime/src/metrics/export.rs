@@ -138,19 +138,10 @@ impl Shared {
         let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
         loop {
             let (stop, covers) = {
-                let mut state = self.state();
-                let deadline = Instant::now() + self.interval;
-                while !state.stop && state.requested == state.completed {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    state = self
-                        .wake
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
-                }
+                let deadline = Instant::now().checked_add(self.interval);
+                let state = wait_while(&self.wake, self.state(), deadline, |state| {
+                    !state.stop && state.requested == state.completed
+                });
                 (state.stop, state.requested)
             };
             // A panicking destination loses this export, not the thread.
@@ -208,7 +199,7 @@ impl MetricsExport {
 
     /// Exports now and waits for it, at most `timeout`.
     pub(crate) fn flush(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout);
         let mut state = self.shared.state();
         if state.finished {
             return;
@@ -216,18 +207,9 @@ impl MetricsExport {
         state.requested += 1;
         let ticket = state.requested;
         self.shared.wake.notify_all();
-        while state.completed < ticket && !state.finished {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            state = self
-                .shared
-                .done
-                .wait_timeout(state, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
+        drop(wait_while(&self.shared.done, state, deadline, |state| {
+            state.completed < ticket && !state.finished
+        }));
     }
 
     /// Asks the thread for its last export and to stop; does not wait.
@@ -237,29 +219,46 @@ impl MetricsExport {
         self.shared.wake.notify_all();
     }
 
-    /// Waits for the last export until `deadline`, then stops the exporters;
-    /// a thread still sending then is left to finish alone.
-    pub(crate) fn wait_stopped(&self, deadline: Instant) {
+    /// Waits for the last export until `deadline` (`None`: no bound), then
+    /// stops the exporters; a thread still sending then is left to finish alone.
+    pub(crate) fn wait_stopped(&self, deadline: Option<Instant>) {
         self.stop();
-        {
-            let mut state = self.shared.state();
-            while !state.finished {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                state = self
-                    .shared
-                    .done
-                    .wait_timeout(state, left)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
-            }
-        }
+        drop(wait_while(
+            &self.shared.done,
+            self.shared.state(),
+            deadline,
+            |state| !state.finished,
+        ));
         for destination in &self.shared.destinations {
             destination.stop();
         }
     }
+}
+
+/// Waits on `condvar` while `waiting` holds, until `deadline` (`None`: a bound
+/// too far to be an `Instant`, as `Duration::MAX` is: no bound).
+fn wait_while<'a>(
+    condvar: &Condvar,
+    mut state: MutexGuard<'a, State>,
+    deadline: Option<Instant>,
+    waiting: impl Fn(&State) -> bool,
+) -> MutexGuard<'a, State> {
+    while waiting(&state) {
+        state = match deadline {
+            None => condvar.wait(state).unwrap_or_else(|p| p.into_inner()),
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                condvar
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0
+            }
+        };
+    }
+    state
 }
 
 impl Drop for MetricsExport {
@@ -325,4 +324,38 @@ pub(crate) fn start(
         crate::InitError::Exporter(format!("cannot start the metrics export thread: {error}"))
     })?;
     Ok(Some((meter, export)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::console_text;
+    use crate::metrics::aggregate::Exemplar;
+    use crate::metrics::instruments::Instrument;
+    use crate::metrics::meter::{Attr, Meter};
+
+    #[test]
+    fn the_console_shows_a_line_per_series() {
+        let meter = Meter::new();
+        let job = vec![
+            ("job.name", Attr::Str("resize".into())),
+            ("job.status", Attr::Str("completed".into())),
+        ];
+        let exemplar = Exemplar {
+            value: 0.5,
+            time_unix_nano: 1,
+            trace_id: [0xab; 16],
+            span_id: [1; 8],
+        };
+        meter.record(Instrument::JobDuration, job.clone(), 0.5, Some(exemplar));
+        meter.record(Instrument::JobDuration, job, 1.5, None);
+        let text = console_text(&meter.collect());
+        assert_eq!(
+            text,
+            format!(
+                "metric job.duration{{job.name=resize,job.status=completed}} count=2 sum=2.000000s \
+                 min=0.500000s max=1.500000s exemplar trace_id={}\n",
+                "ab".repeat(16)
+            )
+        );
+    }
 }

@@ -229,7 +229,8 @@ impl Telemetry {
         let Some(installed) = self.installed.take() else {
             return ExportStats::default();
         };
-        let deadline = std::time::Instant::now() + installed.shutdown_timeout;
+        // `None`: a timeout too long to be an instant (`Duration::MAX`).
+        let deadline = std::time::Instant::now().checked_add(installed.shutdown_timeout);
         // New spans stop here; hand-written code gets back the global provider
         // that was there before (the no-op one unless the service set its own).
         crate::span::tracer::install(None);
