@@ -10,6 +10,7 @@ use receivers::rotel::{ReceivedPoint, Rotel};
 use spanwright::opentelemetry_sdk::trace::Sampler;
 use spanwright::{OtlpProtocol, Telemetry};
 use spanwright_tests::services;
+use std::future::Future as _;
 use std::sync::{Mutex, MutexGuard};
 
 /// One installation at a time, and the environment changes only under it.
@@ -17,6 +18,8 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 const VARIABLES: &[&str] = &[
     "OTEL_METRICS_EXPORTER",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
     "OTEL_METRIC_EXPORT_INTERVAL",
     "OTEL_SDK_DISABLED",
     "OTEL_TRACES_EXPORTER",
@@ -134,7 +137,10 @@ fn job_durations_count_every_outcome_with_exemplars_of_received_spans() {
         assert!(point.attr("job.id").is_none());
     }
     // Every exemplar is a span the receiver got, of the same outcome.
-    let spans = rotel.spans();
+    let spans = receivers::wait_for(std::time::Duration::from_secs(20), "11 spans", || {
+        let spans = rotel.spans();
+        (spans.len() == 11).then_some(spans)
+    });
     let mut exemplars = 0;
     for point in [&completed, &failed, &panicked] {
         for (trace_id, span_id) in &point.exemplars {
@@ -333,7 +339,13 @@ fn a_sampler_set_in_code_is_kept_apart_from_metrics() {
     }
     telemetry.flush();
     let calls = rotel.wait_for_metric("function.calls", |points| points.len() == 2);
-    assert!(calls.iter().all(|p| p.exemplars.is_empty()));
+    assert_eq!(calls.len(), 2, "ok and error");
+    let durations = rotel.wait_for_metric("function.calls.duration", |_| true);
+    assert_eq!(durations[0].count, Some(9));
+    assert!(
+        durations[0].exemplars.is_empty(),
+        "no sampled span: {durations:?}"
+    );
     drop(telemetry);
     rotel.stop();
 }
@@ -427,8 +439,16 @@ fn server_requests_by_route_and_status_code() {
         );
         assert!(point.attr("url.path").is_none(), "never a path: {point:?}");
     }
-    let spans = rotel.spans();
-    for (trace_id, span_id) in requests.iter().flat_map(|p| &p.exemplars) {
+    let spans = receivers::wait_for(std::time::Duration::from_secs(20), "6 spans", || {
+        let spans = rotel.spans();
+        (spans.len() == 6).then_some(spans)
+    });
+    let exemplars: Vec<_> = requests.iter().flat_map(|p| &p.exemplars).collect();
+    assert!(
+        exemplars.len() >= 3,
+        "one per status code at least: {requests:#?}"
+    );
+    for (trace_id, span_id) in exemplars {
         assert!(
             spans
                 .iter()
@@ -441,5 +461,89 @@ fn server_requests_by_route_and_status_code() {
     assert_eq!(active[0].value.as_deref(), Some("0"), "every request ended");
     assert_eq!(active[0].monotonic, Some(false));
     assert_eq!(active[0].attr("http.request.method"), Some("Str(GET)"));
+    rotel.stop();
+}
+
+/// Returns `Pending` once, then `Ready`.
+#[derive(Default)]
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        task: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        task.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+#[spanwright::traced_job]
+async fn consume(n: u32) -> Result<u32, String> {
+    YieldOnce::default().await;
+    if n == 0 { Err("empty".into()) } else { Ok(n) }
+}
+
+#[test]
+fn async_jobs_and_cancelled_ones_over_otlp_http_to_the_metrics_endpoint() {
+    if !services::rotel() {
+        return;
+    }
+    let rotel = Rotel::start();
+    // Spans go nowhere; metrics to their own endpoint, over HTTP, whatever the
+    // generic endpoint says (nothing listens there).
+    let dead = receivers::free_port();
+    let _env = env(&[
+        ("OTEL_TRACES_EXPORTER", "none".into()),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{dead}"),
+        ),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            format!("http://127.0.0.1:{}/v1/metrics", rotel.http_port),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "http/protobuf".into(),
+        ),
+    ]);
+    let telemetry = spanwright::init().unwrap();
+    let described = telemetry.describe();
+    assert!(
+        described.contains(&format!(
+            "metrics.otlp.endpoint = http://127.0.0.1:{}/v1/metrics (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)",
+            rotel.http_port
+        )),
+        "{described}"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for n in 0..4 {
+        let _ = runtime.block_on(consume(n));
+    }
+    // Polled once (it waits), then dropped: cancelled.
+    {
+        let mut cancelled = std::pin::pin!(consume(7));
+        let mut task = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(cancelled.as_mut().poll(&mut task).is_pending());
+    }
+    drop(telemetry);
+    let jobs = rotel.wait_for_metric("job.duration", |points| {
+        points.iter().filter_map(|p| p.count).sum::<u64>() == 5
+    });
+    assert_eq!(by_status(&jobs, "completed").count, Some(3));
+    assert_eq!(by_status(&jobs, "failed").count, Some(1));
+    let cancelled = by_status(&jobs, "cancelled");
+    assert_eq!(cancelled.count, Some(1));
+    assert_eq!(cancelled.attr("error.type"), None);
+    assert_eq!(cancelled.attr("job.name"), Some("Str(consume)"));
     rotel.stop();
 }

@@ -413,26 +413,33 @@
 //!
 //! | instrument | kind, unit | attributes | recorded by |
 //! | --- | --- | --- | --- |
-//! | `job.duration` | histogram, `s`: 0.005 … 10, then 30 s … 1 h | `job.name` (the span's name), `job.status` (`completed`, `failed`, `panicked`, `cancelled`, `unknown`), `error.type` when failed or panicked; never `job.id` | every `#[traced_job]` |
-//! | `function.calls` | counter, `{call}` | `function`, `module`, `result` (`ok`; `error` for an `Err` or a panic) | [`#[span(metrics)]`](span#metrics) |
+//! | `job.duration` | histogram, `s`: 0.005 … 10, then 30 s … 1 h | `job.name` (the span's name; a name template as written, never filled in), `job.status` (`completed`, `failed`, `panicked`, `cancelled`, `unknown`), `error.type` when failed or panicked; never `job.id` | every `#[traced_job]` |
+//! | `function.calls` | counter, `{call}` | `function`, `module`, `result` (`error` for an `Err` or a panic; `ok` otherwise, a cancelled call included) | [`#[span(metrics)]`](span#metrics) |
 //! | `function.calls.duration` | histogram, `s`: 0.005 … 10 | `function`, `module` | [`#[span(metrics)]`](span#metrics) |
 //! | `http.server.request.duration` | histogram, `s`: the semantic conventions' 0.005 … 10 | `http.request.method`, `url.scheme`, `http.route`, `http.response.status_code`, `error.type`, `network.protocol.version` | `http::ServerLayer` (not for gRPC calls) |
 //! | `http.server.active_requests` | up-down counter, `{request}` | `http.request.method`, `url.scheme` | `http::ServerLayer` |
 //!
 //! | variable | accepted | default |
 //! | --- | --- | --- |
-//! | `OTEL_METRICS_EXPORTER` | a list of `otlp`, `console`, `none` | `otlp` (without OTLP in the build: `none`); when the span exporter is chosen in code, metrics follow it: to the same collector for [`TelemetryBuilder::otlp`], else `none` |
+//! | `OTEL_METRICS_EXPORTER` | a list of `otlp`, `console`, `none` | `otlp` (without OTLP in the build: `none`), whatever `OTEL_TRACES_EXPORTER` says; when the span exporter is chosen in code, metrics follow it: to the same collector for [`TelemetryBuilder::otlp`] (unless `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` names another), else `none` (`console()`, `no_export()`, your own exporter) |
 //! | `OTEL_METRIC_EXPORT_INTERVAL` | milliseconds, 1 or more | `60000` |
 //! | `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, `_PROTOCOL`, `_HEADERS`, `_COMPRESSION`, `_TIMEOUT`, `_CERTIFICATE`, `_CLIENT_CERTIFICATE`, `_CLIENT_KEY`, `_INSECURE` | as for traces (below); each wins over its generic `OTEL_EXPORTER_OTLP_*` form, which traces and metrics share; a generic endpoint gets `/v1/metrics` over HTTP | the generic form's |
 //!
 //! Sums and histograms are cumulative (the OTLP exporters' default temporality):
 //! each export carries the totals since `init()`, and the exemplars of its
 //! interval. [`Telemetry::flush`] exports them too, and dropping the
-//! [`Telemetry`] exports what is pending, within the shutdown timeout. Nothing is
-//! recorded while telemetry is off (`OTEL_SDK_DISABLED=true`, no `init()`,
-//! `testing::capture`), nor by a call site `SPANWRIGHT_SPANS` turned off. An
-//! instrument keeps at most 2,000 attribute sets; more go to one series marked
-//! `otel.metric.overflow=true`, as the SDK does.
+//! [`Telemetry`] exports what is pending, within the shutdown timeout;
+//! `#[traced_job(flush)]` flushes spans only (metrics go out at the interval and
+//! when the `Telemetry` drops). Nothing is recorded while telemetry is off
+//! (`OTEL_SDK_DISABLED=true`, no `init()`), under `testing::capture`, for the
+//! exporter's own work, nor by a call site `SPANWRIGHT_SPANS` turned off. The
+//! server layer's instruments keep at most 2,000 attribute sets each; more go
+//! to one series marked `otel.metric.overflow=true`, as the SDK does (the
+//! series of jobs and functions are bounded by the call sites in the code).
+//! Spans held by sampling that keeps errors are not sampled when they end, so
+//! they give no exemplar. Prometheus keeps exemplars only when it scrapes
+//! OpenMetrics with exemplar storage enabled; Tempo, Grafana Cloud and other
+//! OTLP backends take them as they come.
 //!
 //! The function metrics follow the autometrics specification (1.0): the names
 //! `function.calls` and `function.calls.duration`, the labels `function`,

@@ -65,7 +65,8 @@ mod recorded {
             let Some(recording) = recording else {
                 return ServerMetrics(None);
             };
-            let Some(meter) = crate::span::tracer::installed_meter() else {
+            let cx = opentelemetry::Context::current();
+            let Some(meter) = crate::span::tracer::meter_for(&cx) else {
                 return ServerMetrics(None);
             };
             let method = super::super::conventions::method_value(request.method().as_str());

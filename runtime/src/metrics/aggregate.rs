@@ -17,6 +17,27 @@ pub(crate) enum Point {
     Histogram(Histogram),
 }
 
+impl Point {
+    /// Adds `other`, a point of the same instrument and attributes (two call
+    /// sites whose attributes are the same: two jobs of one name).
+    pub(crate) fn merge(&mut self, other: &Point) {
+        match (self, other) {
+            (Point::Sum(sum), Point::Sum(more)) => *sum += more,
+            (Point::Histogram(histogram), Point::Histogram(more)) => {
+                for (count, added) in histogram.buckets.iter_mut().zip(more.buckets.iter()) {
+                    *count += added;
+                }
+                histogram.count += more.count;
+                histogram.sum += more.sum;
+                histogram.min = histogram.min.min(more.min);
+                histogram.max = histogram.max.max(more.max);
+            }
+            // One instrument has one kind.
+            _ => {}
+        }
+    }
+}
+
 /// An explicit-bucket histogram: bucket `i` counts values in
 /// `(bounds[i - 1], bounds[i]]`, the last one values above every bound.
 #[derive(Debug, Clone, PartialEq)]

@@ -87,6 +87,8 @@ struct SeriesMaps {
     jobs: FxHashMap<JobKey, Histogram>,
     calls: FxHashMap<SiteRef, Calls>,
     other: FxHashMap<Series, Point>,
+    /// How many attribute sets each instrument has in `other`.
+    other_counts: FxHashMap<Instrument, usize>,
 }
 
 #[derive(Debug)]
@@ -196,12 +198,9 @@ impl Meter {
             apply(point);
             return;
         }
-        let known = all
-            .other
-            .keys()
-            .filter(|s| s.instrument == instrument)
-            .count();
-        let series = if known < MAX_SERIES {
+        let known = all.other_counts.entry(instrument).or_default();
+        let series = if *known < MAX_SERIES {
+            *known += 1;
             series
         } else {
             Series {
@@ -284,10 +283,22 @@ impl Meter {
             }
         }
         points.sort_by(|a, b| a.0.cmp(&b.0));
+        // Call sites whose attributes are the same (two jobs of one name, two
+        // methods of one name in a module) are one series.
+        let mut merged: Vec<(Series, Point, Vec<Exemplar>)> = Vec::with_capacity(points.len());
+        for (series, point, exemplars) in points {
+            match merged.last_mut() {
+                Some(last) if last.0 == series => {
+                    last.1.merge(&point);
+                    last.2.extend(exemplars);
+                }
+                _ => merged.push((series, point, exemplars)),
+            }
+        }
         Collected {
             start_unix_nano: self.start_unix_nano,
             time_unix_nano: unix_nanos(SystemTime::now()),
-            points,
+            points: merged,
         }
     }
 }
@@ -405,6 +416,48 @@ mod tests {
                 "function.calls.duration function=Str(\"resize\") module=Str(\"worker::images\") count 3",
             ]
         );
+    }
+
+    /// Another call site of the same name in the same module.
+    static SAME_NAME: crate::span::site::Site = crate::span::site::Site {
+        name: "resize",
+        kind: opentelemetry::trace::SpanKind::Internal,
+        function: "worker::images::resize",
+        file: file!(),
+        line: line!(),
+        attrs: 0,
+        status_ok: false,
+        job: true,
+        metrics: true,
+        code: true,
+        scope: "worker",
+        scope_version: "",
+        filter: crate::span::site::FilterCache::new(),
+    };
+
+    #[test]
+    fn two_sites_with_the_same_attributes_are_one_series() {
+        let meter = Meter::new();
+        meter.record_job(&SITE, "completed", None, 0.2, None);
+        meter.record_job(&SAME_NAME, "completed", None, 20.0, None);
+        meter.record_call(&SITE, false, 0.2, None);
+        meter.record_call(&SAME_NAME, false, 0.4, None);
+        let collected = meter.collect();
+        let names: Vec<&str> = collected
+            .points
+            .iter()
+            .map(|(series, ..)| series.instrument.name())
+            .collect();
+        assert_eq!(
+            names,
+            ["job.duration", "function.calls", "function.calls.duration"]
+        );
+        let Point::Histogram(jobs) = &collected.points[0].1 else {
+            panic!("a histogram")
+        };
+        assert_eq!((jobs.count, jobs.min, jobs.max), (2, 0.2, 20.0));
+        assert_eq!(jobs.buckets.iter().sum::<u64>(), 2);
+        assert!(matches!(collected.points[1].1, Point::Sum(2)));
     }
 
     #[test]

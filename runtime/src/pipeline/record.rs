@@ -9,7 +9,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-pub(crate) use crate::span::recording::JOB_STATUS;
+pub(crate) use crate::span::site::JOB_STATUS;
 pub(crate) const JOB_DURATION: Key = Key::from_static_str("job.duration_ms");
 
 /// One span, from its start to its export.

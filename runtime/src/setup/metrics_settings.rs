@@ -1,11 +1,13 @@
 //! Which metrics exporters `OTEL_METRICS_EXPORTER` picks, and
 //! `OTEL_METRIC_EXPORT_INTERVAL`.
 //!
-//! Unset, the exporter follows where spans go: from the environment (or by
-//! default) it is `otlp` when the build has OTLP (the specification's default),
-//! else `none`; when the builder chose the span exporter in code, metrics go to
-//! the same OTLP collector if that was OTLP, and nowhere otherwise (a test's
-//! capturing exporter, `no_export()`, a provider handed over).
+//! Unset, it is `otlp` when the build has OTLP (the specification's default,
+//! whatever `OTEL_TRACES_EXPORTER` says), else `none`; except when the builder
+//! chose the span exporter in code: then metrics go to the same OTLP collector
+//! if that was OTLP (`otlp()`), and nowhere otherwise (`console()`,
+//! `no_export()`, a test's capturing exporter, a provider handed over). An
+//! `otlp` metrics exporter takes the collector set in code too, unless
+//! `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` / `_PROTOCOL` name another.
 
 use crate::setup::env::env_var;
 use crate::setup::error::InitError;
@@ -67,7 +69,10 @@ impl MetricsSettings {
 /// Reads both variables; `in_code` is the span exporter the builder was given.
 pub(crate) fn from_env(in_code: Option<SpansChosenInCode>) -> Result<MetricsSettings, InitError> {
     let (exporters, exporters_source) = match (env_var("OTEL_METRICS_EXPORTER"), in_code) {
-        (Some(value), _) => (choose(&value)?, "OTEL_METRICS_EXPORTER"),
+        (Some(value), in_code) => (
+            with_collector_in_code(choose(&value)?, in_code),
+            "OTEL_METRICS_EXPORTER",
+        ),
         (None, None) => (default_exporters(), "default"),
         (None, Some(chosen)) => (following(chosen), "the span exporter set in code"),
     };
@@ -105,18 +110,49 @@ fn default_exporters() -> Vec<MetricsChoice> {
 fn following(chosen: SpansChosenInCode) -> Vec<MetricsChoice> {
     match chosen {
         #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-        SpansChosenInCode::Otlp { protocol, endpoint } => vec![MetricsChoice::Otlp {
-            protocol,
-            // An endpoint written with the traces path gets the metrics path.
-            endpoint: endpoint.map(
-                |e| match e.trim_end_matches('/').strip_suffix("/v1/traces") {
-                    Some(base) => format!("{base}/v1/metrics"),
-                    None => e,
-                },
-            ),
-        }],
+        SpansChosenInCode::Otlp { protocol, endpoint } => {
+            vec![collector_in_code(protocol, endpoint)]
+        }
         SpansChosenInCode::Other => Vec::new(),
     }
+}
+
+/// `otlp` in `OTEL_METRICS_EXPORTER` goes to the collector set in code, if any.
+fn with_collector_in_code(
+    chosen: Vec<MetricsChoice>,
+    in_code: Option<SpansChosenInCode>,
+) -> Vec<MetricsChoice> {
+    match in_code {
+        #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+        Some(SpansChosenInCode::Otlp { protocol, endpoint }) => chosen
+            .into_iter()
+            .map(|choice| match choice {
+                MetricsChoice::Otlp { .. } => collector_in_code(protocol, endpoint.clone()),
+                other => other,
+            })
+            .collect(),
+        _ => chosen,
+    }
+}
+
+/// The OTLP collector set in code for spans, for metrics: below the
+/// metrics-specific variables, which win.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+fn collector_in_code(
+    protocol: Option<crate::OtlpProtocol>,
+    endpoint: Option<String>,
+) -> MetricsChoice {
+    let endpoint = endpoint
+        .filter(|_| env_var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").is_none())
+        // An endpoint written with the traces path gets the metrics path.
+        .map(
+            |e| match e.trim_end_matches('/').strip_suffix("/v1/traces") {
+                Some(base) => format!("{base}/v1/metrics"),
+                None => e,
+            },
+        );
+    let protocol = protocol.filter(|_| env_var("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL").is_none());
+    MetricsChoice::Otlp { protocol, endpoint }
 }
 
 /// `OTEL_METRICS_EXPORTER`: a comma-separated list (case-insensitive) of

@@ -160,7 +160,8 @@ impl Telemetry {
             .collect()
     }
 
-    /// Exports every finished span now, waiting at most the exporter's flush bound.
+    /// Exports every finished span now, and the metrics recorded so far,
+    /// waiting at most the flush bound for each.
     ///
     /// ```
     /// let telemetry = spanwright::Telemetry::builder().no_export().install().unwrap();

@@ -2,7 +2,7 @@
 
 use crate::pipeline::clock;
 use crate::span::panic_capture::{self as panic, PanicRecord};
-use crate::span::site::Site;
+use crate::span::site::{JOB_STATUS, Site};
 use opentelemetry::trace::{SpanRef, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 use std::any::Any;
@@ -16,8 +16,6 @@ const EXCEPTION_MESSAGE: Key = Key::from_static_str("exception.message");
 const CANCELLED: Key = Key::from_static_str("cancelled");
 /// `error.type` of a panic.
 const PANIC: Cow<'static, str> = Cow::Borrowed("panic");
-/// A job's outcome; a record keeps it apart and writes it first when exported.
-pub(crate) const JOB_STATUS: Key = Key::from_static_str("job.status");
 
 /// How an annotated function's call ended, as the generated code classifies its
 /// return value.
@@ -119,7 +117,8 @@ impl Recording {
     }
 
     /// Records the function's outcome and ends the span. `classify` runs only when
-    /// the span is recording. A panic while classifying (an error's `Display`,
+    /// the span is recording, or when its end records metrics (a span the
+    /// sampler dropped is still counted, by outcome). A panic while classifying (an error's `Display`,
     /// a `ret` value's `Debug`) is recorded, then goes on.
     ///
     /// A thin generic shell: only the classification is compiled once per

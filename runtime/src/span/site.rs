@@ -1,7 +1,12 @@
 //! What the macro knows statically about one annotated function: one `static`
 //! per call site, read by span start and span end.
 
+use opentelemetry::Key;
 use opentelemetry::trace::SpanKind;
+
+/// A job's outcome, set at the end of a job's span; a record keeps it apart
+/// and writes it first when exported.
+pub(crate) const JOB_STATUS: Key = Key::from_static_str("job.status");
 
 /// What the macro knows statically about one annotated function.
 #[derive(Debug)]

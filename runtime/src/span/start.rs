@@ -123,7 +123,8 @@ impl Start {
             attributes.push(KeyValue::new(CODE_FILE, Value::String(site.file.into())));
             attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
         }
-        let metered = site.has_metrics() && responsible.meters();
+        // The exporter's own work records nothing, metrics included.
+        let metered = site.has_metrics() && responsible.meters() && !base.is_telemetry_suppressed();
         let recording = match responsible.recorder() {
             Recorder::Own(own, sampler) => start_record::start(
                 site, &base, parent, self.links, own, sampler, attributes, record, metered,

@@ -46,6 +46,10 @@ pub(super) fn start(
     // Fields set in place: `with_attributes` would collect the vector again.
     let mut builder = SpanBuilder::from_name(name);
     builder.span_kind = Some(site.kind.clone());
+    if metered {
+        // The span's duration and the metric's are one.
+        builder.start_time = Some(start);
+    }
     builder.attributes = Some(attributes);
     if !links.is_empty() {
         builder.links = Some(links);

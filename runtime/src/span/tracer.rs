@@ -254,6 +254,16 @@ pub(crate) fn installed_meter() -> Option<Arc<crate::metrics::meter::Meter>> {
     installed()?.meter.clone()
 }
 
+/// The meter for what runs under `cx`: the installation's, never for a
+/// capture's spans nor for the exporter's own work.
+#[cfg(all(feature = "metrics", feature = "http"))]
+pub(crate) fn meter_for(cx: &Context) -> Option<Arc<crate::metrics::meter::Meter>> {
+    if cx.is_telemetry_suppressed() || cx.get::<CaptureTracer>().is_some() {
+        return None;
+    }
+    installed_meter()
+}
+
 /// The installed flush helper, for `#[traced_job(flush)]`.
 pub(crate) fn installed_flusher() -> Option<Arc<Flusher>> {
     lock().as_ref().map(|i| Arc::clone(&i.flusher))
