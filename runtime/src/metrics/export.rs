@@ -298,13 +298,8 @@ pub(crate) fn start(
                 let destination = otlp.destination();
                 let secrets = otlp.secrets();
                 sink = sink.redacting(secrets.clone());
-                let exporter =
-                    crate::export::otlp::metrics_exporter(otlp).map_err(|error| match error {
-                        crate::InitError::Exporter(reason) => crate::InitError::Exporter(
-                            crate::export::diagnostic::redact(&reason, &secrets),
-                        ),
-                        other => other,
-                    })?;
+                let exporter = crate::export::otlp::metrics_exporter(otlp)
+                    .map_err(|e| e.redacted(&secrets))?;
                 destinations.push(MetricsDestination::Otlp(exporter, destination));
             }
         }

@@ -35,6 +35,19 @@ pub enum InitError {
     AlreadyInstalled,
 }
 
+impl InitError {
+    /// An exporter's build error without the secrets it may quote.
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    pub(crate) fn redacted(self, secrets: &[String]) -> Self {
+        match self {
+            InitError::Exporter(reason) => {
+                InitError::Exporter(crate::export::diagnostic::redact(&reason, secrets))
+            }
+            other => other,
+        }
+    }
+}
+
 impl fmt::Display for InitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

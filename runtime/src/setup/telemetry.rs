@@ -275,17 +275,6 @@ impl Telemetry {
     }
 }
 
-/// An exporter's build error without the secrets it may quote.
-#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-fn redact_error(error: InitError, secrets: &[String]) -> InitError {
-    match error {
-        InitError::Exporter(reason) => {
-            InitError::Exporter(crate::export::diagnostic::redact(&reason, secrets))
-        }
-        other => other,
-    }
-}
-
 /// The counts of sampling that keeps errors, beside the exporters'.
 fn with_held(mut stats: ExportStats, installed: &Installed) -> ExportStats {
     if let Some(holding) = &installed.holding {
@@ -823,7 +812,7 @@ impl TelemetryBuilder {
                     ));
                     let exporter =
                         crate::export::otlp::exporter(otlp, Arc::clone(&counters), &resource)
-                            .map_err(|error| redact_error(error, &secrets))?;
+                            .map_err(|error| error.redacted(&secrets))?;
                     (Box::new(exporter), counters)
                 }
             };

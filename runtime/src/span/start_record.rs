@@ -21,7 +21,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-#[allow(clippy::too_many_arguments)] // the one call in span start
+#[allow(clippy::too_many_arguments)]
+// the one call in span start
 // Inlined into it: a call with this many arguments costs more than its body saves.
 #[inline(always)]
 pub(super) fn start(
