@@ -116,10 +116,10 @@ impl Recording {
         self.cx.as_ref().map(|cx| cx.clone().attach())
     }
 
-    /// Records the function's outcome and ends the span. `classify` runs only when
-    /// the span is recording, or when its end records metrics (a span the
-    /// sampler dropped is still counted, by outcome). A panic while classifying (an error's `Display`,
-    /// a `ret` value's `Debug`) is recorded, then goes on.
+    /// Records the function's outcome and ends the span. `classify` runs only
+    /// when the span is recording, or when its end records metrics (a span the
+    /// sampler dropped is still counted, by outcome). A panic while classifying
+    /// (an error's `Display`, a `ret` value's `Debug`) is recorded, then goes on.
     ///
     /// A thin generic shell: only the classification is compiled once per
     /// annotated function; the recording code is compiled once.
