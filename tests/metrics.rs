@@ -139,7 +139,7 @@ fn job_durations_count_every_outcome_with_exemplars_of_received_spans() {
     // Every exemplar is a span the receiver got, of the same outcome.
     let spans = receivers::wait_for(std::time::Duration::from_secs(20), "11 spans", || {
         let spans = rotel.spans();
-        (spans.len() == 11).then_some(spans)
+        (spans.len() >= 11).then_some(spans)
     });
     let mut exemplars = 0;
     for point in [&completed, &failed, &panicked] {
@@ -198,7 +198,9 @@ fn function_calls_are_counted_by_result() {
         );
         assert_eq!(point.unit, "{call}");
     }
-    let durations = rotel.wait_for_metric("function.calls.duration", |_| true);
+    let durations = rotel.wait_for_metric("function.calls.duration", |p| {
+        p.iter().any(|p| p.count == Some(9))
+    });
     assert_eq!(durations.len(), 1, "{durations:#?}");
     let duration = &durations[0];
     assert_eq!(duration.count, Some(9));
@@ -243,8 +245,7 @@ fn counts_stay_complete_when_no_trace_is_sampled() {
     });
     assert_eq!(by_status(&jobs, "failed").count, Some(2));
     assert_eq!(by_status(&jobs, "panicked").count, Some(1));
-    let durations = rotel.wait_for_metric("function.calls.duration", |_| true);
-    assert_eq!(durations[0].count, Some(9));
+    let durations = rotel.wait_for_metric("function.calls.duration", |p| p[0].count == Some(9));
     // An exemplar points at a sampled span: there is none.
     assert!(
         jobs.iter()
@@ -339,9 +340,17 @@ fn a_sampler_set_in_code_is_kept_apart_from_metrics() {
     }
     telemetry.flush();
     let calls = rotel.wait_for_metric("function.calls", |points| points.len() == 2);
-    assert_eq!(calls.len(), 2, "ok and error");
-    let durations = rotel.wait_for_metric("function.calls.duration", |_| true);
-    assert_eq!(durations[0].count, Some(9));
+    let result = |result: &str| {
+        calls
+            .iter()
+            .find(|p| p.attr("result") == Some(&format!("Str({result})")))
+            .and_then(|p| p.value.clone())
+    };
+    assert_eq!(
+        (result("ok").as_deref(), result("error").as_deref()),
+        (Some("6"), Some("3"))
+    );
+    let durations = rotel.wait_for_metric("function.calls.duration", |p| p[0].count == Some(9));
     assert!(
         durations[0].exemplars.is_empty(),
         "no sampled span: {durations:?}"
@@ -441,7 +450,7 @@ fn server_requests_by_route_and_status_code() {
     }
     let spans = receivers::wait_for(std::time::Duration::from_secs(20), "6 spans", || {
         let spans = rotel.spans();
-        (spans.len() == 6).then_some(spans)
+        (spans.len() >= 6).then_some(spans)
     });
     let exemplars: Vec<_> = requests.iter().flat_map(|p| &p.exemplars).collect();
     assert!(
@@ -456,7 +465,9 @@ fn server_requests_by_route_and_status_code() {
             "exemplar {trace_id}/{span_id} is a received server span"
         );
     }
-    let active = rotel.wait_for_metric("http.server.active_requests", |_| true);
+    let active = rotel.wait_for_metric("http.server.active_requests", |p| {
+        p.iter().all(|p| p.value.is_some())
+    });
     assert_eq!(active.len(), 1, "{active:#?}");
     assert_eq!(active[0].value.as_deref(), Some("0"), "every request ended");
     assert_eq!(active[0].monotonic, Some(false));
@@ -545,5 +556,129 @@ fn async_jobs_and_cancelled_ones_over_otlp_http_to_the_metrics_endpoint() {
     assert_eq!(cancelled.count, Some(1));
     assert_eq!(cancelled.attr("error.type"), None);
     assert_eq!(cancelled.attr("job.name"), Some("Str(consume)"));
+    rotel.stop();
+}
+
+#[test]
+fn a_collector_set_in_code_is_followed_unless_the_metrics_variables_say_otherwise() {
+    if !services::rotel() {
+        return;
+    }
+    let rotel = Rotel::start();
+    // `OTEL_METRICS_EXPORTER=otlp` (the default's own value) with spans sent to
+    // a collector set in code: metrics go there too.
+    {
+        let _env = env(&[("OTEL_METRICS_EXPORTER", "otlp".into())]);
+        let telemetry = Telemetry::builder()
+            .otlp(OtlpProtocol::Grpc, grpc(&rotel))
+            .install()
+            .unwrap();
+        let _ = lookup(1);
+        drop(telemetry);
+        rotel.wait_for_metric("function.calls", |p| p[0].value.as_deref() == Some("1"));
+    }
+    // Spans to a collector in code where nothing listens; metrics to their own
+    // endpoint and protocol, which win.
+    let dead = receivers::free_port();
+    let _env = env(&[
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            format!("http://127.0.0.1:{}/v1/metrics", rotel.http_port),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "http/protobuf".into(),
+        ),
+    ]);
+    let telemetry = Telemetry::builder()
+        .otlp(OtlpProtocol::Grpc, format!("http://127.0.0.1:{dead}"))
+        .shutdown_timeout(std::time::Duration::from_secs(2))
+        .install()
+        .unwrap();
+    for n in 0..3 {
+        let _ = lookup(n);
+    }
+    telemetry.flush();
+    let calls = rotel.wait_for_metric("function.calls", |p| {
+        p.iter()
+            .filter_map(|p| p.value.as_deref()?.parse::<u64>().ok())
+            .sum::<u64>()
+            == 3
+    });
+    assert_eq!(calls.len(), 2, "ok and error: {calls:#?}");
+    drop(telemetry);
+    rotel.stop();
+}
+
+#[test]
+fn a_capture_records_no_metric_of_the_installation() {
+    if !services::rotel() {
+        return;
+    }
+    let _env = env(&[]);
+    let rotel = Rotel::start();
+    let telemetry = Telemetry::builder()
+        .otlp(OtlpProtocol::Grpc, grpc(&rotel))
+        .install()
+        .unwrap();
+    let (_, captured) = spanwright::testing::capture(|| {
+        let _ = lookup(1);
+        let _ = lookup(2);
+    });
+    assert_eq!(captured.len(), 2, "the capture got its spans");
+    let _ = lookup(4);
+    drop(telemetry);
+    let calls = rotel.wait_for_metric("function.calls", |_| true);
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    assert_eq!(
+        calls[0].value.as_deref(),
+        Some("1"),
+        "only the call outside the capture"
+    );
+    rotel.stop();
+}
+
+#[test]
+fn a_provider_handed_over_still_records_job_metrics() {
+    if !services::rotel() {
+        return;
+    }
+    use spanwright::opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor};
+    let rotel = Rotel::start();
+    // A provider handed over exports spans itself; metrics only when asked for.
+    let _env = env(&[
+        ("OTEL_METRICS_EXPORTER", "otlp".into()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", grpc(&rotel)),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+    ]);
+    let kept = spanwright_tests::Kept::default();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(SimpleSpanProcessor::new(kept.clone()))
+        .build();
+    let telemetry = Telemetry::builder()
+        .tracer_provider(provider.clone())
+        .install()
+        .unwrap();
+    run_jobs();
+    drop(telemetry);
+    let jobs = rotel.wait_for_metric("job.duration", |points| {
+        points.iter().filter_map(|p| p.count).sum::<u64>() == 10
+    });
+    assert_eq!(by_status(&jobs, "failed").count, Some(2));
+    // Each exemplar is one of the provider's own spans.
+    let spans = kept.spans();
+    assert_eq!(spans.len(), 10);
+    let exemplars: Vec<_> = jobs.iter().flat_map(|p| &p.exemplars).collect();
+    assert!(!exemplars.is_empty());
+    for (trace_id, span_id) in exemplars {
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.span_context.trace_id().to_string() == *trace_id
+                    && s.span_context.span_id().to_string() == *span_id),
+            "exemplar {trace_id}/{span_id} is one of the provider's spans"
+        );
+    }
+    let _ = provider.shutdown();
     rotel.stop();
 }

@@ -309,18 +309,24 @@ impl Rotel {
     }
 
     /// The last point received of each series of `metric` (exports are
-    /// cumulative: the last holds the totals), once `ready` holds for them.
+    /// cumulative: the last holds the totals), once `ready` holds for them and
+    /// the agent's output has stopped growing (a point is printed line by
+    /// line: its exemplars come last).
     pub fn wait_for_metric(
         &self,
         metric: &str,
         ready: impl Fn(&[ReceivedPoint]) -> bool,
     ) -> Vec<ReceivedPoint> {
+        let mut seen = 0;
         wait_for(
             Duration::from_secs(20),
             &format!("metric {metric} at rotel"),
             || {
-                let latest = latest(self.metric_points(), metric);
-                (!latest.is_empty() && ready(&latest)).then_some(latest)
+                let output = self.output();
+                let settled = output.len() == seen;
+                seen = output.len();
+                let latest = latest(parse_metrics(&output), metric);
+                (settled && !latest.is_empty() && ready(&latest)).then_some(latest)
             },
         )
     }

@@ -229,8 +229,10 @@ impl OnOwnRuntime<Otlp> {
         });
         match result.recv() {
             Ok(outcome) => outcome.map_err(|error| error.to_string()),
-            // Stopped at shutdown, the shutdown timeout spent.
-            Err(_) => Err("not answered before the shutdown timeout".into()),
+            // Stopped at shutdown with the timeout spent, or the export panicked.
+            Err(_) => {
+                Err("the export runtime stopped (shutdown timeout, or the export panicked)".into())
+            }
         }
     }
 

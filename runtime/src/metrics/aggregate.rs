@@ -24,6 +24,7 @@ impl Point {
         match (self, other) {
             (Point::Sum(sum), Point::Sum(more)) => *sum += more,
             (Point::Histogram(histogram), Point::Histogram(more)) => {
+                debug_assert!(std::ptr::eq(histogram.bounds, more.bounds));
                 for (count, added) in histogram.buckets.iter_mut().zip(more.buckets.iter()) {
                     *count += added;
                 }
@@ -32,8 +33,7 @@ impl Point {
                 histogram.min = histogram.min.min(more.min);
                 histogram.max = histogram.max.max(more.max);
             }
-            // One instrument has one kind.
-            _ => {}
+            _ => debug_assert!(false, "one instrument has one kind"),
         }
     }
 }

@@ -221,7 +221,9 @@ impl Meter {
     /// Every series so far (cumulative), in a stable order, with the exemplars
     /// of the interval since the last collection.
     pub(crate) fn collect(&self) -> Collected {
-        let mut points: Vec<(Series, Point, Vec<Exemplar>)> = Vec::new();
+        // Each point with where it comes from (a call site's file and line), so
+        // that equal series merge in the same order at every collection.
+        let mut points: Vec<(Series, (&str, u32), Point, Vec<Exemplar>)> = Vec::new();
         {
             let mut all = self.lock();
             for (key, histogram) in &mut all.jobs {
@@ -238,12 +240,14 @@ impl Meter {
                         instrument: Instrument::JobDuration,
                         attributes,
                     },
+                    (key.site.0.file, key.site.0.line),
                     Point::Histogram(histogram.clone()),
                     exemplars,
                 ));
             }
             for (site, calls) in &mut all.calls {
                 let (module, function) = function_and_module(site.0);
+                let from = (site.0.file, site.0.line);
                 let named = || {
                     vec![
                         ("function", Attr::Str(Cow::Borrowed(function))),
@@ -259,6 +263,7 @@ impl Meter {
                                 instrument: Instrument::FunctionCalls,
                                 attributes,
                             },
+                            from,
                             Point::Sum(count),
                             Vec::new(),
                         ));
@@ -270,6 +275,7 @@ impl Meter {
                         instrument: Instrument::FunctionCallsDuration,
                         attributes: named(),
                     },
+                    from,
                     Point::Histogram(calls.duration.clone()),
                     exemplars,
                 ));
@@ -279,14 +285,14 @@ impl Meter {
                     Point::Histogram(histogram) => histogram.take_exemplars(),
                     Point::Sum(_) => Vec::new(),
                 };
-                points.push((series.clone(), point.clone(), exemplars));
+                points.push((series.clone(), ("", 0), point.clone(), exemplars));
             }
         }
-        points.sort_by(|a, b| a.0.cmp(&b.0));
+        points.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         // Call sites whose attributes are the same (two jobs of one name, two
         // methods of one name in a module) are one series.
         let mut merged: Vec<(Series, Point, Vec<Exemplar>)> = Vec::with_capacity(points.len());
-        for (series, point, exemplars) in points {
+        for (series, _, point, exemplars) in points {
             match merged.last_mut() {
                 Some(last) if last.0 == series => {
                     last.1.merge(&point);
