@@ -221,9 +221,7 @@ impl Meter {
     /// Every series so far (cumulative), in a stable order, with the exemplars
     /// of the interval since the last collection.
     pub(crate) fn collect(&self) -> Collected {
-        // Each point with where it comes from (a call site's file and line), so
-        // that equal series merge in the same order at every collection.
-        let mut points: Vec<(Series, (&str, u32), Point, Vec<Exemplar>)> = Vec::new();
+        let mut points: Vec<Collecting> = Vec::new();
         {
             let mut all = self.lock();
             for (key, histogram) in &mut all.jobs {
@@ -308,6 +306,10 @@ impl Meter {
         }
     }
 }
+
+/// A point being collected, with where it comes from (a call site's file and
+/// line), so that equal series merge in the same order at every collection.
+type Collecting = (Series, (&'static str, u32), Point, Vec<Exemplar>);
 
 /// `module` and `function` of the autometrics labels: the site's module path
 /// and the function's own name.
