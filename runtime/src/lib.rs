@@ -453,7 +453,7 @@
 //!
 //! The aggregation is spanwright's own, not the SDK's meter: the SDK keeps no
 //! exemplars (opentelemetry-rust #3369). A call site's series are found by its
-//! address and outcome, so recording a `metrics` call costs some 470
+//! address and outcome, so recording a `metrics` call costs some 450–500
 //! instructions on the calling thread (the SDK's counter and histogram with the
 //! same attributes: some 3,200; BENCHMARKS.md has the figures).
 //!
