@@ -682,3 +682,31 @@ fn a_provider_handed_over_still_records_job_metrics() {
     let _ = provider.shutdown();
     rotel.stop();
 }
+
+#[spanwright::traced_job(flush)]
+fn one_shot(n: u32) -> Result<u32, String> {
+    if n == 0 { Err("nothing".into()) } else { Ok(n) }
+}
+
+#[test]
+fn a_jobs_flush_exports_its_metrics_too() {
+    if !services::rotel() {
+        return;
+    }
+    let _env = env(&[]);
+    let rotel = Rotel::start();
+    let telemetry = Telemetry::builder()
+        .otlp(OtlpProtocol::Grpc, grpc(&rotel))
+        .install()
+        .unwrap();
+    let _ = one_shot(0);
+    let _ = one_shot(1);
+    // Still installed, the interval a minute away: only the job's flush can
+    // have sent them (a one-shot job may exit without dropping `Telemetry`).
+    let jobs = rotel.wait_for_metric("job.duration", |points| {
+        points.iter().filter_map(|p| p.count).sum::<u64>() == 2
+    });
+    assert_eq!(by_status(&jobs, "failed").count, Some(1));
+    drop(telemetry);
+    rotel.stop();
+}

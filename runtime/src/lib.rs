@@ -429,8 +429,9 @@
 //! each export carries the totals since `init()`, and the exemplars of its
 //! interval. [`Telemetry::flush`] exports them too, and dropping the
 //! [`Telemetry`] exports what is pending, within the shutdown timeout;
-//! `#[traced_job(flush)]` flushes spans only (metrics go out at the interval and
-//! when the `Telemetry` drops). Nothing is recorded while telemetry is off
+//! `#[traced_job(flush)]` exports them after the spans, within the job's flush
+//! bound (a one-shot job that exits without dropping its `Telemetry` keeps its
+//! `job.duration`). Nothing is recorded while telemetry is off
 //! (`OTEL_SDK_DISABLED=true`, no `init()`), under `testing::capture`, for the
 //! exporter's own work, nor by a call site `SPANWRIGHT_SPANS` turned off. The
 //! server layer's instruments keep at most 2,000 attribute sets each; more go
@@ -1224,9 +1225,10 @@ pub use spanwright_macros::span;
 ///
 /// ## `flush`
 ///
-/// After the job ends, exports its spans before returning, waiting at most the
-/// flush timeout (1 s, [`TelemetryBuilder::flush_timeout`]), so they leave the
-/// process even if it exits right after. An async job awaits the flush without
+/// After the job ends, exports its spans (and with the `metrics` feature the
+/// metrics recorded so far, its `job.duration` included) before returning,
+/// waiting at most the flush timeout (1 s, [`TelemetryBuilder::flush_timeout`]),
+/// so they leave the process even if it exits right after. An async job awaits the flush without
 /// blocking its executor's thread. With telemetry off it costs nothing.
 ///
 /// ```

@@ -1,4 +1,5 @@
-//! Bounded flushes for `#[traced_job(flush)]`, without a thread per job.
+//! Bounded flushes for `#[traced_job(flush)]` (spans, then what else the
+//! installation flushes: its metrics), without a thread per job.
 //!
 //! The SDK's force-flush blocks its caller for up to 5 s when the collector does
 //! not answer, so it runs on a helper thread of the installation's own, started
@@ -18,12 +19,23 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+/// What else a flush exports after the spans (the installation's metrics).
+pub(crate) type AlsoFlush = Arc<dyn Fn() + Send + Sync>;
+
 /// The flush helper of one installation.
-#[derive(Debug)]
 pub(crate) struct Flusher {
     shared: Arc<Shared>,
     provider: SdkTracerProvider,
     timeout: Duration,
+    also: Option<AlsoFlush>,
+}
+
+impl std::fmt::Debug for Flusher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flusher")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -70,7 +82,15 @@ impl Flusher {
             shared: Arc::default(),
             provider,
             timeout,
+            also: None,
         }
+    }
+
+    /// Each flush also runs `also`, on the helper thread, after the spans.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn also_flushing(mut self, also: AlsoFlush) -> Self {
+        self.also = Some(also);
+        self
     }
 
     /// Asks for a flush of everything ended so far; the returned target is
@@ -97,9 +117,10 @@ impl Flusher {
     fn start_flusher(&self) -> bool {
         let shared = Arc::clone(&self.shared);
         let provider = self.provider.clone();
+        let also = self.also.clone();
         std::thread::Builder::new()
             .name("spanwright-flush".into())
-            .spawn(move || flush_loop(&shared, &provider))
+            .spawn(move || flush_loop(&shared, &provider, also.as_deref()))
             .is_ok()
     }
 
@@ -177,9 +198,13 @@ impl Drop for Flusher {
     }
 }
 
-/// The flushing thread: one force-flush at a time, for every request made
-/// before it started.
-fn flush_loop(shared: &Shared, provider: &SdkTracerProvider) {
+/// The flushing thread: one force-flush at a time (and then `also`), for every
+/// request made before it started.
+fn flush_loop(
+    shared: &Shared,
+    provider: &SdkTracerProvider,
+    also: Option<&(dyn Fn() + Send + Sync)>,
+) {
     loop {
         let target = {
             let mut state = shared.lock();
@@ -195,6 +220,9 @@ fn flush_loop(shared: &Shared, provider: &SdkTracerProvider) {
             state.requested
         };
         let _ = provider.force_flush();
+        if let Some(also) = also {
+            also();
+        }
         let mut state = shared.lock();
         state.completed = state.completed.max(target);
         let wakers = Shared::take_wakers(&mut state);

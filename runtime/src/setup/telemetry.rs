@@ -102,7 +102,7 @@ struct Installed {
     holding: Option<Arc<Holding>>,
     /// The metrics export thread, when metrics are exported.
     #[cfg(feature = "metrics")]
-    metrics: Option<crate::metrics::export::MetricsExport>,
+    metrics: Option<Arc<crate::metrics::export::MetricsExport>>,
     #[cfg(feature = "metrics")]
     flush_timeout: Duration,
     _recorder: Recorder,
@@ -860,14 +860,22 @@ impl TelemetryBuilder {
                 });
             }
             match started {
-                Some((meter, export)) => (Some(meter), Some(export)),
+                Some((meter, export)) => (Some(meter), Some(Arc::new(export))),
                 None => (None, None),
             }
         };
-        let flusher = Arc::new(crate::export::flush::Flusher::new(
-            provider.clone(),
-            flush_timeout,
-        ));
+        let flusher = crate::export::flush::Flusher::new(provider.clone(), flush_timeout);
+        // A job's flush exports its metrics too (a one-shot job may exit
+        // without dropping its `Telemetry`).
+        #[cfg(feature = "metrics")]
+        let flusher = match &metrics {
+            Some(metrics) => {
+                let metrics = Arc::clone(metrics);
+                flusher.also_flushing(Arc::new(move || metrics.flush(flush_timeout)))
+            }
+            None => flusher,
+        };
+        let flusher = Arc::new(flusher);
         crate::span::filter::set(filter);
         let queues: Arc<[Arc<Queue>]> = queues.into();
         let holding = match (keep_errors, hold_limits) {
