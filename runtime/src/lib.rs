@@ -421,7 +421,7 @@
 //!
 //! | variable | accepted | default |
 //! | --- | --- | --- |
-//! | `OTEL_METRICS_EXPORTER` | a list of `otlp`, `console`, `none` | `otlp` (without OTLP in the build: `none`), whatever `OTEL_TRACES_EXPORTER` says; when the span exporter is chosen in code, metrics follow it: to the same collector for [`TelemetryBuilder::otlp`] (unless `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` names another), else `none` (`console()`, `no_export()`, your own exporter) |
+//! | `OTEL_METRICS_EXPORTER` | a list of `otlp`, `console`, `none` | `otlp` (without OTLP in the build: `none`), whatever `OTEL_TRACES_EXPORTER` says; when the span exporter is chosen in code, metrics follow it: to the same collector for [`TelemetryBuilder::otlp`] (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` and `_PROTOCOL` each override their part of it), else `none` (`console()`, `no_export()`, your own exporter) |
 //! | `OTEL_METRIC_EXPORT_INTERVAL` | milliseconds, 1 or more | `60000` |
 //! | `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, `_PROTOCOL`, `_HEADERS`, `_COMPRESSION`, `_TIMEOUT`, `_CERTIFICATE`, `_CLIENT_CERTIFICATE`, `_CLIENT_KEY`, `_INSECURE` | as for traces (below); each wins over its generic `OTEL_EXPORTER_OTLP_*` form, which traces and metrics share; a generic endpoint gets `/v1/metrics` over HTTP | the generic form's |
 //!
@@ -469,7 +469,7 @@
 //!   / sum by (job_name) (rate(job_duration_seconds_count[5m]))
 //! # p99 job duration
 //! histogram_quantile(0.99, sum by (le, job_name) (rate(job_duration_seconds_bucket[5m])))
-//! # a function's error ratio (autometrics' own query)
+//! # a function's error ratio (the shape of autometrics' error-ratio query)
 //! sum by (function, module) (rate(function_calls_total{result="error"}[5m]))
 //!   / sum by (function, module) (rate(function_calls_total[5m]))
 //! ```
