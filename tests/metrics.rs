@@ -77,6 +77,22 @@ fn grpc(rotel: &Rotel) -> String {
     format!("http://127.0.0.1:{}", rotel.grpc_port)
 }
 
+/// The count of `function.calls` with `result`.
+fn by_result<'a>(calls: &'a [ReceivedPoint], result: &str) -> Option<&'a str> {
+    calls
+        .iter()
+        .find(|p| p.attr("result") == Some(&format!("Str({result})")))
+        .and_then(|p| p.value.as_deref())
+}
+
+/// Telemetry exporting spans, and so metrics, to `rotel` over gRPC.
+fn install_to(rotel: &Rotel) -> Telemetry {
+    Telemetry::builder()
+        .otlp(OtlpProtocol::Grpc, grpc(rotel))
+        .install()
+        .unwrap()
+}
+
 fn by_status(points: &[ReceivedPoint], status: &str) -> ReceivedPoint {
     points
         .iter()
@@ -97,10 +113,7 @@ fn job_durations_count_every_outcome_with_exemplars_of_received_spans() {
     }
     let _env = env(&[]);
     let rotel = Rotel::start();
-    let telemetry = Telemetry::builder()
-        .otlp(OtlpProtocol::Grpc, grpc(&rotel))
-        .install()
-        .unwrap();
+    let telemetry = install_to(&rotel);
     run_jobs();
     plain();
     let stats = telemetry.shutdown();
@@ -164,10 +177,7 @@ fn function_calls_are_counted_by_result() {
     }
     let _env = env(&[]);
     let rotel = Rotel::start();
-    let telemetry = Telemetry::builder()
-        .otlp(OtlpProtocol::Grpc, grpc(&rotel))
-        .install()
-        .unwrap();
+    let telemetry = install_to(&rotel);
     for n in 0..9 {
         let _ = lookup(n);
     }
@@ -179,14 +189,8 @@ fn function_calls_are_counted_by_result() {
             .sum::<u64>()
             == 9
     });
-    let result = |result: &str| {
-        calls
-            .iter()
-            .find(|p| p.attr("result") == Some(&format!("Str({result})")))
-            .and_then(|p| p.value.clone())
-    };
     assert_eq!(
-        (result("ok").as_deref(), result("error").as_deref()),
+        (by_result(&calls, "ok"), by_result(&calls, "error")),
         (Some("6"), Some("3"))
     );
     for point in &calls {
@@ -340,14 +344,8 @@ fn a_sampler_set_in_code_is_kept_apart_from_metrics() {
     }
     telemetry.flush();
     let calls = rotel.wait_for_metric("function.calls", |points| points.len() == 2);
-    let result = |result: &str| {
-        calls
-            .iter()
-            .find(|p| p.attr("result") == Some(&format!("Str({result})")))
-            .and_then(|p| p.value.clone())
-    };
     assert_eq!(
-        (result("ok").as_deref(), result("error").as_deref()),
+        (by_result(&calls, "ok"), by_result(&calls, "error")),
         (Some("6"), Some("3"))
     );
     let durations = rotel.wait_for_metric("function.calls.duration", |p| p[0].count == Some(9));
@@ -386,10 +384,7 @@ fn server_requests_by_route_and_status_code() {
     use axum::routing::get as route;
     let _env = env(&[]);
     let rotel = Rotel::start();
-    let telemetry = Telemetry::builder()
-        .otlp(OtlpProtocol::Grpc, grpc(&rotel))
-        .install()
-        .unwrap();
+    let telemetry = install_to(&rotel);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -617,10 +612,7 @@ fn a_capture_records_no_metric_of_the_installation() {
     }
     let _env = env(&[]);
     let rotel = Rotel::start();
-    let telemetry = Telemetry::builder()
-        .otlp(OtlpProtocol::Grpc, grpc(&rotel))
-        .install()
-        .unwrap();
+    let telemetry = install_to(&rotel);
     let (_, captured) = spanwright::testing::capture(|| {
         let _ = lookup(1);
         let _ = lookup(2);
@@ -695,10 +687,7 @@ fn a_jobs_flush_exports_its_metrics_too() {
     }
     let _env = env(&[]);
     let rotel = Rotel::start();
-    let telemetry = Telemetry::builder()
-        .otlp(OtlpProtocol::Grpc, grpc(&rotel))
-        .install()
-        .unwrap();
+    let telemetry = install_to(&rotel);
     let _ = one_shot(0);
     let _ = one_shot(1);
     // Still installed, the interval a minute away: only the job's flush can

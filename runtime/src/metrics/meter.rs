@@ -368,21 +368,26 @@ mod tests {
         assert_eq!(counts(&meter), expected);
     }
 
-    static SITE: crate::span::site::Site = crate::span::site::Site {
-        name: "resize",
-        kind: opentelemetry::trace::SpanKind::Internal,
-        function: "worker::images::resize",
-        file: file!(),
-        line: line!(),
-        attrs: 0,
-        status_ok: false,
-        job: true,
-        metrics: true,
-        code: true,
-        scope: "worker",
-        scope_version: "",
-        filter: crate::span::site::FilterCache::new(),
-    };
+    /// A job, with `metrics`, at `line` of its file.
+    const fn job_at(line: u32) -> crate::span::site::Site {
+        crate::span::site::Site {
+            name: "resize",
+            kind: opentelemetry::trace::SpanKind::Internal,
+            function: "worker::images::resize",
+            file: file!(),
+            line,
+            attrs: 0,
+            status_ok: false,
+            job: true,
+            metrics: true,
+            code: true,
+            scope: "worker",
+            scope_version: "",
+            filter: crate::span::site::FilterCache::new(),
+        }
+    }
+
+    static SITE: crate::span::site::Site = job_at(1);
 
     #[test]
     fn a_sites_series_get_their_attributes_when_collected() {
@@ -427,21 +432,7 @@ mod tests {
     }
 
     /// Another call site of the same name in the same module.
-    static SAME_NAME: crate::span::site::Site = crate::span::site::Site {
-        name: "resize",
-        kind: opentelemetry::trace::SpanKind::Internal,
-        function: "worker::images::resize",
-        file: file!(),
-        line: line!(),
-        attrs: 0,
-        status_ok: false,
-        job: true,
-        metrics: true,
-        code: true,
-        scope: "worker",
-        scope_version: "",
-        filter: crate::span::site::FilterCache::new(),
-    };
+    static SAME_NAME: crate::span::site::Site = job_at(2);
 
     #[test]
     fn two_sites_with_the_same_attributes_are_one_series() {
