@@ -77,6 +77,17 @@ fn grpc(rotel: &Rotel) -> String {
     format!("http://127.0.0.1:{}", rotel.grpc_port)
 }
 
+/// As `env`, with the generic OTLP variables pointing at `rotel` over gRPC
+/// (what `init()` reads).
+fn env_to(rotel: &Rotel, vars: &[(&str, String)]) -> MutexGuard<'static, ()> {
+    let mut all = vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", grpc(rotel)),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned()),
+    ];
+    all.extend(vars.iter().cloned());
+    env(&all)
+}
+
 /// The count of `function.calls` with `result`.
 fn by_result<'a>(calls: &'a [ReceivedPoint], result: &str) -> Option<&'a str> {
     calls
@@ -226,12 +237,13 @@ fn counts_stay_complete_when_no_trace_is_sampled() {
     }
     let rotel = Rotel::start();
     // Everything from the environment, as `init()` reads it.
-    let _env = env(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", grpc(&rotel)),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
-        ("OTEL_TRACES_SAMPLER", "traceidratio".into()),
-        ("OTEL_TRACES_SAMPLER_ARG", "0.0".into()),
-    ]);
+    let _env = env_to(
+        &rotel,
+        &[
+            ("OTEL_TRACES_SAMPLER", "traceidratio".into()),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.0".into()),
+        ],
+    );
     let telemetry = spanwright::init().unwrap();
     assert!(
         telemetry
@@ -267,11 +279,7 @@ fn metrics_go_out_every_interval() {
         return;
     }
     let rotel = Rotel::start();
-    let _env = env(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", grpc(&rotel)),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
-        ("OTEL_METRIC_EXPORT_INTERVAL", "200".into()),
-    ]);
+    let _env = env_to(&rotel, &[("OTEL_METRIC_EXPORT_INTERVAL", "200".into())]);
     let telemetry = spanwright::init().unwrap();
     run_jobs();
     // Telemetry stays installed: the interval's export brings them.
@@ -290,11 +298,7 @@ fn nothing_is_sent_when_metrics_or_telemetry_are_off() {
     }
     let rotel = Rotel::start();
     {
-        let _env = env(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", grpc(&rotel)),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
-            ("OTEL_METRICS_EXPORTER", "none".into()),
-        ]);
+        let _env = env_to(&rotel, &[("OTEL_METRICS_EXPORTER", "none".into())]);
         let telemetry = spanwright::init().unwrap();
         assert!(
             telemetry
@@ -309,11 +313,7 @@ fn nothing_is_sent_when_metrics_or_telemetry_are_off() {
         });
     }
     {
-        let _env = env(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", grpc(&rotel)),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
-            ("OTEL_SDK_DISABLED", "true".into()),
-        ]);
+        let _env = env_to(&rotel, &[("OTEL_SDK_DISABLED", "true".into())]);
         let telemetry = spanwright::init().unwrap();
         assert!(!telemetry.is_enabled());
         run_jobs();
@@ -638,11 +638,7 @@ fn a_provider_handed_over_still_records_job_metrics() {
     use spanwright::opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor};
     let rotel = Rotel::start();
     // A provider handed over exports spans itself; metrics only when asked for.
-    let _env = env(&[
-        ("OTEL_METRICS_EXPORTER", "otlp".into()),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", grpc(&rotel)),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
-    ]);
+    let _env = env_to(&rotel, &[("OTEL_METRICS_EXPORTER", "otlp".into())]);
     let kept = spanwright_tests::Kept::default();
     let provider = SdkTracerProvider::builder()
         .with_span_processor(SimpleSpanProcessor::new(kept.clone()))

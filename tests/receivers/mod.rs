@@ -57,11 +57,16 @@ pub struct Received {
     pub service_name: String,
 }
 
+/// The value of `key` among received attributes.
+pub fn attr_of<'a>(attributes: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    attributes
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
 impl Received {
     pub fn attr(&self, key: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        attr_of(&self.attributes, key)
     }
 }

@@ -295,10 +295,7 @@ pub struct ReceivedPoint {
 
 impl ReceivedPoint {
     pub fn attr(&self, key: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        super::attr_of(&self.attributes, key)
     }
 }
 
