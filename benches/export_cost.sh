@@ -7,6 +7,7 @@
 # attributes on every span, over OTLP/HTTP (protobuf) and OTLP/gRPC. Each run
 # checks that Rotel received every span offered. The receiver's process is not
 # counted. Needs valgrind and Rotel (pip install --pre rotel==0.0.1a15).
+# PROTOCOLS="grpc" and MODES="spanwright" measure one row of the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-20000}
@@ -45,8 +46,8 @@ count() { # mode protocol spans -> Ir (and checks that every span arrived)
 }
 
 printf '| sender | protocol | instructions per span, all threads |\n| --- | --- | ---: |\n'
-for protocol in http/protobuf grpc; do
-  for mode in spanwright sdk-matched; do
+for protocol in ${PROTOCOLS:-http/protobuf grpc}; do
+  for mode in ${MODES:-spanwright sdk-matched}; do
     one=$(count "$mode" "$protocol" "$N"); two=$(count "$mode" "$protocol" $((2 * N)))
     label=$([ "$mode" = sdk-matched ] && echo "SDK + opentelemetry-otlp, same queue, batch and attributes" || echo "spanwright")
     printf '| %s | %s | %s |\n' "$label" "$protocol" "$(python3 -c "print(f'{($two - $one) / $N:,.0f}')")"
