@@ -26,17 +26,23 @@ pub(crate) fn exporter(
 ) -> Result<OnOwnRuntime<Otlp>, InitError> {
     let resource = resource.clone();
     OnOwnRuntime::start(move || {
-        let mut otlp = build(settings, Some(counters))?;
-        otlp.set_resource(&resource);
+        let otlp = build(settings, Some(counters))?.with_resource(resource);
         Ok(otlp)
     })
 }
 
-/// The exporter of one transport; both write the request's bytes straight from
-/// the spans (`pipeline::encoder`).
+/// The OTLP exporter: the request's bytes written straight from the spans
+/// (`pipeline::encoder`) under the installation's resource, sent by one
+/// transport.
+#[derive(Debug)]
+pub(crate) struct Otlp {
+    transport: Transport,
+    resource: Resource,
+}
+
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // one per installation, never moved after
-pub(crate) enum Otlp {
+enum Transport {
     #[cfg(feature = "otlp-grpc")]
     Grpc(super::otlp_grpc::GrpcExporter),
     #[cfg(feature = "otlp-http")]
@@ -44,51 +50,51 @@ pub(crate) enum Otlp {
 }
 
 impl Otlp {
-    async fn export(&self, batch: &[Finished]) -> OTelSdkResult {
-        match self {
-            #[cfg(feature = "otlp-grpc")]
-            Otlp::Grpc(exporter) => exporter.export(batch).await,
-            #[cfg(feature = "otlp-http")]
-            Otlp::Http(exporter) => exporter.export(batch).await,
-        }
+    /// The exporter of spans under `resource`.
+    pub(super) fn with_resource(self, resource: Resource) -> Self {
+        Otlp { resource, ..self }
     }
 
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(super) async fn export(&self, batch: &[Finished]) -> OTelSdkResult {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut body = Vec::with_capacity(256 * batch.len());
+        crate::pipeline::encoder::export_request(&mut body, &self.resource, batch);
+        self.export_encoded(body).await
+    }
+
+    /// Sends an encoded request (of spans or metrics).
     async fn export_encoded(&self, body: Vec<u8>) -> OTelSdkResult {
-        match self {
+        match &self.transport {
             #[cfg(feature = "otlp-grpc")]
-            Otlp::Grpc(exporter) => exporter.export_encoded(body).await,
+            Transport::Grpc(exporter) => exporter.export_encoded(body).await,
             #[cfg(feature = "otlp-http")]
-            Otlp::Http(exporter) => exporter.export_encoded(body).await,
+            Transport::Http(exporter) => exporter.export_encoded(body).await,
         }
     }
 
     fn shutdown(&self) {
-        match self {
+        match &self.transport {
             #[cfg(feature = "otlp-grpc")]
-            Otlp::Grpc(exporter) => exporter.shutdown(),
+            Transport::Grpc(exporter) => exporter.shutdown(),
             #[cfg(feature = "otlp-http")]
-            Otlp::Http(exporter) => exporter.shutdown(),
-        }
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        match self {
-            #[cfg(feature = "otlp-grpc")]
-            Otlp::Grpc(exporter) => exporter.set_resource(resource),
-            #[cfg(feature = "otlp-http")]
-            Otlp::Http(exporter) => exporter.set_resource(resource),
+            Transport::Http(exporter) => exporter.shutdown(),
         }
     }
 }
 
-fn build(settings: OtlpSettings, counters: Option<Arc<Counters>>) -> Result<Otlp, InitError> {
-    match settings.protocol {
+/// The exporter of `settings`, with an empty resource.
+pub(super) fn build(
+    settings: OtlpSettings,
+    counters: Option<Arc<Counters>>,
+) -> Result<Otlp, InitError> {
+    let transport = match settings.protocol {
         #[cfg(feature = "otlp-grpc")]
-        OtlpProtocol::Grpc => super::otlp_grpc::exporter(settings, counters).map(Otlp::Grpc),
+        OtlpProtocol::Grpc => super::otlp_grpc::exporter(settings, counters).map(Transport::Grpc),
         #[cfg(feature = "otlp-http")]
         OtlpProtocol::HttpProtobuf => {
-            super::otlp_http::exporter(settings, counters).map(Otlp::Http)
+            super::otlp_http::exporter(settings, counters).map(Transport::Http)
         }
         #[allow(unreachable_patterns)]
         other => Err(InitError::Unsupported {
@@ -99,7 +105,11 @@ fn build(settings: OtlpSettings, counters: Option<Arc<Counters>>) -> Result<Otlp
                 "otlp-http"
             },
         }),
-    }
+    }?;
+    Ok(Otlp {
+        transport,
+        resource: Resource::builder_empty().build(),
+    })
 }
 
 /// The headers spanwright parsed and validated, as a header map.

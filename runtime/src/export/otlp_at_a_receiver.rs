@@ -198,8 +198,9 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
         client_identity: None,
     };
     runtime.block_on(async {
-        let mut ours = super::otlp_grpc::exporter(grpc_settings, None).unwrap();
-        ours.set_resource(&resource);
+        let ours = super::otlp::build(grpc_settings, None)
+            .unwrap()
+            .with_resource(resource.clone());
         ours.export(&queued(&spans)).await.unwrap();
     });
     wait_for(2);
@@ -216,8 +217,9 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
         client_identity: None,
     };
     runtime.block_on(async {
-        let mut ours = super::otlp_http::exporter(settings, None).unwrap();
-        ours.set_resource(&resource);
+        let ours = super::otlp::build(settings, None)
+            .unwrap()
+            .with_resource(resource.clone());
         ours.export(&queued(&spans)).await.unwrap();
     });
     let seen = wait_for(3);

@@ -5,12 +5,10 @@
 
 use super::otlp::{Retries, error_chain, header_map, partial_success};
 use crate::export::stats::Counters;
-use crate::pipeline::finished::Finished;
 use crate::setup::error::InitError;
 use crate::setup::otlp_settings::{OtlpSettings, Signal};
 use bytes::{Buf as _, BufMut as _};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::resource::Resource;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,7 +58,6 @@ pub(crate) fn exporter(
         gzip: settings.gzip,
         timeout: settings.timeout,
         counters,
-        resource: Resource::builder_empty().build(),
         shut_down: AtomicBool::new(false),
     })
 }
@@ -82,7 +79,6 @@ pub(crate) struct GrpcExporter {
     timeout: Duration,
     /// Where spans the collector rejects are counted.
     counters: Option<Arc<Counters>>,
-    resource: Resource,
     shut_down: AtomicBool,
 }
 
@@ -93,15 +89,6 @@ impl fmt::Debug for GrpcExporter {
 }
 
 impl GrpcExporter {
-    pub(crate) async fn export(&self, batch: &[Finished]) -> OTelSdkResult {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut body = Vec::with_capacity(256 * batch.len());
-        crate::pipeline::encoder::export_request(&mut body, &self.resource, batch);
-        self.export_encoded(body).await
-    }
-
     /// Sends an encoded request (of spans or metrics), retrying as OTLP
     /// exporters do.
     pub(crate) async fn export_encoded(&self, body: Vec<u8>) -> OTelSdkResult {
@@ -138,10 +125,6 @@ impl GrpcExporter {
 
     pub(crate) fn shutdown(&self) {
         self.shut_down.store(true, Ordering::Relaxed);
-    }
-
-    pub(crate) fn set_resource(&mut self, resource: &Resource) {
-        self.resource = resource.clone();
     }
 
     /// One attempt of the `Export` call.

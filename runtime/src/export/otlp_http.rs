@@ -4,11 +4,9 @@
 
 use super::otlp::{Retries, error_chain, header_map, partial_success};
 use crate::export::stats::Counters;
-use crate::pipeline::finished::Finished;
 use crate::setup::error::InitError;
 use crate::setup::otlp_settings::OtlpSettings;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::resource::Resource;
 use std::fmt;
 use std::time::Duration;
 
@@ -29,7 +27,6 @@ pub(crate) fn exporter(
         gzip: settings.gzip,
         timeout: settings.timeout,
         counters,
-        resource: Resource::builder_empty().build(),
         shut_down: std::sync::atomic::AtomicBool::new(false),
     })
 }
@@ -49,7 +46,6 @@ pub(crate) struct HttpExporter {
     timeout: Duration,
     /// Where spans the collector rejects are counted.
     counters: Option<std::sync::Arc<Counters>>,
-    resource: Resource,
     shut_down: std::sync::atomic::AtomicBool,
 }
 
@@ -109,15 +105,6 @@ fn retry_after(headers: &::http::HeaderMap) -> Option<Duration> {
 }
 
 impl HttpExporter {
-    pub(crate) async fn export(&self, batch: &[Finished]) -> OTelSdkResult {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut body = Vec::with_capacity(256 * batch.len());
-        crate::pipeline::encoder::export_request(&mut body, &self.resource, batch);
-        self.export_encoded(body).await
-    }
-
     /// Posts an encoded request (of spans or metrics), retrying as OTLP
     /// exporters do.
     pub(crate) async fn export_encoded(&self, body: Vec<u8>) -> OTelSdkResult {
@@ -168,10 +155,6 @@ impl HttpExporter {
     pub(crate) fn shutdown(&self) {
         self.shut_down
             .store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    pub(crate) fn set_resource(&mut self, resource: &Resource) {
-        self.resource = resource.clone();
     }
 }
 
@@ -311,7 +294,7 @@ mod tests {
             .build()
             .unwrap();
         runtime.block_on(async {
-            let exporter = exporter(settings, None).unwrap();
+            let exporter = crate::export::otlp::build(settings, None).unwrap();
             exporter
                 .export(&crate::pipeline::encoder::tests::queued())
                 .await
