@@ -168,6 +168,10 @@ fn record(out: &mut Vec<u8>, record: &Record) {
     if let Some(job) = record.job_attributes() {
         attributes(out, 9, &job);
     }
+    if let Some(code) = &record.code {
+        code.attributes()
+            .for_each(|kv| message(out, 9, |out| key_value(out, kv.key.as_str(), &kv.value)));
+    }
     attributes(out, 9, &record.attributes);
     varint(out, 10, u64::from(record.dropped_attributes));
     events(out, &record.events, record.dropped_events);

@@ -9,7 +9,9 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
 use std::borrow::Cow;
 use std::time::SystemTime;
 
+use crate::span::attrs::Attributes;
 pub(crate) use crate::span::site::JOB_STATUS;
+use crate::span::site::Site;
 pub(crate) const JOB_DURATION: Key = Key::from_static_str("job.duration_ms");
 
 /// One span, from its start to its export.
@@ -22,8 +24,12 @@ pub(crate) struct Record {
     pub(crate) name: Cow<'static, str>,
     pub(crate) start: SystemTime,
     pub(crate) end: SystemTime,
-    pub(crate) attributes: Vec<KeyValue>,
+    /// The attributes after the job's and the source location's.
+    pub(crate) attributes: Attributes,
     pub(crate) dropped_attributes: u32,
+    /// An annotated function's source location (`code.*`), written from its
+    /// site when exported, after a job's attributes and before the others.
+    pub(crate) code: Option<Code>,
     pub(crate) events: Vec<Event>,
     pub(crate) dropped_events: u32,
     pub(crate) links: Vec<Link>,
@@ -40,19 +46,55 @@ pub(crate) struct Record {
 /// Room kept for a job's two attributes within the attribute limit.
 const JOB_ATTRIBUTES: usize = 2;
 
+/// An annotated function's `code.*` attributes, as many as the attribute
+/// limit left room for: kept as its site, not copied into the list.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Code {
+    pub(crate) site: &'static Site,
+    kept: u8,
+}
+
+impl Code {
+    /// All three, until the limits are applied.
+    pub(crate) fn of(site: &'static Site) -> Self {
+        Code { site, kept: 3 }
+    }
+
+    pub(crate) fn attributes(&self) -> impl Iterator<Item = KeyValue> {
+        self.site
+            .code_attributes()
+            .into_iter()
+            .take(usize::from(self.kept))
+    }
+
+    /// The longest of its string values, in bytes.
+    pub(crate) fn longest_value(&self) -> usize {
+        self.site.function.len().max(self.site.file.len())
+    }
+}
+
 impl Record {
     /// The attribute limit for this span's own attributes.
     fn attribute_room(&self, limits: &SpanLimits) -> usize {
-        let limit = limits.max_attributes_per_span as usize;
+        let mut room = limits.max_attributes_per_span as usize;
         if self.job_status.is_some() {
-            limit.saturating_sub(JOB_ATTRIBUTES)
-        } else {
-            limit
+            room = room.saturating_sub(JOB_ATTRIBUTES);
         }
+        if let Some(code) = &self.code {
+            room = room.saturating_sub(usize::from(code.kept));
+        }
+        room
     }
 
-    /// Cuts the attributes given at start to the limit.
+    /// Cuts the attributes given at start (the source location first) to the limit.
     pub(crate) fn limit_attributes(&mut self, limits: &SpanLimits) {
+        if let Some(mut code) = self.code.take() {
+            let offered = usize::from(code.kept);
+            let kept = self.attribute_room(limits).min(offered);
+            self.dropped_attributes += (offered - kept) as u32;
+            code.kept = kept as u8;
+            self.code = Some(code);
+        }
         let room = self.attribute_room(limits);
         if self.attributes.len() > room {
             self.dropped_attributes += (self.attributes.len() - room) as u32;
@@ -107,6 +149,14 @@ impl Record {
         }
     }
 
+    /// Puts the source location into the attribute list, in its place: for
+    /// code that needs the whole list (the SDK's `SpanData`, the value limit).
+    pub(crate) fn code_into_attributes(&mut self) {
+        if let Some(code) = self.code.take() {
+            self.attributes.insert_many(0, code.attributes());
+        }
+    }
+
     /// A job's two attributes, as exported.
     pub(crate) fn job_attributes(&self) -> Option<[KeyValue; 2]> {
         let status = self.job_status.clone()?;
@@ -134,9 +184,10 @@ impl Record {
 
     /// The record as the SDK's exporters take a span.
     pub(crate) fn into_span_data(mut self) -> SpanData {
+        self.code_into_attributes();
         let attributes = match self.job_attributes() {
             Some(job) => job.into_iter().chain(self.attributes.drain(..)).collect(),
-            None => std::mem::take(&mut self.attributes),
+            None => std::mem::take(&mut self.attributes).into_vec(),
         };
         let mut events = SpanEvents::default();
         events.events = std::mem::take(&mut self.events);
@@ -184,8 +235,9 @@ pub(crate) mod tests {
             name: Cow::Borrowed(name),
             start,
             end: start + Duration::from_micros(1_500),
-            attributes: vec![KeyValue::new("a", 1)],
+            attributes: [KeyValue::new("a", 1)].into_iter().collect(),
             dropped_attributes: 0,
+            code: None,
             events: Vec::new(),
             dropped_events: 0,
             links: Vec::new(),
@@ -228,6 +280,53 @@ pub(crate) mod tests {
         r.set_status(Status::Ok);
         r.set_status(Status::error("later"));
         assert_eq!(r.status, Status::Ok);
+    }
+
+    static SITE: Site = Site {
+        name: "resize",
+        kind: SpanKind::Internal,
+        function: "app::resize",
+        file: "src/app.rs",
+        line: 7,
+        attrs: 1,
+        status_ok: false,
+        job: true,
+        metrics: false,
+        code: true,
+        scope: "app",
+        scope_version: "",
+        filter: crate::span::site::FilterCache::new(),
+    };
+
+    #[test]
+    fn the_source_location_follows_a_jobs_attributes_within_the_limit() {
+        let mut r = record("job");
+        r.job_status = Some("ok".into());
+        r.code = Some(Code::of(&SITE));
+        r.limit_attributes(&limits(4));
+        assert_eq!((r.attributes.len(), r.dropped_attributes), (0, 2));
+        let data = r.clone().into_span_data();
+        let keys: Vec<&str> = data.attributes.iter().map(|kv| kv.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "job.status",
+                "job.duration_ms",
+                "code.function.name",
+                "code.file.path"
+            ]
+        );
+        assert_eq!(data.dropped_attributes_count, 2);
+        r.set_attribute(KeyValue::new("late", 1), &limits(4));
+        assert_eq!(r.dropped_attributes, 3, "no room left after the location");
+
+        let mut r = record("roomy");
+        r.code = Some(Code::of(&SITE));
+        r.limit_attributes(&limits(128));
+        let data = r.into_span_data();
+        assert_eq!(data.attributes.len(), 4);
+        assert_eq!(data.attributes[2], KeyValue::new("code.line.number", 7));
+        assert_eq!(data.attributes[3], KeyValue::new("a", 1));
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub(crate) fn truncate_span(span: &mut SpanData, limit: usize) {
 
 /// The same for one of spanwright's records (and its job status).
 pub(crate) fn truncate_record(record: &mut Record, limit: usize) {
+    // Bytes bound characters: only a location that may be too long is copied
+    // into the list to be cut there.
+    if record.code.is_some_and(|code| code.longest_value() > limit) {
+        record.code_into_attributes();
+    }
     truncate_all(&mut record.attributes, limit);
     for event in &mut record.events {
         truncate_all(&mut event.attributes, limit);

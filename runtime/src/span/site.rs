@@ -1,12 +1,16 @@
 //! What the macro knows statically about one annotated function: one `static`
 //! per call site, read by span start and span end.
 
-use opentelemetry::Key;
 use opentelemetry::trace::SpanKind;
+use opentelemetry::{Key, KeyValue, Value};
 
 /// A job's outcome, set at the end of a job's span; a record keeps it apart
 /// and writes it first when exported.
 pub(crate) const JOB_STATUS: Key = Key::from_static_str("job.status");
+
+const CODE_FUNCTION: Key = Key::from_static_str("code.function.name");
+const CODE_FILE: Key = Key::from_static_str("code.file.path");
+const CODE_LINE: Key = Key::from_static_str("code.line.number");
 
 /// What the macro knows statically about one annotated function.
 #[derive(Debug)]
@@ -46,6 +50,16 @@ impl Site {
     #[inline]
     pub(crate) fn has_metrics(&self) -> bool {
         self.job || self.metrics
+    }
+
+    /// `code.function.name`, `code.file.path` and `code.line.number`, in that
+    /// order (made when needed: a record keeps the site, not these).
+    pub(crate) fn code_attributes(&self) -> [KeyValue; 3] {
+        [
+            KeyValue::new(CODE_FUNCTION, Value::String(self.function.into())),
+            KeyValue::new(CODE_FILE, Value::String(self.file.into())),
+            KeyValue::new(CODE_LINE, Value::I64(i64::from(self.line))),
+        ]
     }
 
     /// The instrumentation scope of the site's spans.

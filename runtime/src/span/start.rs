@@ -94,13 +94,9 @@ impl Start {
 
     #[cfg(feature = "sdk")]
     fn start_dyn(self, record: &mut dyn FnMut(&mut SpanAttrs<'_>)) -> Option<Recording> {
+        use crate::span::attrs::Attributes;
         use crate::span::tracer::Recorder;
         use crate::span::{start_record, start_sdk, tracer};
-        use opentelemetry::{Key, KeyValue, Value};
-        const CODE_FUNCTION: Key = Key::from_static_str("code.function.name");
-        const CODE_FILE: Key = Key::from_static_str("code.file.path");
-        const CODE_LINE: Key = Key::from_static_str("code.line.number");
-        const LOCATION_ATTRS: usize = 3;
         let site = self.site;
         // `base` is what the new span's context is built on; the sampler sees
         // `parent` (borrowed: no extra context clone on the common path).
@@ -113,23 +109,19 @@ impl Start {
         let parent = if new_trace { &no_parent } else { &base };
         // No lock is held from here on: the attribute code is the user's.
         let responsible = tracer::tracer_for(&base)?;
-        let mut attributes =
-            Vec::with_capacity(LOCATION_ATTRS * usize::from(site.code) + site.attrs);
-        if site.code {
-            attributes.push(KeyValue::new(
-                CODE_FUNCTION,
-                Value::String(site.function.into()),
-            ));
-            attributes.push(KeyValue::new(CODE_FILE, Value::String(site.file.into())));
-            attributes.push(KeyValue::new(CODE_LINE, Value::I64(i64::from(site.line))));
-        }
         // The exporter's own work records nothing, metrics included.
         let metered = site.has_metrics() && responsible.meters() && !base.is_telemetry_suppressed();
         let recording = match responsible.recorder() {
             Recorder::Own(own, sampler) => start_record::start(
-                site, &base, parent, self.links, own, sampler, attributes, record, metered,
+                site, &base, parent, self.links, own, sampler, record, metered,
             ),
             Recorder::Sdk(installed) => {
+                const LOCATION_ATTRS: usize = 3;
+                let mut attributes =
+                    Attributes::with_capacity(LOCATION_ATTRS * usize::from(site.code) + site.attrs);
+                if site.code {
+                    attributes.extend(site.code_attributes());
+                }
                 let tracer = installed.for_site(site);
                 start_sdk::start(
                     site,

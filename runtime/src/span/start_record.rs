@@ -4,10 +4,10 @@
 
 use crate::pipeline::held::{HeldTrace, Holding, InHeldTrace};
 use crate::pipeline::live::LiveSpan;
-use crate::pipeline::record::Record;
+use crate::pipeline::record::{Code, Record};
 use crate::pipeline::sink::Sink;
 use crate::pipeline::{clock, ids};
-use crate::span::attrs::{SpanAttrs, Target, run_attribute_code};
+use crate::span::attrs::{Attributes, SpanAttrs, Target, run_attribute_code};
 use crate::span::recording::{Recording, end_with_panic};
 use crate::span::sampling::{RANDOM, SamplerKind};
 use crate::span::site::Site;
@@ -32,7 +32,6 @@ pub(super) fn start(
     links: Vec<Link>,
     own: &Own,
     sampler: SamplerKind,
-    mut attributes: Vec<KeyValue>,
     record: &mut dyn FnMut(&mut SpanAttrs<'_>),
     metered: bool,
 ) -> Recording {
@@ -41,38 +40,41 @@ pub(super) fn start(
         return Recording::new(base.clone(), None);
     }
     let start = clock::now();
+    let code = site.code.then(|| Code::of(site));
     let decision = decide(
         parent,
         own,
         sampler,
         site.name,
         &site.kind,
-        &mut attributes,
+        code,
+        &[],
         &links,
     );
     if decision.sampled.is_none() {
         let cx = base.with_remote_span_context(decision.context);
         return Recording::started(cx, site, false, metered, start);
     }
-    let mut name = Cow::Borrowed(site.name);
-    let panicked = run_attribute_code(
-        record,
-        Target::Builder {
-            attributes: &mut attributes,
-            name: &mut name,
-        },
-    );
     let opening = Opening {
         kind: site.kind.clone(),
-        name,
+        name: Cow::Borrowed(site.name),
         start,
-        attributes,
-        links,
+        code,
         scope: (site.scope, site.scope_version),
         // A job's two attributes come first, within the attribute limit.
         job_status: (site.job && own.limits.max_attributes_per_span >= 2).then(|| "unknown".into()),
     };
-    let (span, held) = decision.record(opening, &own.limits);
+    let (mut span, held) = decision.record(opening);
+    span.attributes.reserve(site.attrs);
+    // The attribute code writes into the record, in place.
+    let panicked = run_attribute_code(
+        record,
+        Target::Builder {
+            attributes: &mut span.attributes,
+            name: &mut span.name,
+        },
+    );
+    limit(&mut span, links, &own.limits);
     let cx = match held {
         None => base.with_span(LiveSpan::new(span, own.limits, own.sink.clone())),
         Some((trace, None)) => base.with_span(LiveSpan::new(span, own.limits, Sink::Held(trace))),
@@ -98,6 +100,8 @@ struct Decision {
     parent_is_remote: bool,
     /// `Some(sampled)` when the span is recorded.
     sampled: Option<bool>,
+    /// Attributes a sampler added.
+    attributes: Vec<KeyValue>,
     held: Held,
 }
 
@@ -106,8 +110,7 @@ struct Opening {
     kind: SpanKind,
     name: Cow<'static, str>,
     start: SystemTime,
-    attributes: Vec<KeyValue>,
-    links: Vec<Link>,
+    code: Option<Code>,
     scope: (&'static str, &'static str),
     job_status: Option<StringValue>,
 }
@@ -116,33 +119,48 @@ struct Opening {
 type Held = Option<(Arc<HeldTrace>, Option<InHeldTrace>)>;
 
 impl Decision {
-    /// The record of a span the decision keeps, within the span limits, and
-    /// the held trace it joins. Inlined: part of every sampled span's start.
+    /// The record of a span the decision keeps, and the held trace it joins.
+    /// Inlined: part of every sampled span's start.
     #[inline(always)]
-    fn record(self, opening: Opening, limits: &SpanLimits) -> (Box<Record>, Held) {
-        let mut span = Box::new(Record {
-            context: self.context,
-            parent_span_id: self.parent_span_id,
-            parent_is_remote: self.parent_is_remote,
-            kind: opening.kind,
-            name: opening.name,
-            start: opening.start,
-            end: opening.start,
-            attributes: opening.attributes,
-            dropped_attributes: 0,
-            events: Vec::new(),
-            dropped_events: 0,
-            links: Vec::new(),
-            dropped_links: 0,
-            status: Status::Unset,
-            scope: opening.scope,
-            job_status: opening.job_status,
-        });
-        span.limit_attributes(limits);
-        for link in opening.links {
-            span.add_link(link, limits);
+    fn record(self, opening: Opening) -> (Box<Record>, Held) {
+        // Allocated first, then filled: the record is written in place, not
+        // made on the stack and copied.
+        let slot = Box::<Record>::new_uninit();
+        let mut span = Box::write(
+            slot,
+            Record {
+                context: self.context,
+                parent_span_id: self.parent_span_id,
+                parent_is_remote: self.parent_is_remote,
+                kind: opening.kind,
+                name: opening.name,
+                start: opening.start,
+                end: opening.start,
+                attributes: Attributes::new(),
+                dropped_attributes: 0,
+                code: opening.code,
+                events: Vec::new(),
+                dropped_events: 0,
+                links: Vec::new(),
+                dropped_links: 0,
+                status: Status::Unset,
+                scope: opening.scope,
+                job_status: opening.job_status,
+            },
+        );
+        if !self.attributes.is_empty() {
+            span.attributes.extend(self.attributes);
         }
         (span, self.held)
+    }
+}
+
+/// Applies the span limits to what a record was given at start.
+#[inline(always)]
+fn limit(span: &mut Record, links: Vec<Link>, limits: &SpanLimits) {
+    span.limit_attributes(limits);
+    for link in links {
+        span.add_link(link, limits);
     }
 }
 
@@ -154,7 +172,8 @@ fn decide(
     sampler: SamplerKind,
     name: &str,
     kind: &SpanKind,
-    attributes: &mut Vec<KeyValue>,
+    code: Option<Code>,
+    attributes: &[KeyValue],
     links: &[Link],
 ) -> Decision {
     let parent_span = parent.span();
@@ -178,6 +197,7 @@ fn decide(
         .holding
         .as_ref()
         .filter(|_| sampler == SamplerKind::KeepErrors);
+    let mut added = Vec::new();
     let (recorded, sampled, state) = match (holding, sampler.predict(parent)) {
         // Everything recorded; what is not chosen up front is held.
         (Some(holding), _) => {
@@ -189,10 +209,23 @@ fn decide(
         }
         (None, Some(kept)) => (kept, kept, inherited_state(parent_context)),
         (None, None) => {
-            let result =
-                own.sampler
-                    .should_sample(Some(parent), trace_id, name, kind, attributes, links);
-            attributes.extend(result.attributes);
+            let result = match code {
+                // A sampler sees the attributes given at start, the source
+                // location first (the record keeps it apart).
+                Some(code) => {
+                    let offered: Vec<KeyValue> = code
+                        .attributes()
+                        .chain(attributes.iter().cloned())
+                        .collect();
+                    own.sampler
+                        .should_sample(Some(parent), trace_id, name, kind, &offered, links)
+                }
+                None => {
+                    own.sampler
+                        .should_sample(Some(parent), trace_id, name, kind, attributes, links)
+                }
+            };
+            added = result.attributes;
             let (recorded, sampled) = match result.decision {
                 SamplingDecision::RecordAndSample => (true, true),
                 SamplingDecision::RecordOnly => (true, false),
@@ -210,6 +243,7 @@ fn decide(
             parent_span_id,
             parent_is_remote,
             sampled: None,
+            attributes: added,
             held: None,
         };
     }
@@ -223,6 +257,7 @@ fn decide(
         parent_span_id,
         parent_is_remote,
         sampled: Some(sampled),
+        attributes: added,
         held,
     }
 }
@@ -244,7 +279,7 @@ pub(crate) fn start_bridged(
         return Err(SpanContext::empty_context());
     }
     let kind = builder.span_kind.unwrap_or(SpanKind::Internal);
-    let mut attributes = builder.attributes.unwrap_or_default();
+    let attributes = builder.attributes.unwrap_or_default();
     let links = builder.links.unwrap_or_default();
     let decision = decide(
         parent,
@@ -252,7 +287,8 @@ pub(crate) fn start_bridged(
         sampler,
         &builder.name,
         &kind,
-        &mut attributes,
+        None,
+        &attributes,
         &links,
     );
     if decision.sampled.is_none() {
@@ -262,12 +298,14 @@ pub(crate) fn start_bridged(
         kind,
         name: builder.name,
         start: builder.start_time.unwrap_or_else(clock::now),
-        attributes,
-        links,
+        code: None,
         scope: ("spanwright", env!("CARGO_PKG_VERSION")),
         job_status: None,
     };
-    let (mut span, held) = decision.record(opening, &own.limits);
+    let (mut span, held) = decision.record(opening);
+    // Given at start: before what the sampler added.
+    span.attributes.insert_many(0, attributes);
+    limit(&mut span, links, &own.limits);
     for event in builder.events.unwrap_or_default() {
         span.add_event(event, &own.limits);
     }

@@ -6,10 +6,10 @@ use crate::span::attrs::{Target, run_attribute_code};
 use crate::span::recording::{Recording, end_with_panic};
 use crate::span::sampling::{RANDOM, SamplerKind, parent_random};
 use crate::span::site::Site;
+use opentelemetry::Context;
 use opentelemetry::trace::{
     Link, Span as _, SpanBuilder, SpanContext, TraceContextExt, TraceFlags, Tracer as _,
 };
-use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 use std::borrow::Cow;
 
@@ -21,7 +21,7 @@ pub(super) fn start(
     links: Vec<Link>,
     tracer: &SdkTracer,
     sampler: SamplerKind,
-    mut attributes: Vec<KeyValue>,
+    mut attributes: crate::span::attrs::Attributes,
     record: &mut dyn FnMut(&mut crate::span::attrs::SpanAttrs<'_>),
     metered: bool,
 ) -> Recording {
@@ -50,7 +50,7 @@ pub(super) fn start(
         // The span's duration and the metric's are one.
         builder.start_time = Some(start);
     }
-    builder.attributes = Some(attributes);
+    builder.attributes = Some(attributes.into_vec());
     if !links.is_empty() {
         builder.links = Some(links);
     }
