@@ -135,12 +135,21 @@ fn start(plan: &Plan<'_>, on: TokenStream) -> TokenStream {
         let key = &attr.key;
         let value = &attr.value;
         let at = respan(rt, value.span());
-        let convert = match attr.format {
-            Format::Typed => quote_spanned!(value.span()=> #at::to_value(&(#value))),
-            Format::Display => quote_spanned!(value.span()=> #at::display_value(&(#value))),
-            Format::Debug => quote_spanned!(value.span()=> #at::debug_value(&(#value))),
-        };
-        quote! { #span.attr(#rt::Key::from_static_str(#key), #convert); }
+        let key = quote!(#rt::Key::from_static_str(#key));
+        match attr.format {
+            Format::Typed => {
+                let typed = quote_spanned!(value.span()=> #at::to_value(&(#value)));
+                quote! { #span.typed(#key, #typed); }
+            }
+            Format::Display => {
+                let text = quote_spanned!(value.span()=> #at::display_value(&(#value)));
+                quote! { #span.attr(#key, #text); }
+            }
+            Format::Debug => {
+                let text = quote_spanned!(value.span()=> #at::debug_value(&(#value)));
+                quote! { #span.attr(#key, #text); }
+            }
+        }
     });
     let record = if plan.attrs.is_empty() && matches!(plan.name, SpanName::Fixed(_)) {
         quote!(|_| {})

@@ -801,7 +801,8 @@
 //! - `export/`: the choice of exporter, the console exporter and its waterfall
 //!   renderer, the OTLP transports (`otlp_grpc`, `otlp_http`), export counts and
 //!   diagnostics, and bounded flushes.
-//! - `pipeline/`: spanwright's own span pipeline: the `record` of a span, the
+//! - `pipeline/`: spanwright's own span pipeline: the `record` of a span (its
+//!   `attribute`s held in place, short strings included), the
 //!   `live` handle the context holds, `ids` and `clock`, the `sink` an ended
 //!   record goes to, the bounded export `queue` and its thread, the
 //!   `destination` it exports to, the `processor` that queues the SDK's own

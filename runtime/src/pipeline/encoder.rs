@@ -9,10 +9,12 @@
 //! first appearance, the span flags with the "has is-remote" bit, status always
 //! present.
 
+use crate::pipeline::attribute::AttributeValue;
 use crate::pipeline::finished::Finished;
 use crate::pipeline::record::Record;
 use crate::pipeline::wire::{
-    bytes, encode_key, encode_varint, fixed32, fixed64, message, string, string_always, varint,
+    bytes, bytes_always, encode_key, encode_varint, fixed32, fixed64, message, string,
+    string_always, varint,
 };
 use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
@@ -172,7 +174,15 @@ fn record(out: &mut Vec<u8>, record: &Record) {
         code.attributes()
             .for_each(|kv| message(out, 9, |out| key_value(out, kv.key.as_str(), &kv.value)));
     }
-    attributes(out, 9, &record.attributes);
+    for attribute in &record.attributes {
+        message(out, 9, |out| match &attribute.value {
+            AttributeValue::Value(value) => key_value(out, attribute.key.as_str(), value),
+            AttributeValue::Short(short) => {
+                string(out, 1, attribute.key.as_str());
+                message(out, 2, |out| bytes_always(out, 1, short.as_bytes()));
+            }
+        });
+    }
     varint(out, 10, u64::from(record.dropped_attributes));
     events(out, &record.events, record.dropped_events);
     links(out, &record.links, record.dropped_links);

@@ -1,5 +1,5 @@
 //! spanwright's own span pipeline. A span being recorded is a [`record`]
-//! (`record::Record`), made by span start with ids from `ids` and times from
+//! (`record::Record`, its typed values in `attribute`), made by span start with ids from `ids` and times from
 //! `clock`, and seen by OpenTelemetry code through its `live` handle in the
 //! current context. Ended, it goes to its `sink`: the bounded export `queue` of
 //! each exporter (the SDK's own spans join it through `processor`), drained by
@@ -12,6 +12,8 @@
 //! Without the `sdk` feature (a library's lean build) nothing can install a
 //! pipeline, so only the clock, which span end reads, is compiled.
 
+#[cfg(feature = "sdk")]
+pub(crate) mod attribute;
 pub(crate) mod clock;
 #[cfg(feature = "sdk")]
 pub(crate) mod destination;

@@ -9,7 +9,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use crate::span::attrs::Attributes;
+use crate::pipeline::attribute::{Attribute, Attributes};
 pub(crate) use crate::span::site::JOB_STATUS;
 use crate::span::site::Site;
 pub(crate) const JOB_DURATION: Key = Key::from_static_str("job.duration_ms");
@@ -110,7 +110,7 @@ impl Record {
             return;
         }
         if self.attributes.len() < self.attribute_room(limits) {
-            self.attributes.push(attribute);
+            self.attributes.push(attribute.into());
         } else {
             self.dropped_attributes += 1;
         }
@@ -153,7 +153,8 @@ impl Record {
     /// code that needs the whole list (the SDK's `SpanData`, the value limit).
     pub(crate) fn code_into_attributes(&mut self) {
         if let Some(code) = self.code.take() {
-            self.attributes.insert_many(0, code.attributes());
+            self.attributes
+                .insert_many(0, code.attributes().map(Attribute::from));
         }
     }
 
@@ -185,9 +186,12 @@ impl Record {
     /// The record as the SDK's exporters take a span.
     pub(crate) fn into_span_data(mut self) -> SpanData {
         self.code_into_attributes();
+        let own = std::mem::take(&mut self.attributes)
+            .into_iter()
+            .map(Attribute::into_key_value);
         let attributes = match self.job_attributes() {
-            Some(job) => job.into_iter().chain(self.attributes.drain(..)).collect(),
-            None => std::mem::take(&mut self.attributes).into_vec(),
+            Some(job) => job.into_iter().chain(own).collect(),
+            None => own.collect(),
         };
         let mut events = SpanEvents::default();
         events.events = std::mem::take(&mut self.events);
@@ -235,7 +239,9 @@ pub(crate) mod tests {
             name: Cow::Borrowed(name),
             start,
             end: start + Duration::from_micros(1_500),
-            attributes: [KeyValue::new("a", 1)].into_iter().collect(),
+            attributes: [Attribute::from(KeyValue::new("a", 1))]
+                .into_iter()
+                .collect(),
             dropped_attributes: 0,
             code: None,
             events: Vec::new(),

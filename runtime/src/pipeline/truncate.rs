@@ -1,6 +1,7 @@
 //! The attribute value length limit, applied to each span as it ends, before it
 //! is queued for export (the SDK has no such limit).
 
+use crate::pipeline::attribute::AttributeValue;
 use crate::pipeline::record::Record;
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
@@ -24,7 +25,12 @@ pub(crate) fn truncate_record(record: &mut Record, limit: usize) {
     if record.code.is_some_and(|code| code.longest_value() > limit) {
         record.code_into_attributes();
     }
-    truncate_all(&mut record.attributes, limit);
+    for attribute in &mut record.attributes {
+        match &mut attribute.value {
+            AttributeValue::Value(value) => truncate_value(value, limit),
+            AttributeValue::Short(short) => short.truncate(limit),
+        }
+    }
     for event in &mut record.events {
         truncate_all(&mut event.attributes, limit);
     }
@@ -38,11 +44,15 @@ pub(crate) fn truncate_record(record: &mut Record, limit: usize) {
 
 fn truncate_all(attributes: &mut [KeyValue], limit: usize) {
     for kv in attributes {
-        match &mut kv.value {
-            Value::String(s) => truncate(s, limit),
-            Value::Array(Array::String(items)) => items.iter_mut().for_each(|s| truncate(s, limit)),
-            _ => {}
-        }
+        truncate_value(&mut kv.value, limit);
+    }
+}
+
+fn truncate_value(value: &mut Value, limit: usize) {
+    match value {
+        Value::String(s) => truncate(s, limit),
+        Value::Array(Array::String(items)) => items.iter_mut().for_each(|s| truncate(s, limit)),
+        _ => {}
     }
 }
 

@@ -15,19 +15,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// the SDK's already started (a provider's sampler that cannot be predicted).
 pub struct SpanAttrs<'a>(pub(super) Target<'a>);
 
-/// A span's attribute list: a few held in place, so that most spans need no
-/// list of their own (one allocation less at start, one free less at export).
 #[cfg(feature = "sdk")]
-pub(crate) type Attributes = smallvec::SmallVec<[KeyValue; INLINE_ATTRIBUTES]>;
+use crate::pipeline::attribute::{Attribute, Attributes};
+use crate::span::value::Typed;
 /// Without the SDK no span is recorded: nothing is ever pushed.
 #[cfg(not(feature = "sdk"))]
-pub(crate) type Attributes = Vec<KeyValue>;
-
-/// Attributes held in a record without a list of their own: the user's
-/// attributes of a typical annotated function (its source location is not
-/// among them; a record keeps the site instead).
-#[cfg(feature = "sdk")]
-pub(crate) const INLINE_ATTRIBUTES: usize = 4;
+type Attributes = Vec<KeyValue>;
 
 pub(super) enum Target<'a> {
     Builder {
@@ -43,11 +36,38 @@ impl SpanAttrs<'_> {
     #[inline]
     pub fn attr(&mut self, key: Key, value: Option<Value>) {
         if let Some(value) = value {
+            let attribute = KeyValue::new(key, value);
+            // A record's own attribute type; the lean build's list holds `KeyValue`s.
+            #[allow(clippy::useless_conversion)]
             match &mut self.0 {
-                Target::Builder { attributes, .. } => attributes.push(KeyValue::new(key, value)),
+                Target::Builder { attributes, .. } => attributes.push(attribute.into()),
                 #[cfg(feature = "sdk")]
-                Target::Span(span) => span.set_attribute(KeyValue::new(key, value)),
+                Target::Span(span) => span.set_attribute(attribute),
             }
+        }
+    }
+
+    /// Sets an attribute from an annotation's `key = expr`.
+    #[inline]
+    pub fn typed(&mut self, key: Key, value: Typed<'_>) {
+        match value {
+            Typed::Nothing => {}
+            Typed::Value(value) => self.attr(key, Some(value)),
+            Typed::Text(text) => self.text(key, text),
+        }
+    }
+
+    /// A string attribute: copied into the record (in place when short).
+    fn text(&mut self, key: Key, text: &str) {
+        match &mut self.0 {
+            #[cfg(feature = "sdk")]
+            Target::Builder { attributes, .. } => attributes.push(Attribute::text(key, text)),
+            #[cfg(not(feature = "sdk"))]
+            Target::Builder { attributes, .. } => {
+                attributes.push(KeyValue::new(key, text.to_owned()))
+            }
+            #[cfg(feature = "sdk")]
+            Target::Span(span) => span.set_attribute(KeyValue::new(key, text.to_owned())),
         }
     }
 

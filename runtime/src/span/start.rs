@@ -94,7 +94,7 @@ impl Start {
 
     #[cfg(feature = "sdk")]
     fn start_dyn(self, record: &mut dyn FnMut(&mut SpanAttrs<'_>)) -> Option<Recording> {
-        use crate::span::attrs::Attributes;
+        use crate::pipeline::attribute::{Attribute, Attributes};
         use crate::span::tracer::Recorder;
         use crate::span::{start_record, start_sdk, tracer};
         let site = self.site;
@@ -120,7 +120,7 @@ impl Start {
                 let mut attributes =
                     Attributes::with_capacity(LOCATION_ATTRS * usize::from(site.code) + site.attrs);
                 if site.code {
-                    attributes.extend(site.code_attributes());
+                    attributes.extend(site.code_attributes().map(Attribute::from));
                 }
                 let tracer = installed.for_site(site);
                 start_sdk::start(

@@ -2,12 +2,13 @@
 //! the sampler's decision before any attribute code runs, and the record moved
 //! once, into the context, behind its live handle.
 
+use crate::pipeline::attribute::{Attribute, Attributes};
 use crate::pipeline::held::{HeldTrace, Holding, InHeldTrace};
 use crate::pipeline::live::LiveSpan;
 use crate::pipeline::record::{Code, Record};
 use crate::pipeline::sink::Sink;
 use crate::pipeline::{clock, ids};
-use crate::span::attrs::{Attributes, SpanAttrs, Target, run_attribute_code};
+use crate::span::attrs::{SpanAttrs, Target, run_attribute_code};
 use crate::span::recording::{Recording, end_with_panic};
 use crate::span::sampling::{RANDOM, SamplerKind};
 use crate::span::site::Site;
@@ -41,16 +42,14 @@ pub(super) fn start(
     }
     let start = clock::now();
     let code = site.code.then(|| Code::of(site));
-    let decision = decide(
-        parent,
-        own,
-        sampler,
-        site.name,
-        &site.kind,
+    let candidate = Candidate {
+        name: site.name,
+        kind: &site.kind,
         code,
-        &[],
-        &links,
-    );
+        attributes: &[],
+        links: &links,
+    };
+    let decision = decide(parent, own, sampler, candidate);
     if decision.sampled.is_none() {
         let cx = base.with_remote_span_context(decision.context);
         return Recording::started(cx, site, false, metered, start);
@@ -105,6 +104,15 @@ struct Decision {
     held: Held,
 }
 
+/// The span a sampler decides on, as it is before any attribute code runs.
+struct Candidate<'a> {
+    name: &'a str,
+    kind: &'a SpanKind,
+    code: Option<Code>,
+    attributes: &'a [KeyValue],
+    links: &'a [Link],
+}
+
 /// What a recorded span starts with, beside its decision.
 struct Opening {
     kind: SpanKind,
@@ -149,7 +157,8 @@ impl Decision {
             },
         );
         if !self.attributes.is_empty() {
-            span.attributes.extend(self.attributes);
+            span.attributes
+                .extend(self.attributes.into_iter().map(Attribute::from));
         }
         (span, self.held)
     }
@@ -166,16 +175,14 @@ fn limit(span: &mut Record, links: Vec<Link>, limits: &SpanLimits) {
 
 /// Inlined: part of every span's start.
 #[inline(always)]
-fn decide(
-    parent: &Context,
-    own: &Own,
-    sampler: SamplerKind,
-    name: &str,
-    kind: &SpanKind,
-    code: Option<Code>,
-    attributes: &[KeyValue],
-    links: &[Link],
-) -> Decision {
+fn decide(parent: &Context, own: &Own, sampler: SamplerKind, candidate: Candidate<'_>) -> Decision {
+    let Candidate {
+        name,
+        kind,
+        code,
+        attributes,
+        links,
+    } = candidate;
     let parent_span = parent.span();
     let parent_context = Some(parent_span.span_context()).filter(|sc| sc.is_valid());
     let (trace_id, parent_span_id, parent_flags, parent_is_remote) = match parent_context {
@@ -281,16 +288,14 @@ pub(crate) fn start_bridged(
     let kind = builder.span_kind.unwrap_or(SpanKind::Internal);
     let attributes = builder.attributes.unwrap_or_default();
     let links = builder.links.unwrap_or_default();
-    let decision = decide(
-        parent,
-        own,
-        sampler,
-        &builder.name,
-        &kind,
-        None,
-        &attributes,
-        &links,
-    );
+    let candidate = Candidate {
+        name: &builder.name,
+        kind: &kind,
+        code: None,
+        attributes: &attributes,
+        links: &links,
+    };
+    let decision = decide(parent, own, sampler, candidate);
     if decision.sampled.is_none() {
         return Err(decision.context);
     }
@@ -304,7 +309,8 @@ pub(crate) fn start_bridged(
     };
     let (mut span, held) = decision.record(opening);
     // Given at start: before what the sampler added.
-    span.attributes.insert_many(0, attributes);
+    span.attributes
+        .insert_many(0, attributes.into_iter().map(Attribute::from));
     limit(&mut span, links, &own.limits);
     for event in builder.events.unwrap_or_default() {
         span.add_event(event, &own.limits);

@@ -2,6 +2,7 @@
 //! application handed over (`TelemetryBuilder::tracer_provider`), whose
 //! processors, exporters and sampler then record annotated functions.
 
+use crate::pipeline::attribute::{Attribute, Attributes};
 use crate::span::attrs::{Target, run_attribute_code};
 use crate::span::recording::{Recording, end_with_panic};
 use crate::span::sampling::{RANDOM, SamplerKind, parent_random};
@@ -21,7 +22,7 @@ pub(super) fn start(
     links: Vec<Link>,
     tracer: &SdkTracer,
     sampler: SamplerKind,
-    mut attributes: crate::span::attrs::Attributes,
+    mut attributes: Attributes,
     record: &mut dyn FnMut(&mut crate::span::attrs::SpanAttrs<'_>),
     metered: bool,
 ) -> Recording {
@@ -50,7 +51,12 @@ pub(super) fn start(
         // The span's duration and the metric's are one.
         builder.start_time = Some(start);
     }
-    builder.attributes = Some(attributes.into_vec());
+    builder.attributes = Some(
+        attributes
+            .into_iter()
+            .map(Attribute::into_key_value)
+            .collect(),
+    );
     if !links.is_empty() {
         builder.links = Some(links);
     }

@@ -28,12 +28,41 @@ use std::sync::Arc;
 pub trait AttrValue {
     /// The attribute value, or `None` to record nothing.
     fn to_attr_value(&self) -> Option<Value>;
+
+    /// What span start takes: strings borrowed, copied only if recorded.
+    #[doc(hidden)]
+    #[inline]
+    fn __typed(&self) -> Typed<'_> {
+        match self.to_attr_value() {
+            Some(value) => Typed::Value(value),
+            None => Typed::Nothing,
+        }
+    }
+}
+
+/// An attribute value on its way into a span: typed, or a string borrowed
+/// from the caller and copied only once the span records it (a short one in
+/// place, without an allocation).
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Typed<'a> {
+    /// Nothing to record (`None`).
+    Nothing,
+    /// A typed value.
+    Value(Value),
+    /// A string, borrowed.
+    Text(&'a str),
 }
 
 impl<T: AttrValue + ?Sized> AttrValue for &T {
     #[inline]
     fn to_attr_value(&self) -> Option<Value> {
         (**self).to_attr_value()
+    }
+
+    #[inline]
+    fn __typed(&self) -> Typed<'_> {
+        (**self).__typed()
     }
 }
 
@@ -42,12 +71,25 @@ impl<T: AttrValue + ?Sized> AttrValue for &mut T {
     fn to_attr_value(&self) -> Option<Value> {
         (**self).to_attr_value()
     }
+
+    #[inline]
+    fn __typed(&self) -> Typed<'_> {
+        (**self).__typed()
+    }
 }
 
 impl<T: AttrValue> AttrValue for Option<T> {
     #[inline]
     fn to_attr_value(&self) -> Option<Value> {
         self.as_ref().and_then(T::to_attr_value)
+    }
+
+    #[inline]
+    fn __typed(&self) -> Typed<'_> {
+        match self {
+            Some(value) => value.__typed(),
+            None => Typed::Nothing,
+        }
     }
 }
 
@@ -107,6 +149,11 @@ macro_rules! strings {
             #[inline]
             fn to_attr_value(&self) -> Option<Value> {
                 Some(Value::String(string_value(self)))
+            }
+
+            #[inline]
+            fn __typed(&self) -> Typed<'_> {
+                Typed::Text(AsRef::<str>::as_ref(self))
             }
         }
     )*};
@@ -220,8 +267,8 @@ impl<T: ArrayElement> AttrValue for Vec<T> {
 
 /// The typed attribute value of `value` (what `key = expr` records).
 #[inline]
-pub fn to_value<T: AttrValue + ?Sized>(value: &T) -> Option<Value> {
-    value.to_attr_value()
+pub fn to_value<T: AttrValue + ?Sized>(value: &T) -> Typed<'_> {
+    value.__typed()
 }
 
 /// `value`'s `Display` as a string attribute (what `key = %expr` records).
