@@ -11,11 +11,12 @@
 
 use crate::pipeline::attribute::AttributeValue;
 use crate::pipeline::finished::Finished;
-use crate::pipeline::record::Record;
+use crate::pipeline::record::{Code, Record};
 use crate::pipeline::wire::{
-    bytes, bytes_always, encode_key, encode_varint, fixed32, fixed64, message, string,
-    string_always, varint,
+    bytes, bytes_always, encode_key, encode_varint, fixed32, fixed64, message, message_sized,
+    string, string_always, varint,
 };
+use crate::span::site::{CODE_FILE, CODE_FUNCTION, CODE_LINE};
 use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
@@ -33,8 +34,8 @@ pub(crate) fn export_request(out: &mut Vec<u8>, resource: &Resource, spans: &[Fi
     if spans.is_empty() {
         return;
     }
-    // ExportTraceServiceRequest.resource_spans = 1
-    message(out, 1, |out| {
+    // ExportTraceServiceRequest.resource_spans = 1 (a batch: mostly 16 KiB to 2 MiB)
+    message_sized(out, 1, 3, |out| {
         // ResourceSpans.resource = 1
         message(out, 1, |out| {
             for (key, value) in resource.iter() {
@@ -43,10 +44,11 @@ pub(crate) fn export_request(out: &mut Vec<u8>, resource: &Resource, spans: &[Fi
         });
         // ResourceSpans.scope_spans = 2, one per scope in order of appearance.
         for (scope, members) in group_by_scope(spans) {
-            message(out, 2, |out| {
+            message_sized(out, 2, 3, |out| {
                 message(out, 1, |out| instrumentation_scope(out, scope));
                 for &index in &members {
-                    message(out, 2, |out| match &spans[index] {
+                    // A span mostly takes 128 bytes to 16 KiB.
+                    message_sized(out, 2, 2, |out| match &spans[index] {
                         Finished::Record(record) => self::record(out, record),
                         Finished::Sdk(span) => self::span(out, span),
                     });
@@ -171,8 +173,7 @@ fn record(out: &mut Vec<u8>, record: &Record) {
         attributes(out, 9, &job);
     }
     if let Some(code) = &record.code {
-        code.attributes()
-            .for_each(|kv| message(out, 9, |out| key_value(out, kv.key.as_str(), &kv.value)));
+        code_attributes(out, code);
     }
     for attribute in &record.attributes {
         message(out, 9, |out| match &attribute.value {
@@ -188,6 +189,28 @@ fn record(out: &mut Vec<u8>, record: &Record) {
     links(out, &record.links, record.dropped_links);
     status(out, &record.status);
     fixed32(out, 16, flags(record.parent_is_remote, cx));
+}
+
+/// An annotated function's source location, as many of its three attributes
+/// as the limit kept, written from its site.
+fn code_attributes(out: &mut Vec<u8>, code: &Code) {
+    let site = code.site;
+    let strings = [(CODE_FUNCTION, site.function), (CODE_FILE, site.file)];
+    for (key, value) in strings.into_iter().take(code.kept()) {
+        message(out, 9, |out| {
+            string(out, 1, key);
+            message(out, 2, |out| string_always(out, 1, value));
+        });
+    }
+    if code.kept() == 3 {
+        message(out, 9, |out| {
+            string(out, 1, CODE_LINE);
+            message(out, 2, |out| {
+                encode_key(3, WireType::Varint, out);
+                encode_varint(u64::from(site.line), out);
+            });
+        });
+    }
 }
 
 /// Fields 1 to 6: ids, trace state, parent, name, kind.
@@ -563,6 +586,7 @@ pub(crate) mod tests {
     /// spans of the same scope.
     #[test]
     fn a_record_encodes_as_its_span_data() {
+        use crate::pipeline::attribute::Attribute;
         use crate::pipeline::record::tests::record;
         let mut plain = record("plain");
         plain.events.push(Event::new(
@@ -576,9 +600,27 @@ pub(crate) mod tests {
             .push(Link::with_context(context(9, 10, 1, "k=v", true)));
         plain.status = Status::error("failed");
         plain.dropped_attributes = 4;
+        // Strings held in place and not, beside the typed value.
+        let key = opentelemetry::Key::from_static_str;
+        plain
+            .attributes
+            .push(Attribute::text(key("short"), "héllo ✓"));
+        plain.attributes.push(Attribute::text(key("empty"), ""));
+        plain
+            .attributes
+            .push(Attribute::text(key("long"), &"x".repeat(300)));
         let mut job = record("job");
         job.job_status = Some("completed".into());
         job.scope = ("other", "");
+        // Its source location from its site, within an attribute limit of 4
+        // (the job's two, then two of the location's three).
+        job.code = Some(Code::of(&crate::pipeline::record::tests::SITE));
+        job.limit_attributes(&opentelemetry_sdk::trace::SpanLimits {
+            max_attributes_per_span: 4,
+            ..Default::default()
+        });
+        let mut located = record("located");
+        located.code = Some(Code::of(&crate::pipeline::record::tests::SITE));
         let sdk = opentelemetry_sdk::trace::SpanData {
             instrumentation_scope: InstrumentationScope::builder("my-crate")
                 .with_version("1.2.3")
@@ -590,13 +632,16 @@ pub(crate) mod tests {
         let queued = vec![
             Finished::Record(Box::new(plain.clone())),
             Finished::Record(Box::new(job.clone())),
+            Finished::Record(Box::new(located.clone())),
             Finished::Sdk(Box::new(sdk.clone())),
         ];
         export_request(&mut ours, &resource, &queued);
-        let theirs = sdk_request(
-            vec![plain.into_span_data(), job.into_span_data(), sdk],
-            &resource,
-        );
+        let job = job.into_span_data();
+        assert_eq!(job.attributes.len(), 4, "{:?}", job.attributes);
+        assert_eq!(job.attributes[3].key.as_str(), "code.file.path");
+        let located = located.into_span_data();
+        assert_eq!(located.attributes[2].key.as_str(), "code.line.number");
+        let theirs = sdk_request(vec![plain.into_span_data(), job, located, sdk], &resource);
         assert_eq!(theirs.resource_spans[0].scope_spans.len(), 2);
         assert_eq!(ours, theirs.encode_to_vec());
     }

@@ -67,6 +67,11 @@ impl Code {
             .take(usize::from(self.kept))
     }
 
+    /// How many of the three the limit kept.
+    pub(crate) fn kept(&self) -> usize {
+        usize::from(self.kept)
+    }
+
     /// The longest of its string values, in bytes.
     pub(crate) fn longest_value(&self) -> usize {
         self.site.function.len().max(self.site.file.len())
@@ -288,7 +293,7 @@ pub(crate) mod tests {
         assert_eq!(r.status, Status::Ok);
     }
 
-    static SITE: Site = Site {
+    pub(crate) static SITE: Site = Site {
         name: "resize",
         kind: SpanKind::Internal,
         function: "app::resize",

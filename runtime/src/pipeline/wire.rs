@@ -6,19 +6,34 @@ use prost::encoding::{WireType, encoded_len_varint};
 /// A length-delimited field whose body `write` appends; its length is written
 /// in front once known (one byte reserved; the body moves if it needs more).
 pub(crate) fn message(out: &mut Vec<u8>, tag: u32, write: impl FnOnce(&mut Vec<u8>)) {
+    message_sized(out, tag, 1, write);
+}
+
+/// The same, with `width` bytes reserved for the length: for a body that is
+/// mostly longer than 127 bytes (a span: 2), so that it need not move.
+pub(crate) fn message_sized(
+    out: &mut Vec<u8>,
+    tag: u32,
+    width: usize,
+    write: impl FnOnce(&mut Vec<u8>),
+) {
     encode_key(tag, WireType::LengthDelimited, out);
     let at = out.len();
-    out.push(0);
+    out.resize(at + width, 0);
     write(out);
-    let len = out.len() - at - 1;
-    let width = encoded_len_varint(len as u64);
-    if width > 1 {
+    let end = out.len();
+    let len = end - at - width;
+    let needed = encoded_len_varint(len as u64);
+    if needed > width {
         // Room for the longer length: the body moves up by the difference.
-        let end = out.len();
-        out.resize(end + width - 1, 0);
-        out.copy_within(at + 1..end, at + width);
+        out.resize(end + needed - width, 0);
+        out.copy_within(at + width..end, at + needed);
+    } else if needed < width {
+        // A shorter body than expected: it moves down.
+        out.copy_within(at + width..end, at + needed);
+        out.truncate(end - (width - needed));
     }
-    let mut slot = &mut out[at..at + width];
+    let mut slot = &mut out[at..at + needed];
     encode_varint(len as u64, &mut slot);
 }
 
@@ -84,5 +99,30 @@ pub(crate) fn fixed32(out: &mut Vec<u8>, tag: u32, value: u32) {
     if value != 0 {
         encode_key(tag, WireType::ThirtyTwoBit, out);
         out.extend_from_slice(&value.to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_takes_the_shortest_length_whatever_was_reserved() {
+        for width in 1..=3 {
+            for len in [0, 1, 127, 128, 300, 16_383, 16_384, 70_000] {
+                let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+                let mut out = vec![0xAA];
+                message_sized(&mut out, 2, width, |out| out.extend_from_slice(&body));
+                let mut rest = &out[1..];
+                let key = prost::encoding::decode_varint(&mut rest).unwrap();
+                assert_eq!(key, (2 << 3) | WireType::LengthDelimited as u64);
+                let before = rest.len();
+                let decoded = prost::encoding::decode_varint(&mut rest).unwrap();
+                assert_eq!(decoded, len as u64, "width {width}");
+                assert_eq!(before - rest.len(), encoded_len_varint(len as u64));
+                assert_eq!(rest, &body[..], "width {width}, length {len}");
+                assert_eq!(out[0], 0xAA);
+            }
+        }
     }
 }

@@ -8,9 +8,10 @@ use opentelemetry::{Key, KeyValue, Value};
 /// and writes it first when exported.
 pub(crate) const JOB_STATUS: Key = Key::from_static_str("job.status");
 
-const CODE_FUNCTION: Key = Key::from_static_str("code.function.name");
-const CODE_FILE: Key = Key::from_static_str("code.file.path");
-const CODE_LINE: Key = Key::from_static_str("code.line.number");
+/// The source location's attribute names.
+pub(crate) const CODE_FUNCTION: &str = "code.function.name";
+pub(crate) const CODE_FILE: &str = "code.file.path";
+pub(crate) const CODE_LINE: &str = "code.line.number";
 
 /// What the macro knows statically about one annotated function.
 #[derive(Debug)]
@@ -56,9 +57,18 @@ impl Site {
     /// order (made when needed: a record keeps the site, not these).
     pub(crate) fn code_attributes(&self) -> [KeyValue; 3] {
         [
-            KeyValue::new(CODE_FUNCTION, Value::String(self.function.into())),
-            KeyValue::new(CODE_FILE, Value::String(self.file.into())),
-            KeyValue::new(CODE_LINE, Value::I64(i64::from(self.line))),
+            KeyValue::new(
+                Key::from_static_str(CODE_FUNCTION),
+                Value::String(self.function.into()),
+            ),
+            KeyValue::new(
+                Key::from_static_str(CODE_FILE),
+                Value::String(self.file.into()),
+            ),
+            KeyValue::new(
+                Key::from_static_str(CODE_LINE),
+                Value::I64(i64::from(self.line)),
+            ),
         ]
     }
 
