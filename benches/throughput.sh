@@ -17,7 +17,7 @@ free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',
 printf '| sender | offered rate | offered | received | lost | lost reported |\n'
 printf '| --- | ---: | ---: | ---: | ---: | ---: |\n'
 for rate in $RATES; do
-  for mode in spanwright sdk sdk-matched; do
+  for mode in ${MODES:-spanwright sdk sdk-matched}; do
     grpc=$(free_port); http=$(free_port); log=$(mktemp)
     "$agent" start --otlp-grpc-endpoint "127.0.0.1:$grpc" --otlp-http-endpoint "127.0.0.1:$http" \
       --exporter blackhole --debug-log traces >"$log" 2>&1 &
