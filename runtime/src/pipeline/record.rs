@@ -190,14 +190,23 @@ impl Record {
 
     /// The record as the SDK's exporters take a span.
     pub(crate) fn into_span_data(mut self) -> SpanData {
-        self.code_into_attributes();
-        let own = std::mem::take(&mut self.attributes)
-            .into_iter()
-            .map(Attribute::into_key_value);
-        let attributes = match self.job_attributes() {
-            Some(job) => job.into_iter().chain(own).collect(),
-            None => own.collect(),
-        };
+        // One list, made at its final size: the job's, the location's, the rest.
+        let job = self.job_attributes();
+        let code = self.code.take();
+        let own = std::mem::take(&mut self.attributes);
+        let mut attributes = Vec::with_capacity(
+            job.as_ref().map_or(0, |job| job.len()) + code.map_or(0, |c| c.kept()) + own.len(),
+        );
+        if let Some(job) = job {
+            attributes.extend(job);
+        }
+        if let Some(code) = code {
+            let [function, file, line] = code.site.code_attributes();
+            attributes.extend([function, file, line].into_iter().take(code.kept()));
+        }
+        for attribute in own {
+            attributes.push(attribute.into_key_value());
+        }
         let mut events = SpanEvents::default();
         events.events = std::mem::take(&mut self.events);
         events.dropped_count = self.dropped_events;
