@@ -3,7 +3,9 @@
 //! gRPC, converting through the `opentelemetry-proto` types) and by
 //! spanwright's gRPC and HTTP/protobuf exporters, must be printed identically, field by field
 //! (ids, parents, times, kinds, typed attributes, events, links, status,
-//! resource, scopes). Skips with one line without Rotel (`bash .ci/run`
+//! resource, scopes). Both what spanwright encodes: the SDK's `SpanData` (spans
+//! of hand-written SDK code), and its own records, against the `SpanData` made
+//! from them. Skips with one line without Rotel (`bash .ci/run`
 //! installs it), unless `SPANWRIGHT_REQUIRE_SERVICES` is set.
 
 use crate::setup::otlp_settings::{OtlpProtocol, OtlpSettings};
@@ -144,10 +146,36 @@ fn span_count(request: &str) -> usize {
 
 #[test]
 fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
+    let spans = crate::pipeline::encoder::tests::spans();
+    compare_at_rotel(&spans, &|| queued(&spans));
+}
+
+/// spanwright's own records (a source location kept as the site, strings held
+/// in place, a job's attributes kept apart) against the SDK's exporter sending
+/// the `SpanData` made from them.
+#[test]
+fn a_real_receiver_reads_records_as_it_reads_their_span_data() {
+    let records = crate::pipeline::record::tests::varied();
+    let spans: Vec<_> = records.iter().map(|r| r.clone().into_span_data()).collect();
+    compare_at_rotel(&spans, &|| {
+        records
+            .iter()
+            .map(|r| crate::pipeline::finished::Finished::Record(Box::new(r.clone())))
+            .collect()
+    });
+}
+
+/// Sends `spans` through the SDK's exporter (gRPC), and `ours_batch()` through
+/// spanwright's gRPC and HTTP/protobuf exporters, to one Rotel; what Rotel
+/// printed for each must be the same, line by line.
+fn compare_at_rotel(
+    spans: &[opentelemetry_sdk::trace::SpanData],
+    ours_batch: &dyn Fn() -> Vec<crate::pipeline::finished::Finished>,
+) {
     let Some(agent) = rotel_agent() else { return };
+    let per_request = spans.len();
     let (grpc, http) = free_ports();
     let rotel = start(&agent, grpc, http);
-    let spans = crate::pipeline::encoder::tests::spans();
     let resource = crate::pipeline::encoder::tests::resource();
     let runtime = tokio::runtime::Runtime::new().unwrap();
 
@@ -160,7 +188,7 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
             .build()
             .unwrap();
         sdk.set_resource(&resource);
-        sdk.export(spans.clone()).await.unwrap();
+        sdk.export(spans.to_vec()).await.unwrap();
     });
     // Rotel prints a request line by line: it is all there once the output has
     // stopped growing for a while.
@@ -170,7 +198,10 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
         loop {
             let output = rotel.output.lock().unwrap().clone();
             let seen = requests(&output);
-            if seen.len() >= count && seen.iter().all(|r| span_count(r) == 6) && output == before {
+            if seen.len() >= count
+                && seen.iter().all(|r| span_count(r) == per_request)
+                && output == before
+            {
                 return seen;
             }
             before = output;
@@ -201,7 +232,7 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
         let ours = super::otlp::build(grpc_settings, None)
             .unwrap()
             .with_resource(resource.clone());
-        ours.export(&queued(&spans)).await.unwrap();
+        ours.export(&ours_batch()).await.unwrap();
     });
     wait_for(2);
     let settings = OtlpSettings {
@@ -220,11 +251,11 @@ fn a_real_receiver_reads_the_encoder_as_it_reads_the_sdk() {
         let ours = super::otlp::build(settings, None)
             .unwrap()
             .with_resource(resource.clone());
-        ours.export(&queued(&spans)).await.unwrap();
+        ours.export(&ours_batch()).await.unwrap();
     });
     let seen = wait_for(3);
     assert_eq!(seen.len(), 3, "{seen:#?}");
-    assert_eq!(span_count(&seen[0]), 6, "all six spans: {}", seen[0]);
+    assert_eq!(span_count(&seen[0]), per_request, "every span: {}", seen[0]);
     for ours in &seen[1..] {
         // Line by line, so that a difference names its field.
         for (sdk_line, our_line) in seen[0].lines().zip(ours.lines()) {

@@ -268,6 +268,101 @@ pub(crate) mod tests {
         }
     }
 
+    /// Six records exercising what a record holds apart from `SpanData`: a
+    /// source location (whole, and cut by the attribute limit), a job's two
+    /// attributes, strings held in place (ASCII, Unicode, empty) and not, and
+    /// beside them events, links, trace state, every status, remote and local
+    /// parents, dropped counts and three scopes.
+    pub(crate) fn varied() -> Vec<Record> {
+        let key = opentelemetry::Key::from_static_str;
+        let state: TraceState = "vendor=opaque,k=v".parse().unwrap();
+        let context = |span: u64, state: &TraceState| {
+            SpanContext::new(
+                TraceId::from(0xabcd_u128 << 64 | 0x1234),
+                SpanId::from(span),
+                TraceFlags::SAMPLED,
+                false,
+                state.clone(),
+            )
+        };
+        let mut located = record("resize");
+        located.context = context(0x10, &state);
+        located.kind = SpanKind::Server;
+        located.code = Some(Code::of(&SITE));
+        located
+            .attributes
+            .push(Attribute::text(key("user.id"), "u-42"));
+        located
+            .attributes
+            .push(Attribute::text(key("city"), "Zürich ✓"));
+        located.attributes.push(Attribute::text(key("empty"), ""));
+        located
+            .attributes
+            .push(Attribute::text(key("query"), &"q".repeat(100)));
+        located
+            .attributes
+            .push(Attribute::from(KeyValue::new("size", 1.5)));
+        located.status = Status::Ok;
+
+        let mut job = record("nightly");
+        job.context = context(0x11, &TraceState::default());
+        job.parent_span_id = SpanId::from(0x10);
+        job.parent_is_remote = false;
+        job.job_status = Some("failed".into());
+        job.code = Some(Code::of(&SITE));
+        job.end = job.start + Duration::from_millis(250);
+        job.events.push(Event::new(
+            "exception",
+            job.start + Duration::from_millis(10),
+            vec![
+                KeyValue::new("exception.type", "io::Error"),
+                KeyValue::new("exception.message", "disk full"),
+            ],
+            1,
+        ));
+        job.dropped_events = 3;
+        job.status = Status::error("disk full");
+
+        let mut cut = record("cut");
+        cut.context = context(0x12, &TraceState::default());
+        cut.code = Some(Code::of(&SITE));
+        cut.limit_attributes(&limits(2));
+        cut.set_attribute(KeyValue::new("late", true), &limits(2));
+
+        let mut linked = record("send");
+        linked.context = context(0x13, &state);
+        linked.kind = SpanKind::Producer;
+        linked.links.push(Link::new(
+            SpanContext::new(
+                TraceId::from(0x77),
+                SpanId::from(0x78),
+                TraceFlags::SAMPLED,
+                true,
+                "a=b".parse().unwrap(),
+            ),
+            vec![KeyValue::new("link.reason", "batch")],
+            2,
+        ));
+        linked.dropped_links = 1;
+        linked.scope = ("spanwright", "0.1.0");
+
+        let mut root = record("GET /items");
+        root.context = context(0x14, &TraceState::default());
+        root.parent_span_id = SpanId::INVALID;
+        root.parent_is_remote = false;
+        root.kind = SpanKind::Client;
+        root.attributes.clear();
+        root.scope = ("spanwright", "0.1.0");
+
+        let mut other = record("other scope");
+        other.context = context(0x15, &TraceState::default());
+        other.scope = ("unversioned", "");
+        other
+            .attributes
+            .push(Attribute::text(key("exactly.22"), &"x".repeat(22)));
+        vec![located, job, cut, linked, root, other]
+    }
+
     fn limits(n: u32) -> SpanLimits {
         SpanLimits {
             max_attributes_per_span: n,
