@@ -17,7 +17,7 @@ use crate::pipeline::wire::{
     string, string_always, varint,
 };
 use crate::span::site::{CODE_FILE, CODE_FUNCTION, CODE_LINE};
-use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
+use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status, TraceState};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
@@ -276,6 +276,10 @@ fn flags(parent_is_remote: bool, cx: &SpanContext) -> u32 {
 }
 
 fn trace_state(out: &mut Vec<u8>, tag: u32, cx: &SpanContext) {
+    if *cx.trace_state() == TraceState::NONE {
+        // Mostly none: no header to make (an empty string is not sent).
+        return;
+    }
     let state = cx.trace_state().header();
     string(out, tag, &state);
 }

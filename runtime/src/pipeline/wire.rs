@@ -19,10 +19,16 @@ pub(crate) fn message_sized(
 ) {
     encode_key(tag, WireType::LengthDelimited, out);
     let at = out.len();
-    out.resize(at + width, 0);
+    out.extend_from_slice(&[0; 3][..width.min(3)]);
+    let width = out.len() - at;
     write(out);
     let end = out.len();
     let len = end - at - width;
+    if width == 1 && len < 0x80 {
+        // The common case: a short body, its length in the one byte reserved.
+        out[at] = len as u8;
+        return;
+    }
     let needed = encoded_len_varint(len as u64);
     if needed > width {
         // Room for the longer length: the body moves up by the difference.
@@ -33,8 +39,13 @@ pub(crate) fn message_sized(
         out.copy_within(at + width..end, at + needed);
         out.truncate(end - (width - needed));
     }
-    let mut slot = &mut out[at..at + needed];
-    encode_varint(len as u64, &mut slot);
+    // The length's bytes, low seven bits first, each but the last flagged.
+    let mut rest = len as u64;
+    for slot in &mut out[at..at + needed - 1] {
+        *slot = (rest as u8 & 0x7f) | 0x80;
+        rest >>= 7;
+    }
+    out[at + needed - 1] = rest as u8;
 }
 
 /// A field's key. Every tag here is below 16: one byte.
