@@ -19,6 +19,9 @@ use spanwright::opentelemetry_sdk::trace::{
 };
 use std::time::{Duration, Instant};
 
+/// `code.line.number` of `offered`, for the SDK's rows.
+const OFFERED_LINE: i64 = line!() as i64 + 3;
+
 #[spanwright::span(attrs(n))]
 fn offered(n: u64) -> u64 {
     n + 1
@@ -179,7 +182,7 @@ fn main() {
                         .with_attributes([
                             KeyValue::new("code.function.name", "throughput::offered"),
                             KeyValue::new("code.file.path", "benches/throughput.rs"),
-                            KeyValue::new("code.line.number", 18_i64),
+                            KeyValue::new("code.line.number", OFFERED_LINE),
                             KeyValue::new("n", n as i64),
                         ])
                         .start(&tracer);

@@ -360,7 +360,7 @@
 //!   that is never exported.
 //! - Memory is bounded: a local trace holds at most
 //!   `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS_PER_TRACE` spans (1,000), all traces
-//!   together `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS` (50,000, some 15 MB), and a
+//!   together `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS` (50,000, some 26 MB), and a
 //!   span waits at most `SPANWRIGHT_KEEP_ERRORS_MAX_WAIT_MS` (30,000; a
 //!   server's `main` span never ends). A bound reached makes the trace decide
 //!   what it holds at once: exported if anything failed so far (the trace is
@@ -373,7 +373,7 @@
 //!   [`ExportStats::spans_forced_out`] (discarded early by a bound);
 //!   `spans_dropped` stays for real losses.
 //! - Cost: a held span is recorded as a sampled one is; on the calling thread
-//!   it costs a third to a half more (a discarded record is freed there, an
+//!   it costs 1.2 to 1.6 times as much (a discarded record is freed there, an
 //!   exported one by the export thread; BENCHMARKS.md has the figures), in
 //!   total less (it is never encoded or sent), and the held records' memory
 //!   until their trace is decided. Metrics, which count

@@ -24,7 +24,8 @@ pub(crate) struct Record {
     pub(crate) name: Cow<'static, str>,
     pub(crate) start: SystemTime,
     pub(crate) end: SystemTime,
-    /// The attributes after the job's and the source location's.
+    /// The attributes after the job's and, while `code` holds it, the source
+    /// location's.
     pub(crate) attributes: Attributes,
     pub(crate) dropped_attributes: u32,
     /// An annotated function's source location (`code.*`), written from its
@@ -442,6 +443,39 @@ pub(crate) mod tests {
         assert_eq!(data.attributes.len(), 4);
         assert_eq!(data.attributes[2], KeyValue::new("code.line.number", 7));
         assert_eq!(data.attributes[3], KeyValue::new("a", 1));
+    }
+
+    /// What `SpanData` gets from each of the varied records: the job's
+    /// attributes, then the location as far as the limit kept it, then the
+    /// rest, strings held in place coming out whole.
+    #[test]
+    fn varied_records_make_span_data_in_order() {
+        let keys: Vec<Vec<String>> = varied()
+            .into_iter()
+            .map(|r| {
+                r.into_span_data()
+                    .attributes
+                    .iter()
+                    .map(|kv| kv.key.to_string())
+                    .collect()
+            })
+            .collect();
+        let location = ["code.function.name", "code.file.path", "code.line.number"];
+        assert_eq!(keys[0][..3], location);
+        assert_eq!(
+            keys[0][3..],
+            ["a", "user.id", "city", "empty", "query", "size"]
+        );
+        assert_eq!(keys[1][..2], ["job.status", "job.duration_ms"]);
+        assert_eq!(keys[1][2..5], location);
+        assert_eq!(keys[2], location[..2], "cut to two by the limit");
+        assert_eq!(keys[4], Vec::<String>::new());
+        let located = varied().remove(0).into_span_data();
+        assert_eq!(located.attributes[5], KeyValue::new("city", "Zürich ✓"));
+        assert_eq!(located.attributes[6], KeyValue::new("empty", ""));
+        assert_eq!(located.attributes[7].value.as_str().len(), 100);
+        let cut = varied().remove(2).into_span_data();
+        assert_eq!(cut.dropped_attributes_count, 3);
     }
 
     #[test]

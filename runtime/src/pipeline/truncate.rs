@@ -85,4 +85,39 @@ mod tests {
             Value::Array(Array::String(vec!["abcd".into(), "ab".into()]))
         );
     }
+
+    /// A record's strings held in place are cut like the others, and its
+    /// source location, kept as the site, is put in the list to be cut when
+    /// the limit is shorter than its names (and left as the site when not).
+    #[test]
+    fn a_records_short_strings_and_location_are_cut() {
+        use crate::pipeline::attribute::Attribute;
+        use crate::pipeline::record::Code;
+        use crate::pipeline::record::tests::{SITE, record};
+        let mut r = record("r");
+        r.code = Some(Code::of(&SITE));
+        r.attributes.push(Attribute::text(
+            opentelemetry::Key::from_static_str("city"),
+            "Zürich",
+        ));
+        truncate_record(&mut r, 64);
+        assert!(
+            r.code.is_some(),
+            "names shorter than the limit: left as the site"
+        );
+        truncate_record(&mut r, 4);
+        assert!(r.code.is_none());
+        let data = r.into_span_data();
+        let value = |key: &str| {
+            data.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == key)
+                .map(|kv| kv.value.clone())
+        };
+        assert_eq!(value("code.function.name"), Some(Value::from("app:")));
+        assert_eq!(value("code.file.path"), Some(Value::from("src/")));
+        assert_eq!(value("code.line.number"), Some(Value::I64(7)));
+        assert_eq!(value("city"), Some(Value::from("Züri")));
+        assert_eq!(data.attributes[0].key.as_str(), "code.function.name");
+    }
 }

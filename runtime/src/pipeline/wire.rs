@@ -120,7 +120,7 @@ mod tests {
     #[test]
     fn a_message_takes_the_shortest_length_whatever_was_reserved() {
         for width in 1..=3 {
-            for len in [0, 1, 127, 128, 300, 16_383, 16_384, 70_000] {
+            for len in [0, 1, 127, 128, 300, 16_383, 16_384, 70_000, 2_097_152] {
                 let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
                 let mut out = vec![0xAA];
                 message_sized(&mut out, 2, width, |out| out.extend_from_slice(&body));

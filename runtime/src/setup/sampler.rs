@@ -125,7 +125,8 @@ pub(crate) fn hold_limits() -> Result<(HoldLimits, Sources), InitError> {
 
 /// A local trace holds at most this many spans before it decides what it holds.
 pub(crate) const DEFAULT_HELD_PER_TRACE: u64 = 1_000;
-/// All held traces together (about 300 bytes a span: some 15 MB).
+/// All held traces together (a record is 528 bytes, its first four attributes
+/// and short strings inside: some 26 MB, more with longer values).
 pub(crate) const DEFAULT_HELD_TOTAL: u64 = 50_000;
 /// A root older than this decides what its trace holds (a server's `main`).
 pub(crate) const DEFAULT_HELD_WAIT_MS: u64 = 30_000;

@@ -131,8 +131,9 @@ impl Decision {
     /// Inlined: part of every sampled span's start.
     #[inline(always)]
     fn record(self, opening: Opening) -> (Box<Record>, Held) {
-        // Allocated first, then filled: the record is written in place, not
-        // made on the stack and copied.
+        // Allocated first, then filled, so that the compiler can write the
+        // record in place rather than make it on the stack and copy it (no
+        // guarantee; measured: no copy of its 528 bytes).
         let slot = Box::<Record>::new_uninit();
         let mut span = Box::write(
             slot,
