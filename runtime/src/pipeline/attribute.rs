@@ -129,6 +129,11 @@ mod tests {
             std::mem::size_of::<Value>(),
             "a short string takes no more room than a value"
         );
+        // So a list of either converts in place (`Vec`'s in-place collect).
+        assert_eq!(
+            std::alloc::Layout::new::<Attribute>(),
+            std::alloc::Layout::new::<KeyValue>()
+        );
         let short = Attribute::text(Key::from_static_str("k"), "héllo");
         assert!(matches!(short.value, AttributeValue::Short(_)));
         assert_eq!(short.into_key_value(), KeyValue::new("k", "héllo"));

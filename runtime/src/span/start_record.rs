@@ -309,9 +309,11 @@ pub(crate) fn start_bridged(
         job_status: None,
     };
     let (mut span, held) = decision.record(opening);
-    // Given at start: before what the sampler added.
-    span.attributes
-        .insert_many(0, attributes.into_iter().map(Attribute::from));
+    // Given at start, before what the sampler added; converted in place, in
+    // the builder's allocation (the same size of element both ways).
+    let given: Vec<Attribute> = attributes.into_iter().map(Attribute::from).collect();
+    let added = std::mem::replace(&mut span.attributes, Attributes::from_vec(given));
+    span.attributes.extend(added);
     limit(&mut span, links, &own.limits);
     for event in builder.events.unwrap_or_default() {
         span.add_event(event, &own.limits);

@@ -51,8 +51,11 @@ pub(super) fn start(
         // The span's duration and the metric's are one.
         builder.start_time = Some(start);
     }
+    // Through a `Vec`: the same size of element both ways, so the list is
+    // converted in place, in the allocation it has.
     builder.attributes = Some(
         attributes
+            .into_vec()
             .into_iter()
             .map(Attribute::into_key_value)
             .collect(),
