@@ -202,8 +202,7 @@ impl Record {
             attributes.extend(job);
         }
         if let Some(code) = code {
-            let [function, file, line] = code.site.code_attributes();
-            attributes.extend([function, file, line].into_iter().take(code.kept()));
+            attributes.extend(code.attributes());
         }
         for attribute in own {
             attributes.push(attribute.into_key_value());

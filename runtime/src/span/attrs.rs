@@ -2,6 +2,9 @@
 //! expressions and name templates write through [`SpanAttrs`].
 
 #[cfg(feature = "sdk")]
+use crate::pipeline::attribute::{Attribute, Attributes};
+use crate::span::value::Typed;
+#[cfg(feature = "sdk")]
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Key, KeyValue, Value};
 #[cfg(feature = "sdk")]
@@ -15,9 +18,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// the SDK's already started (a provider's sampler that cannot be predicted).
 pub struct SpanAttrs<'a>(pub(super) Target<'a>);
 
-#[cfg(feature = "sdk")]
-use crate::pipeline::attribute::{Attribute, Attributes};
-use crate::span::value::Typed;
 /// Without the SDK no span is recorded: nothing is ever pushed.
 #[cfg(not(feature = "sdk"))]
 type Attributes = Vec<KeyValue>;
