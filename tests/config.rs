@@ -38,17 +38,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 struct Env(#[allow(dead_code)] MutexGuard<'static, ()>);
 
 fn env(vars: &[(&str, &str)]) -> Env {
-    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    // SAFETY: every test of this binary changes the environment only while holding SERIAL.
-    unsafe {
-        for var in VARIABLES {
-            std::env::remove_var(var);
-        }
-        for (var, value) in vars {
-            std::env::set_var(var, value);
-        }
-    }
-    Env(guard)
+    Env(spanwright_tests::environment(&SERIAL, VARIABLES, vars))
 }
 
 fn install_kept() -> (Telemetry, Kept) {

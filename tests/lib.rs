@@ -191,3 +191,23 @@ impl Kept {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// A test's turn in a binary whose tests change the process environment:
+/// `serial` held, every one of `variables` unset but `vars`, which are set.
+pub fn environment<V: AsRef<std::ffi::OsStr>>(
+    serial: &'static std::sync::Mutex<()>,
+    variables: &[&str],
+    vars: &[(&str, V)],
+) -> std::sync::MutexGuard<'static, ()> {
+    let turn = serial.lock().unwrap_or_else(|p| p.into_inner());
+    // SAFETY: the binary's tests change the environment only while holding `serial`.
+    unsafe {
+        for var in variables {
+            std::env::remove_var(var);
+        }
+        for (var, value) in vars {
+            std::env::set_var(var, value);
+        }
+    }
+    turn
+}

@@ -31,17 +31,7 @@ const VARIABLES: &[&str] = &[
 
 /// Holds the lock with only `vars` of `VARIABLES` set.
 fn env(vars: &[(&str, String)]) -> MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    // SAFETY: every test of this binary changes the environment only while holding SERIAL.
-    unsafe {
-        for var in VARIABLES {
-            std::env::remove_var(var);
-        }
-        for (var, value) in vars {
-            std::env::set_var(var, value);
-        }
-    }
-    guard
+    spanwright_tests::environment(&SERIAL, VARIABLES, vars)
 }
 
 /// The job statuses of the issue: 7 complete, 2 fail, 1 panics.
