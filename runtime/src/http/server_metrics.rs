@@ -30,7 +30,8 @@ impl ServerMetrics {
 #[cfg(feature = "metrics")]
 mod recorded {
     use crate::metrics::instruments::Instrument;
-    use crate::metrics::meter::{Attr, Meter, unix_nanos};
+    use crate::metrics::meter::{Attr, Meter};
+    use crate::pipeline::clock::unix_nanos;
     use crate::span::recording::Recording;
     use std::borrow::Cow;
     use std::sync::Arc;

@@ -8,6 +8,7 @@
 
 use crate::metrics::aggregate::{Exemplar, Histogram, Point};
 use crate::metrics::instruments::{Instrument, JOB_BOUNDS, Kind, REQUEST_BOUNDS};
+use crate::pipeline::clock::unix_nanos;
 use crate::span::site::Site;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
@@ -317,11 +318,6 @@ fn function_and_module(site: &Site) -> (&'static str, &'static str) {
     site.function
         .rsplit_once("::")
         .unwrap_or(("", site.function))
-}
-
-pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -33,6 +33,14 @@ pub(crate) fn now() -> SystemTime {
         .unwrap_or_else(|_| SystemTime::now())
 }
 
+/// Nanoseconds since the Unix epoch, as OTLP sends times; a time before it is
+/// 0, as the SDK's exporter sends it.
+#[cfg(any(feature = "metrics", feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, SystemTime};

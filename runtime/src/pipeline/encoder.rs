@@ -10,6 +10,7 @@
 //! present.
 
 use crate::pipeline::attribute::AttributeValue;
+use crate::pipeline::clock::unix_nanos;
 use crate::pipeline::finished::Finished;
 use crate::pipeline::record::{Code, Record};
 use crate::pipeline::wire::{
@@ -22,7 +23,6 @@ use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 use prost::encoding::WireType;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `SpanFlags`: the flags say whether the parent's is-remote is known, and if so
 /// whether it is remote.
@@ -153,8 +153,8 @@ fn instrumentation_scope(out: &mut Vec<u8>, scope: Scope<'_>) {
 fn span(out: &mut Vec<u8>, span: &SpanData) {
     let cx = &span.span_context;
     head(out, cx, span.parent_span_id, &span.name, &span.span_kind);
-    fixed64(out, 7, nanos(span.start_time));
-    fixed64(out, 8, nanos(span.end_time));
+    fixed64(out, 7, unix_nanos(span.start_time));
+    fixed64(out, 8, unix_nanos(span.end_time));
     attributes(out, 9, &span.attributes);
     varint(out, 10, u64::from(span.dropped_attributes_count));
     events(out, &span.events, span.events.dropped_count);
@@ -167,8 +167,8 @@ fn span(out: &mut Vec<u8>, span: &SpanData) {
 fn record(out: &mut Vec<u8>, record: &Record) {
     let cx = &record.context;
     head(out, cx, record.parent_span_id, &record.name, &record.kind);
-    fixed64(out, 7, nanos(record.start));
-    fixed64(out, 8, nanos(record.end));
+    fixed64(out, 7, unix_nanos(record.start));
+    fixed64(out, 8, unix_nanos(record.end));
     if let Some(job) = record.job_attributes() {
         attributes(out, 9, &job);
     }
@@ -229,7 +229,7 @@ fn head(out: &mut Vec<u8>, cx: &SpanContext, parent: SpanId, name: &str, kind: &
 fn events(out: &mut Vec<u8>, events: &[Event], dropped: u32) {
     for event in events {
         message(out, 11, |out| {
-            fixed64(out, 1, nanos(event.timestamp));
+            fixed64(out, 1, unix_nanos(event.timestamp));
             string(out, 2, &event.name);
             attributes(out, 3, &event.attributes);
             varint(out, 4, u64::from(event.dropped_attributes_count));
@@ -345,13 +345,6 @@ fn each<T>(out: &mut Vec<u8>, values: &[T], value: impl Fn(&T) -> Value) {
     }
 }
 
-/// Nanoseconds since the Unix epoch; a time before it is 0, as the SDK's
-/// exporter sends it.
-fn nanos(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -363,7 +356,7 @@ pub(crate) mod tests {
     use prost::Message as _;
     use prost::encoding::{encode_key, encode_varint};
     use std::borrow::Cow;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn context(trace: u128, span: u64, flags: u8, state: &str, remote: bool) -> SpanContext {
         SpanContext::new(

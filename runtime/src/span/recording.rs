@@ -95,7 +95,7 @@ impl Recording {
         Recording {
             cx: Some(cx),
             site: Some(site),
-            metered_since: crate::metrics::meter::unix_nanos(start).max(1),
+            metered_since: crate::pipeline::clock::unix_nanos(start).max(1),
         }
     }
 
@@ -241,7 +241,7 @@ fn record_metrics(
     let Some(meter) = crate::span::tracer::installed_meter() else {
         return;
     };
-    let end = crate::metrics::meter::unix_nanos(end);
+    let end = crate::pipeline::clock::unix_nanos(end);
     let seconds = end.saturating_sub(since) as f64 / 1e9;
     let exemplar = exemplar(cx.span().span_context(), seconds, end);
     call_ended(
