@@ -5,7 +5,7 @@
 use crate::metrics::aggregate::{Exemplar, Histogram, Point};
 use crate::metrics::instruments::{Instrument, Kind};
 use crate::metrics::meter::{Attr, Collected, Series};
-use crate::pipeline::encoder::key_value;
+use crate::pipeline::encoder::resource_attributes;
 use crate::pipeline::wire::{
     bytes, encode_key, encode_varint, fixed64, message, string, string_always, varint,
 };
@@ -23,11 +23,7 @@ pub(crate) fn export_request(out: &mut Vec<u8>, resource: &Resource, collected: 
     // ExportMetricsServiceRequest.resource_metrics = 1
     message(out, 1, |out| {
         // ResourceMetrics.resource = 1
-        message(out, 1, |out| {
-            for (key, value) in resource.iter() {
-                message(out, 1, |out| key_value(out, key.as_str(), value));
-            }
-        });
+        message(out, 1, |out| resource_attributes(out, resource));
         // ResourceMetrics.scope_metrics = 2
         message(out, 2, |out| {
             message(out, 1, |out| {

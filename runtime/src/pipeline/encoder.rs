@@ -37,11 +37,7 @@ pub(crate) fn export_request(out: &mut Vec<u8>, resource: &Resource, spans: &[Fi
     // ExportTraceServiceRequest.resource_spans = 1 (a batch: mostly 16 KiB to 2 MiB)
     message_sized(out, 1, 3, |out| {
         // ResourceSpans.resource = 1
-        message(out, 1, |out| {
-            for (key, value) in resource.iter() {
-                message(out, 1, |out| key_value(out, key.as_str(), value));
-            }
-        });
+        message(out, 1, |out| resource_attributes(out, resource));
         // ResourceSpans.scope_spans = 2, one per scope in order of appearance.
         for (scope, members) in group_by_scope(spans) {
             message_sized(out, 2, 3, |out| {
@@ -301,7 +297,14 @@ fn attributes(out: &mut Vec<u8>, tag: u32, attributes: &[KeyValue]) {
 }
 
 /// `KeyValue { key = 1, value = 2 }`.
-pub(crate) fn key_value(out: &mut Vec<u8>, key: &str, value: &Value) {
+/// `Resource.attributes` (field 1), for spans and metrics alike.
+pub(crate) fn resource_attributes(out: &mut Vec<u8>, resource: &Resource) {
+    for (key, value) in resource.iter() {
+        message(out, 1, |out| key_value(out, key.as_str(), value));
+    }
+}
+
+fn key_value(out: &mut Vec<u8>, key: &str, value: &Value) {
     string(out, 1, key);
     message(out, 2, |out| any_value(out, value));
 }
