@@ -800,7 +800,7 @@
 //!   `OTEL_*` variable (`batch_settings`, `otlp_settings`, ...); [`InitError`].
 //! - `export/`: the choice of exporter, the console exporter and its waterfall
 //!   renderer, the OTLP transports (`otlp_grpc`, `otlp_http`), export counts and
-//!   diagnostics, and bounded flushes.
+//!   diagnostics, bounded flushes and waits.
 //! - `pipeline/`: spanwright's own span pipeline: the `record` of a span (its
 //!   `attribute`s held in place, short strings included), the
 //!   `live` handle the context holds, `ids` and `clock`, the `sink` an ended

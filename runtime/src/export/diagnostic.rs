@@ -7,6 +7,7 @@
 //! line), which ignores a closed stderr or a broken pipe; when the queue is
 //! full (stderr is a pipe nobody reads), a line is dropped rather than wait.
 
+use crate::export::wait::wait_while_until;
 use std::fmt;
 use std::io::Write as _;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -191,19 +192,12 @@ impl Stderr {
     }
 
     fn drain(&self, bound: Duration) {
-        let deadline = Instant::now() + bound;
+        let deadline = Instant::now().checked_add(bound);
         let (counts, written) = &*self.progress;
-        let mut counts = counts.lock().unwrap_or_else(|p| p.into_inner());
-        while counts.1 < counts.0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            counts = written
-                .wait_timeout(counts, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
+        let counts = counts.lock().unwrap_or_else(|p| p.into_inner());
+        drop(wait_while_until(written, counts, deadline, |counts| {
+            counts.1 < counts.0
+        }));
     }
 }
 

@@ -12,6 +12,7 @@
 //! first async flush, since the flushing one may be blocked in the SDK: at most
 //! two helper threads per installation, whatever the number of jobs.
 
+use crate::export::wait::wait_while_until;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::future::Future;
 use std::pin::Pin;
@@ -128,27 +129,13 @@ impl Flusher {
     pub(crate) fn flush_blocking(&self) {
         let target = self.request();
         let deadline = Instant::now().checked_add(self.timeout);
-        let mut state = self.shared.lock();
-        while !Shared::done(target, &state) {
-            state = match deadline {
-                None => self
-                    .shared
-                    .changed
-                    .wait(state)
-                    .unwrap_or_else(|p| p.into_inner()),
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return;
-                    }
-                    self.shared
-                        .changed
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
-                }
-            };
-        }
+        let state = self.shared.lock();
+        drop(wait_while_until(
+            &self.shared.changed,
+            state,
+            deadline,
+            |state| !Shared::done(target, state),
+        ));
     }
 
     /// Flushes, as a future that is ready once the flush is done or the flush

@@ -2,8 +2,8 @@
 //! its waterfall renderer (`waterfall`), OTLP (`otlp`, and its transports
 //! `otlp_grpc` and `otlp_http`; they sit behind the export queue of
 //! `crate::pipeline`), export statistics
-//! (`stats`) and the lines that report losses (`diagnostic`), and bounded flushes
-//! (`flush`).
+//! (`stats`) and the lines that report losses (`diagnostic`), bounded flushes
+//! (`flush`) and the bounded waits they and the queues use (`wait`).
 
 pub(crate) mod choice;
 pub(crate) mod console;
@@ -18,4 +18,5 @@ mod otlp_grpc;
 #[cfg(feature = "otlp-http")]
 mod otlp_http;
 pub(crate) mod stats;
+pub(crate) mod wait;
 pub(crate) mod waterfall;

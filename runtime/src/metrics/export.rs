@@ -6,6 +6,7 @@
 //! most the shutdown timeout.
 
 use crate::export::diagnostic::Sink;
+use crate::export::wait::wait_while_until;
 use crate::metrics::aggregate::Point;
 use crate::metrics::meter::{Attr, Collected, Meter};
 use opentelemetry_sdk::Resource;
@@ -139,7 +140,7 @@ impl Shared {
         loop {
             let (stop, covers) = {
                 let deadline = Instant::now().checked_add(self.interval);
-                let state = wait_while(&self.wake, self.state(), deadline, |state| {
+                let (state, _) = wait_while_until(&self.wake, self.state(), deadline, |state| {
                     !state.stop && state.requested == state.completed
                 });
                 (state.stop, state.requested)
@@ -207,9 +208,12 @@ impl MetricsExport {
         state.requested += 1;
         let ticket = state.requested;
         self.shared.wake.notify_all();
-        drop(wait_while(&self.shared.done, state, deadline, |state| {
-            state.completed < ticket && !state.finished
-        }));
+        drop(wait_while_until(
+            &self.shared.done,
+            state,
+            deadline,
+            |state| state.completed < ticket && !state.finished,
+        ));
     }
 
     /// Asks the thread for its last export and to stop; does not wait.
@@ -223,7 +227,7 @@ impl MetricsExport {
     /// stops the exporters; a thread still sending then is left to finish alone.
     pub(crate) fn wait_stopped(&self, deadline: Option<Instant>) {
         self.stop();
-        drop(wait_while(
+        drop(wait_while_until(
             &self.shared.done,
             self.shared.state(),
             deadline,
@@ -233,32 +237,6 @@ impl MetricsExport {
             destination.stop();
         }
     }
-}
-
-/// Waits on `condvar` while `waiting` holds, until `deadline` (`None`: a bound
-/// too far to be an `Instant`, as `Duration::MAX` is: no bound).
-fn wait_while<'a>(
-    condvar: &Condvar,
-    mut state: MutexGuard<'a, State>,
-    deadline: Option<Instant>,
-    waiting: impl Fn(&State) -> bool,
-) -> MutexGuard<'a, State> {
-    while waiting(&state) {
-        state = match deadline {
-            None => condvar.wait(state).unwrap_or_else(|p| p.into_inner()),
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                condvar
-                    .wait_timeout(state, left)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0
-            }
-        };
-    }
-    state
 }
 
 impl Drop for MetricsExport {

@@ -13,6 +13,7 @@
 //! installation that failed half-way) stops the thread as a shutdown would.
 
 use crate::export::stats::Counters;
+use crate::export::wait::wait_while_until;
 use crate::pipeline::destination::Destination;
 use crate::pipeline::finished::Finished;
 use crate::pipeline::record::Record;
@@ -147,28 +148,15 @@ impl Drop for Queue {
     }
 }
 
+/// Waits on the progress signal until `done` holds, at most `timeout`.
 fn wait_until(
     shared: &Shared,
-    mut state: MutexGuard<'_, State>,
+    state: MutexGuard<'_, State>,
     timeout: Duration,
     done: impl Fn(&State) -> bool,
 ) -> bool {
     let deadline = Instant::now().checked_add(timeout);
-    while !done(&state) {
-        let left = match deadline {
-            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-            None => Duration::from_secs(3600),
-        };
-        if left.is_zero() {
-            return false;
-        }
-        state = shared
-            .progress
-            .wait_timeout(state, left)
-            .unwrap_or_else(|p| p.into_inner())
-            .0;
-    }
-    true
+    wait_while_until(&shared.progress, state, deadline, |s| !done(s)).1
 }
 
 /// The export thread: a batch when one is full, when the delay has passed since
