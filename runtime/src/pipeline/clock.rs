@@ -37,8 +37,12 @@ pub(crate) fn now() -> SystemTime {
 /// 0, as the SDK's exporter sends it.
 #[cfg(any(feature = "metrics", feature = "otlp-grpc", feature = "otlp-http"))]
 pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    // In 64 bits (not through `as_nanos`' 128): up to the year 2554.
+    time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| {
+        d.as_secs()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::from(d.subsec_nanos()))
+    })
 }
 
 #[cfg(test)]
@@ -56,6 +60,20 @@ mod tests {
             let now = super::now();
             assert!(now >= last);
             last = now;
+        }
+    }
+
+    #[cfg(any(feature = "metrics", feature = "otlp-grpc", feature = "otlp-http"))]
+    #[test]
+    fn unix_nanos_are_exact_and_saturate_at_both_ends() {
+        use super::unix_nanos;
+        let epoch = SystemTime::UNIX_EPOCH;
+        let t = 1_764_000_000_123_456_789;
+        assert_eq!(unix_nanos(epoch + Duration::from_nanos(t)), t);
+        assert_eq!(unix_nanos(epoch + Duration::from_nanos(u64::MAX)), u64::MAX);
+        assert_eq!(unix_nanos(epoch - Duration::from_nanos(1)), 0);
+        if let Some(far) = epoch.checked_add(Duration::from_secs(u64::MAX / 1_000_000_000 + 1)) {
+            assert_eq!(unix_nanos(far), u64::MAX);
         }
     }
 

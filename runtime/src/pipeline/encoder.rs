@@ -14,15 +14,17 @@ use crate::pipeline::clock::unix_nanos;
 use crate::pipeline::finished::Finished;
 use crate::pipeline::record::{Code, Record};
 use crate::pipeline::wire::{
-    bytes, bytes_always, encode_key, encode_varint, fixed32, fixed64, message, message_sized,
+    bytes, encode_key, encode_varint, field_len, fixed32, fixed64, header, message, message_sized,
     string, string_always, varint,
 };
-use crate::span::site::{CODE_FILE, CODE_FUNCTION, CODE_LINE};
+use crate::span::site::{CODE_FILE, CODE_FUNCTION, CODE_LINE, Site};
 use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status, TraceState};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
-use prost::encoding::WireType;
+use prost::encoding::{WireType, encoded_len_varint};
+use std::ops::Range;
+use std::time::SystemTime;
 
 /// `SpanFlags`: the flags say whether the parent's is-remote is known, and if so
 /// whether it is remote.
@@ -39,13 +41,14 @@ pub(crate) fn export_request(out: &mut Vec<u8>, resource: &Resource, spans: &[Fi
         // ResourceSpans.resource = 1
         message(out, 1, |out| resource_attributes(out, resource));
         // ResourceSpans.scope_spans = 2, one per scope in order of appearance.
+        let mut locations = Locations::default();
         for (scope, members) in group_by_scope(spans) {
             message_sized(out, 2, 3, |out| {
                 message(out, 1, |out| instrumentation_scope(out, scope));
                 for &index in &members {
                     // A span mostly takes 128 bytes to 16 KiB.
                     message_sized(out, 2, 2, |out| match &spans[index] {
-                        Finished::Record(record) => self::record(out, record),
+                        Finished::Record(record) => self::record(out, record, &mut locations),
                         Finished::Sdk(span) => self::span(out, span),
                     });
                 }
@@ -104,7 +107,7 @@ impl Scope<'_> {
     fn same(&self, other: &Scope<'_>) -> bool {
         if let (Scope::Record(a, av), Scope::Record(b, bv)) = (self, other) {
             // The same literals, mostly: their addresses say so first.
-            return (std::ptr::eq(*a, *b) || a == b) && av == bv;
+            return (std::ptr::eq(*a, *b) || a == b) && (std::ptr::eq(*av, *bv) || av == bv);
         }
         self.name() == other.name()
             && self.version() == other.version()
@@ -141,88 +144,194 @@ fn instrumentation_scope(out: &mut Vec<u8>, scope: Scope<'_>) {
     string(out, 1, scope.name());
     string(out, 2, scope.version());
     for kv in scope.attributes() {
-        message(out, 3, |out| key_value(out, kv.key.as_str(), &kv.value));
+        key_value(out, 3, kv.key.as_str(), &kv.value);
     }
 }
 
 /// A span of the SDK's.
 fn span(out: &mut Vec<u8>, span: &SpanData) {
     let cx = &span.span_context;
-    head(out, cx, span.parent_span_id, &span.name, &span.span_kind);
-    fixed64(out, 7, unix_nanos(span.start_time));
-    fixed64(out, 8, unix_nanos(span.end_time));
+    let times = (span.start_time, span.end_time);
+    head(
+        out,
+        cx,
+        span.parent_span_id,
+        &span.name,
+        &span.span_kind,
+        times,
+    );
     attributes(out, 9, &span.attributes);
     varint(out, 10, u64::from(span.dropped_attributes_count));
     events(out, &span.events, span.events.dropped_count);
     links(out, &span.links, span.links.dropped_count);
-    status(out, &span.status);
-    fixed32(out, 16, flags(span.parent_span_is_remote, cx));
+    status_and_flags(out, &span.status, flags(span.parent_span_is_remote, cx));
 }
 
 /// One of spanwright's records: a job's two attributes first.
-fn record(out: &mut Vec<u8>, record: &Record) {
+fn record(out: &mut Vec<u8>, record: &Record, locations: &mut Locations) {
     let cx = &record.context;
-    head(out, cx, record.parent_span_id, &record.name, &record.kind);
-    fixed64(out, 7, unix_nanos(record.start));
-    fixed64(out, 8, unix_nanos(record.end));
+    let times = (record.start, record.end);
+    head(
+        out,
+        cx,
+        record.parent_span_id,
+        &record.name,
+        &record.kind,
+        times,
+    );
     if let Some(job) = record.job_attributes() {
         attributes(out, 9, &job);
     }
     if let Some(code) = &record.code {
-        code_attributes(out, code);
+        locations.write(out, code);
     }
     for attribute in &record.attributes {
-        message(out, 9, |out| match &attribute.value {
-            AttributeValue::Value(value) => key_value(out, attribute.key.as_str(), value),
+        let key = attribute.key.as_str();
+        match &attribute.value {
+            AttributeValue::Value(value) => key_value(out, 9, key, value),
             AttributeValue::Short(short) => {
-                string(out, 1, attribute.key.as_str());
-                message(out, 2, |out| bytes_always(out, 1, short.as_bytes()));
+                scalar_key_value(out, 9, key, Scalar::Text(short.as_bytes()));
             }
-        });
+        }
     }
     varint(out, 10, u64::from(record.dropped_attributes));
     events(out, &record.events, record.dropped_events);
     links(out, &record.links, record.dropped_links);
-    status(out, &record.status);
-    fixed32(out, 16, flags(record.parent_is_remote, cx));
+    status_and_flags(out, &record.status, flags(record.parent_is_remote, cx));
+}
+
+/// The source locations a request has written: a batch mostly holds spans of
+/// a few functions, and a location's attributes are the same bytes each time,
+/// copied from the first.
+#[derive(Default)]
+struct Locations {
+    bytes: Vec<u8>,
+    /// The site, how many of its attributes were kept, and where their bytes are.
+    written: Vec<(&'static Site, usize, Range<usize>)>,
+    /// The one found last: mostly the next span's too.
+    last: usize,
+}
+
+impl Locations {
+    /// The sites remembered at most (a request of many more functions
+    /// writes the others out each time).
+    const KEPT: usize = 32;
+
+    fn write(&mut self, out: &mut Vec<u8>, code: &Code) {
+        let same = |&(site, kept, _): &(&'static Site, usize, Range<usize>)| {
+            std::ptr::eq(site, code.site) && kept == code.kept()
+        };
+        let found = match self.written.get(self.last) {
+            Some(entry) if same(entry) => Some(self.last),
+            _ => self.written.iter().position(same),
+        };
+        if let Some(index) = found {
+            self.last = index;
+            out.extend_from_slice(&self.bytes[self.written[index].2.clone()]);
+            return;
+        }
+        let at = out.len();
+        code_attributes(out, code);
+        if self.written.len() < Self::KEPT {
+            let from = self.bytes.len();
+            self.bytes.extend_from_slice(&out[at..]);
+            self.written
+                .push((code.site, code.kept(), from..self.bytes.len()));
+            self.last = self.written.len() - 1;
+        }
+    }
 }
 
 /// An annotated function's source location, as many of its three attributes
 /// as the limit kept, written from its site.
 fn code_attributes(out: &mut Vec<u8>, code: &Code) {
     let site = code.site;
-    let strings = [(CODE_FUNCTION, site.function), (CODE_FILE, site.file)];
-    for (key, value) in strings.into_iter().take(code.kept()) {
-        message(out, 9, |out| {
-            string(out, 1, key);
-            message(out, 2, |out| string_always(out, 1, value));
-        });
-    }
-    if code.kept() == 3 {
-        message(out, 9, |out| {
-            string(out, 1, CODE_LINE);
-            message(out, 2, |out| {
-                encode_key(3, WireType::Varint, out);
-                encode_varint(u64::from(site.line), out);
-            });
-        });
+    let values = [
+        (CODE_FUNCTION, Scalar::Text(site.function.as_bytes())),
+        (CODE_FILE, Scalar::Text(site.file.as_bytes())),
+        (CODE_LINE, Scalar::Varint(3, u64::from(site.line))),
+    ];
+    for (key, value) in values.into_iter().take(code.kept()) {
+        scalar_key_value(out, 9, key, value);
     }
 }
 
-/// Fields 1 to 6: ids, trace state, parent, name, kind.
-fn head(out: &mut Vec<u8>, cx: &SpanContext, parent: SpanId, name: &str, kind: &SpanKind) {
-    bytes(out, 1, &cx.trace_id().to_bytes());
-    bytes(out, 2, &cx.span_id().to_bytes());
+/// Fields 1 to 8: ids, trace state, parent, name, kind, start and end. The
+/// fixed-size fields are laid out in a few bytes on the stack and appended at
+/// once (a span's ids, its parent's, its kind and times).
+fn head(
+    out: &mut Vec<u8>,
+    cx: &SpanContext,
+    parent: SpanId,
+    name: &str,
+    kind: &SpanKind,
+    (start, end): (SystemTime, SystemTime),
+) {
+    const TRACE_ID: u8 = key(1, WireType::LengthDelimited);
+    const SPAN_ID: u8 = key(2, WireType::LengthDelimited);
+    const PARENT_SPAN_ID: u8 = key(4, WireType::LengthDelimited);
+    const KIND: u8 = key(6, WireType::Varint);
+    const START: u8 = key(7, WireType::SixtyFourBit);
+    const END: u8 = key(8, WireType::SixtyFourBit);
+    let mut ids = [0; 28];
+    ids[..2].copy_from_slice(&[TRACE_ID, 16]);
+    ids[2..18].copy_from_slice(&cx.trace_id().to_bytes());
+    ids[18..20].copy_from_slice(&[SPAN_ID, 8]);
+    ids[20..].copy_from_slice(&cx.span_id().to_bytes());
+    out.extend_from_slice(&ids);
     trace_state(out, 3, cx);
     if parent != SpanId::INVALID {
-        bytes(out, 4, &parent.to_bytes());
+        let mut field = [PARENT_SPAN_ID, 8, 0, 0, 0, 0, 0, 0, 0, 0];
+        field[2..].copy_from_slice(&parent.to_bytes());
+        out.extend_from_slice(&field);
     }
     string(out, 5, name);
-    varint(out, 6, span_kind(kind));
+    let (start, end) = (unix_nanos(start), unix_nanos(end));
+    if start == 0 || end == 0 {
+        // Before 1970: left out, as proto3 leaves out a zero.
+        varint(out, 6, span_kind(kind));
+        fixed64(out, 7, start);
+        fixed64(out, 8, end);
+        return;
+    }
+    let mut fields = [
+        KIND,
+        span_kind(kind) as u8,
+        START,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        END,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ];
+    fields[3..11].copy_from_slice(&start.to_le_bytes());
+    fields[12..].copy_from_slice(&end.to_le_bytes());
+    out.extend_from_slice(&fields);
+}
+
+/// A field's key, for tags below 16 (one byte).
+const fn key(tag: u8, wire_type: WireType) -> u8 {
+    (tag << 3) | wire_type as u8
 }
 
 /// Fields 11 and 12.
+#[inline]
 fn events(out: &mut Vec<u8>, events: &[Event], dropped: u32) {
+    if events.is_empty() && dropped == 0 {
+        return;
+    }
     for event in events {
         message(out, 11, |out| {
             fixed64(out, 1, unix_nanos(event.timestamp));
@@ -235,7 +344,11 @@ fn events(out: &mut Vec<u8>, events: &[Event], dropped: u32) {
 }
 
 /// Fields 13 and 14.
+#[inline]
 fn links(out: &mut Vec<u8>, links: &[Link], dropped: u32) {
+    if links.is_empty() && dropped == 0 {
+        return;
+    }
     for link in links {
         message(out, 13, |out| {
             let cx = &link.span_context;
@@ -250,7 +363,26 @@ fn links(out: &mut Vec<u8>, links: &[Link], dropped: u32) {
     varint(out, 14, u64::from(dropped));
 }
 
-/// Status = 15: always sent, as the SDK's exporter sends it.
+/// Status = 15 (always sent, as the SDK's exporter sends it) and the flags =
+/// 16: an unset or Ok status appended with the flags at once.
+fn status_and_flags(out: &mut Vec<u8>, status: &Status, flags: u32) {
+    const STATUS: u8 = key(15, WireType::LengthDelimited);
+    const CODE: u8 = key(3, WireType::Varint);
+    // Tag 16 takes a key of two bytes.
+    const FLAGS: [u8; 2] = [(16 << 3 | WireType::ThirtyTwoBit as u8) | 0x80, 1];
+    let [a, b, c, d] = flags.to_le_bytes();
+    match status {
+        Status::Unset => out.extend_from_slice(&[STATUS, 0, FLAGS[0], FLAGS[1], a, b, c, d]),
+        Status::Ok => {
+            out.extend_from_slice(&[STATUS, 2, CODE, 1, FLAGS[0], FLAGS[1], a, b, c, d]);
+        }
+        Status::Error { .. } => {
+            self::status(out, status);
+            fixed32(out, 16, flags);
+        }
+    }
+}
+
 fn status(out: &mut Vec<u8>, status: &Status) {
     message(out, 15, |out| match status {
         Status::Unset => {}
@@ -292,7 +424,7 @@ fn span_kind(kind: &SpanKind) -> u64 {
 
 fn attributes(out: &mut Vec<u8>, tag: u32, attributes: &[KeyValue]) {
     for kv in attributes {
-        message(out, tag, |out| key_value(out, kv.key.as_str(), &kv.value));
+        key_value(out, tag, kv.key.as_str(), &kv.value);
     }
 }
 
@@ -300,13 +432,69 @@ fn attributes(out: &mut Vec<u8>, tag: u32, attributes: &[KeyValue]) {
 /// `Resource.attributes` (field 1), for spans and metrics alike.
 pub(crate) fn resource_attributes(out: &mut Vec<u8>, resource: &Resource) {
     for (key, value) in resource.iter() {
-        message(out, 1, |out| key_value(out, key.as_str(), value));
+        key_value(out, 1, key.as_str(), value);
     }
 }
 
-fn key_value(out: &mut Vec<u8>, key: &str, value: &Value) {
-    string(out, 1, key);
-    message(out, 2, |out| any_value(out, value));
+/// `KeyValue { key = 1, value = 2 }` as field `tag`.
+fn key_value(out: &mut Vec<u8>, tag: u32, key: &str, value: &Value) {
+    let scalar = match value {
+        Value::String(s) => Scalar::Text(s.as_str().as_bytes()),
+        Value::Bool(b) => Scalar::Varint(2, u64::from(*b)),
+        Value::I64(i) => Scalar::Varint(3, *i as u64),
+        Value::F64(f) => Scalar::Fixed64(4, f.to_bits()),
+        _ => {
+            return message(out, tag, |out| {
+                string(out, 1, key);
+                message(out, 2, |out| any_value(out, value));
+            });
+        }
+    };
+    scalar_key_value(out, tag, key, scalar);
+}
+
+/// An `AnyValue` other than an array, by its field: text, a varint or 64 bits.
+#[derive(Clone, Copy)]
+enum Scalar<'a> {
+    Text(&'a [u8]),
+    Varint(u32, u64),
+    Fixed64(u32, u64),
+}
+
+/// A `KeyValue` of a [`Scalar`]: its lengths worked out first, so that each
+/// is written in front of its body (nothing to fill in or move afterwards).
+fn scalar_key_value(out: &mut Vec<u8>, tag: u32, key: &str, value: Scalar<'_>) {
+    let any = match value {
+        Scalar::Text(text) => field_len(text.len()),
+        Scalar::Varint(_, v) => 1 + encoded_len_varint(v),
+        Scalar::Fixed64(..) => 9,
+    };
+    // proto3 leaves out an empty key; the value, a oneof, is always written.
+    let key_field = if key.is_empty() {
+        0
+    } else {
+        field_len(key.len())
+    };
+    header(out, tag, key_field + field_len(any));
+    if !key.is_empty() {
+        header(out, 1, key.len());
+        out.extend_from_slice(key.as_bytes());
+    }
+    header(out, 2, any);
+    match value {
+        Scalar::Text(text) => {
+            header(out, 1, text.len());
+            out.extend_from_slice(text);
+        }
+        Scalar::Varint(field, v) => {
+            encode_key(field, WireType::Varint, out);
+            encode_varint(v, out);
+        }
+        Scalar::Fixed64(field, bits) => {
+            encode_key(field, WireType::SixtyFourBit, out);
+            out.extend_from_slice(&bits.to_le_bytes());
+        }
+    }
 }
 
 /// `AnyValue`, a oneof: its field is written even when it holds the default.
@@ -355,7 +543,7 @@ pub(crate) mod tests {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
     use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
-    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLimits, SpanLinks};
     use prost::Message as _;
     use prost::encoding::{encode_key, encode_varint};
     use std::borrow::Cow;
@@ -642,6 +830,52 @@ pub(crate) mod tests {
             &resource,
         );
         assert_eq!(theirs.resource_spans[0].scope_spans.len(), 3);
+        assert_eq!(ours, theirs.encode_to_vec());
+    }
+
+    /// A batch of many functions' spans, interleaved, some with their
+    /// location cut by the attribute limit: each location's bytes are written
+    /// once and copied (up to `Locations::KEPT` sites), the rest written out.
+    #[test]
+    fn repeated_locations_encode_as_their_span_data() {
+        let sites: Vec<&'static Site> = (0..Locations::KEPT as u32 + 8)
+            .map(|i| {
+                let site = Site {
+                    function: Box::leak(format!("app::f{i}").into_boxed_str()),
+                    line: 10 + i * 100,
+                    ..crate::pipeline::record::tests::site()
+                };
+                &*Box::leak(Box::new(site))
+            })
+            .collect();
+        let mut records = Vec::new();
+        for n in 0..200_usize {
+            let mut r = crate::pipeline::record::tests::record("f");
+            let site = sites[(n * 7) % sites.len()];
+            r.code = Some(Code::of(site));
+            if n % 5 == 0 {
+                let limit = (n % 4) as u32;
+                r.limit_attributes(&SpanLimits {
+                    max_attributes_per_span: limit,
+                    ..SpanLimits::default()
+                });
+            }
+            records.push(r);
+        }
+        let kept: std::collections::BTreeSet<usize> =
+            records.iter().map(|r| r.code.unwrap().kept()).collect();
+        assert_eq!(kept.into_iter().collect::<Vec<_>>(), [0, 1, 2, 3]);
+        let resource = resource();
+        let queued: Vec<Finished> = records
+            .iter()
+            .map(|r| Finished::Record(Box::new(r.clone())))
+            .collect();
+        let mut ours = Vec::new();
+        export_request(&mut ours, &resource, &queued);
+        let theirs = sdk_request(
+            records.into_iter().map(Record::into_span_data).collect(),
+            &resource,
+        );
         assert_eq!(ours, theirs.encode_to_vec());
     }
 

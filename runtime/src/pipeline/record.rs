@@ -397,21 +397,26 @@ pub(crate) mod tests {
         assert_eq!(r.status, Status::Ok);
     }
 
-    pub(crate) static SITE: Site = Site {
-        name: "resize",
-        kind: SpanKind::Internal,
-        function: "app::resize",
-        file: "src/app.rs",
-        line: 7,
-        attrs: 1,
-        status_ok: false,
-        job: true,
-        metrics: false,
-        code: true,
-        scope: "app",
-        scope_version: "",
-        filter: crate::span::site::FilterCache::new(),
-    };
+    pub(crate) static SITE: Site = site();
+
+    /// A site of a job's: attribute `record`'s location to it.
+    pub(crate) const fn site() -> Site {
+        Site {
+            name: "resize",
+            kind: SpanKind::Internal,
+            function: "app::resize",
+            file: "src/app.rs",
+            line: 7,
+            attrs: 1,
+            status_ok: false,
+            job: true,
+            metrics: false,
+            code: true,
+            scope: "app",
+            scope_version: "",
+            filter: crate::span::site::FilterCache::new(),
+        }
+    }
 
     #[test]
     fn the_source_location_follows_a_jobs_attributes_within_the_limit() {

@@ -48,6 +48,28 @@ pub(crate) fn message_sized(
     out[at + needed - 1] = rest as u8;
 }
 
+/// A length-delimited field's key and a length known in advance: nothing to
+/// fill in or move afterwards.
+#[inline]
+pub(crate) fn header(out: &mut Vec<u8>, tag: u32, len: usize) {
+    if tag < 16 && len < 0x80 {
+        out.extend_from_slice(&[
+            ((tag << 3) | WireType::LengthDelimited as u32) as u8,
+            len as u8,
+        ]);
+    } else {
+        encode_key(tag, WireType::LengthDelimited, out);
+        encode_varint(len as u64, out);
+    }
+}
+
+/// The length of a length-delimited field with a body of `len` bytes, key
+/// (below 16) included.
+#[inline]
+pub(crate) fn field_len(len: usize) -> usize {
+    1 + encoded_len_varint(len as u64) + len
+}
+
 /// A field's key. Every tag here is below 16: one byte.
 #[inline]
 pub(crate) fn encode_key(tag: u32, wire_type: WireType, out: &mut Vec<u8>) {
