@@ -104,6 +104,7 @@ impl Scope<'_> {
     }
 
     /// The same scope, as OTLP groups them.
+    #[inline]
     fn same(&self, other: &Scope<'_>) -> bool {
         if let (Scope::Record(a, av), Scope::Record(b, bv)) = (self, other) {
             // The same literals, mostly: their addresses say so first.
@@ -195,8 +196,12 @@ fn record(out: &mut Vec<u8>, record: &Record, locations: &mut Locations) {
         }
     }
     varint(out, 10, u64::from(record.dropped_attributes));
-    events(out, &record.events, record.dropped_events);
-    links(out, &record.links, record.dropped_links);
+    if !record.events.is_empty() || record.dropped_events != 0 {
+        events(out, &record.events, record.dropped_events);
+    }
+    if !record.links.is_empty() || record.dropped_links != 0 {
+        links(out, &record.links, record.dropped_links);
+    }
     status_and_flags(out, &record.status, flags(record.parent_is_remote, cx));
 }
 
@@ -327,11 +332,7 @@ const fn key(tag: u8, wire_type: WireType) -> u8 {
 }
 
 /// Fields 11 and 12.
-#[inline]
 fn events(out: &mut Vec<u8>, events: &[Event], dropped: u32) {
-    if events.is_empty() && dropped == 0 {
-        return;
-    }
     for event in events {
         message(out, 11, |out| {
             fixed64(out, 1, unix_nanos(event.timestamp));
@@ -344,11 +345,7 @@ fn events(out: &mut Vec<u8>, events: &[Event], dropped: u32) {
 }
 
 /// Fields 13 and 14.
-#[inline]
 fn links(out: &mut Vec<u8>, links: &[Link], dropped: u32) {
-    if links.is_empty() && dropped == 0 {
-        return;
-    }
     for link in links {
         message(out, 13, |out| {
             let cx = &link.span_context;
