@@ -34,7 +34,7 @@ pub(crate) fn now() -> SystemTime {
 }
 
 /// Nanoseconds since the Unix epoch, as OTLP sends times; a time before it is
-/// 0, as the SDK's exporter sends it.
+/// 0, as the SDK's exporter sends it, and one past 2554 is `u64::MAX`.
 #[cfg(any(feature = "metrics", feature = "otlp-grpc", feature = "otlp-http"))]
 pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
     // In 64 bits (not through `as_nanos`' 128): up to the year 2554.
@@ -71,6 +71,8 @@ mod tests {
         let t = 1_764_000_000_123_456_789;
         assert_eq!(unix_nanos(epoch + Duration::from_nanos(t)), t);
         assert_eq!(unix_nanos(epoch + Duration::from_nanos(u64::MAX)), u64::MAX);
+        let past = epoch + Duration::from_nanos(u64::MAX) + Duration::from_nanos(1);
+        assert_eq!(unix_nanos(past), u64::MAX);
         assert_eq!(unix_nanos(epoch - Duration::from_nanos(1)), 0);
         if let Some(far) = epoch.checked_add(Duration::from_secs(u64::MAX / 1_000_000_000 + 1)) {
             assert_eq!(unix_nanos(far), u64::MAX);

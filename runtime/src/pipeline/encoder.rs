@@ -196,6 +196,7 @@ fn record(out: &mut Vec<u8>, record: &Record, locations: &mut Locations) {
         }
     }
     varint(out, 10, u64::from(record.dropped_attributes));
+    // Mostly none: the calls skipped.
     if !record.events.is_empty() || record.dropped_events != 0 {
         events(out, &record.events, record.dropped_events);
     }
@@ -220,7 +221,7 @@ struct Locations {
 impl Locations {
     /// The sites remembered at most (a request of many more functions
     /// writes the others out each time).
-    const KEPT: usize = 32;
+    const SITES: usize = 32;
 
     fn write(&mut self, out: &mut Vec<u8>, code: &Code) {
         let same = |&(site, kept, _): &(&'static Site, usize, Range<usize>)| {
@@ -237,7 +238,7 @@ impl Locations {
         }
         let at = out.len();
         code_attributes(out, code);
-        if self.written.len() < Self::KEPT {
+        if self.written.len() < Self::SITES {
             let from = self.bytes.len();
             self.bytes.extend_from_slice(&out[at..]);
             self.written
@@ -365,30 +366,24 @@ fn links(out: &mut Vec<u8>, links: &[Link], dropped: u32) {
 fn status_and_flags(out: &mut Vec<u8>, status: &Status, flags: u32) {
     const STATUS: u8 = key(15, WireType::LengthDelimited);
     const CODE: u8 = key(3, WireType::Varint);
-    // Tag 16 takes a key of two bytes.
-    const FLAGS: [u8; 2] = [(16 << 3 | WireType::ThirtyTwoBit as u8) | 0x80, 1];
+    // Key 16 << 3 | 5 = 133, a varint of two bytes.
+    const FLAGS: [u8; 2] = [0x85, 0x01];
+    // Never zero (the "has is-remote" bit is always set), so never left out.
+    debug_assert_ne!(flags, 0);
     let [a, b, c, d] = flags.to_le_bytes();
     match status {
         Status::Unset => out.extend_from_slice(&[STATUS, 0, FLAGS[0], FLAGS[1], a, b, c, d]),
         Status::Ok => {
             out.extend_from_slice(&[STATUS, 2, CODE, 1, FLAGS[0], FLAGS[1], a, b, c, d]);
         }
-        Status::Error { .. } => {
-            self::status(out, status);
+        Status::Error { description } => {
+            message(out, 15, |out| {
+                string(out, 2, description);
+                varint(out, 3, 2);
+            });
             fixed32(out, 16, flags);
         }
     }
-}
-
-fn status(out: &mut Vec<u8>, status: &Status) {
-    message(out, 15, |out| match status {
-        Status::Unset => {}
-        Status::Ok => varint(out, 3, 1),
-        Status::Error { description } => {
-            string(out, 2, description);
-            varint(out, 3, 2);
-        }
-    });
 }
 
 fn flags(parent_is_remote: bool, cx: &SpanContext) -> u32 {
@@ -425,7 +420,6 @@ fn attributes(out: &mut Vec<u8>, tag: u32, attributes: &[KeyValue]) {
     }
 }
 
-/// `KeyValue { key = 1, value = 2 }`.
 /// `Resource.attributes` (field 1), for spans and metrics alike.
 pub(crate) fn resource_attributes(out: &mut Vec<u8>, resource: &Resource) {
     for (key, value) in resource.iter() {
@@ -832,10 +826,10 @@ pub(crate) mod tests {
 
     /// A batch of many functions' spans, interleaved, some with their
     /// location cut by the attribute limit: each location's bytes are written
-    /// once and copied (up to `Locations::KEPT` sites), the rest written out.
+    /// once and copied (up to `Locations::SITES` sites), the rest written out.
     #[test]
     fn repeated_locations_encode_as_their_span_data() {
-        let sites: Vec<&'static Site> = (0..Locations::KEPT as u32 + 8)
+        let sites: Vec<&'static Site> = (0..Locations::SITES as u32 + 8)
             .map(|i| {
                 let site = Site {
                     function: Box::leak(format!("app::f{i}").into_boxed_str()),
@@ -846,14 +840,17 @@ pub(crate) mod tests {
             })
             .collect();
         let mut records = Vec::new();
-        for n in 0..200_usize {
+        // Two spans of a function in a row, 7 functions apart; each function
+        // seen first with its whole location, in later rounds with 0 to 2
+        // of its attributes kept.
+        for n in 0..400_usize {
             let mut r = crate::pipeline::record::tests::record("f");
-            let site = sites[(n * 7) % sites.len()];
+            let site = sites[(n / 2 * 7) % sites.len()];
             r.code = Some(Code::of(site));
-            if n % 5 == 0 {
-                let limit = (n % 4) as u32;
+            let round = n / (2 * sites.len());
+            if round > 0 && n % 3 == 0 {
                 r.limit_attributes(&SpanLimits {
-                    max_attributes_per_span: limit,
+                    max_attributes_per_span: (round % 3) as u32,
                     ..SpanLimits::default()
                 });
             }

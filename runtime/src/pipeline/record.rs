@@ -399,7 +399,7 @@ pub(crate) mod tests {
 
     pub(crate) static SITE: Site = site();
 
-    /// A site of a job's: attribute `record`'s location to it.
+    /// The tests' site (a job's), and a template for others (`..site()`).
     pub(crate) const fn site() -> Site {
         Site {
             name: "resize",

@@ -70,7 +70,7 @@ pub(crate) fn field_len(len: usize) -> usize {
     1 + encoded_len_varint(len as u64) + len
 }
 
-/// A field's key. Every tag here is below 16: one byte.
+/// A field's key: one byte for tags below 16; 16 (span flags) through prost.
 #[inline]
 pub(crate) fn encode_key(tag: u32, wire_type: WireType, out: &mut Vec<u8>) {
     if tag < 16 {
