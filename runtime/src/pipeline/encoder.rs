@@ -711,6 +711,20 @@ pub(crate) mod tests {
         }
     }
 
+    /// The request spanwright writes for `records`, and what the SDK's
+    /// exporter sends for their `SpanData`.
+    fn ours_and_theirs(records: Vec<Record>) -> (Vec<u8>, ExportTraceServiceRequest) {
+        let resource = resource();
+        let queued: Vec<Finished> = records
+            .iter()
+            .map(|r| Finished::Record(Box::new(r.clone())))
+            .collect();
+        let mut ours = Vec::new();
+        export_request(&mut ours, &resource, &queued);
+        let spans = records.into_iter().map(Record::into_span_data).collect();
+        (ours, sdk_request(spans, &resource))
+    }
+
     #[test]
     fn decodes_to_what_the_sdk_sends() {
         let (spans, resource) = (spans(), resource());
@@ -808,18 +822,7 @@ pub(crate) mod tests {
     /// exporter would encode their `SpanData`.
     #[test]
     fn varied_records_encode_as_their_span_data() {
-        let records = crate::pipeline::record::tests::varied();
-        let resource = resource();
-        let mut ours = Vec::new();
-        let queued: Vec<Finished> = records
-            .iter()
-            .map(|r| Finished::Record(Box::new(r.clone())))
-            .collect();
-        export_request(&mut ours, &resource, &queued);
-        let theirs = sdk_request(
-            records.into_iter().map(Record::into_span_data).collect(),
-            &resource,
-        );
+        let (ours, theirs) = ours_and_theirs(crate::pipeline::record::tests::varied());
         assert_eq!(theirs.resource_spans[0].scope_spans.len(), 3);
         assert_eq!(ours, theirs.encode_to_vec());
     }
@@ -859,17 +862,7 @@ pub(crate) mod tests {
         let kept: std::collections::BTreeSet<usize> =
             records.iter().map(|r| r.code.unwrap().kept()).collect();
         assert_eq!(kept.into_iter().collect::<Vec<_>>(), [0, 1, 2, 3]);
-        let resource = resource();
-        let queued: Vec<Finished> = records
-            .iter()
-            .map(|r| Finished::Record(Box::new(r.clone())))
-            .collect();
-        let mut ours = Vec::new();
-        export_request(&mut ours, &resource, &queued);
-        let theirs = sdk_request(
-            records.into_iter().map(Record::into_span_data).collect(),
-            &resource,
-        );
+        let (ours, theirs) = ours_and_theirs(records);
         assert_eq!(ours, theirs.encode_to_vec());
     }
 
