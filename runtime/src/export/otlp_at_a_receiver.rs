@@ -160,7 +160,7 @@ fn a_real_receiver_reads_records_as_it_reads_their_span_data() {
     compare_at_rotel(&spans, &|| {
         records
             .iter()
-            .map(|r| crate::pipeline::finished::Finished::Record(Box::new(r.clone())))
+            .map(|r| crate::pipeline::finished::Finished::Record(r.clone()))
             .collect()
     });
 }

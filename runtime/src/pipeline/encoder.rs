@@ -717,7 +717,7 @@ pub(crate) mod tests {
         let resource = resource();
         let queued: Vec<Finished> = records
             .iter()
-            .map(|r| Finished::Record(Box::new(r.clone())))
+            .map(|r| Finished::Record(r.clone()))
             .collect();
         let mut ours = Vec::new();
         export_request(&mut ours, &resource, &queued);
@@ -804,8 +804,8 @@ pub(crate) mod tests {
         let resource = resource();
         let mut ours = Vec::new();
         let queued = vec![
-            Finished::Record(Box::new(plain.clone())),
-            Finished::Record(Box::new(job.clone())),
+            Finished::Record(plain.clone()),
+            Finished::Record(job.clone()),
             Finished::Sdk(Box::new(sdk.clone())),
         ];
         export_request(&mut ours, &resource, &queued);

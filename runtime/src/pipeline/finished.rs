@@ -9,14 +9,19 @@ use opentelemetry_sdk::trace::SpanData;
 /// hand-written code, through the global provider spanwright installs).
 #[derive(Debug)]
 pub(crate) enum Finished {
-    Record(Box<Record>),
+    /// Held in the queue's list itself: its box, freed on the thread that
+    /// made it, goes back to that thread's allocator cache, and the export
+    /// thread frees no block per span (glibc's slow path on both threads when
+    /// a block is freed on another thread than the one that allocated it).
+    #[allow(clippy::large_enum_variant)]
+    Record(Record),
     Sdk(Box<SpanData>),
 }
 
 impl Finished {
     pub(crate) fn into_span_data(self) -> SpanData {
         match self {
-            Finished::Record(record) => (*record).into_span_data(),
+            Finished::Record(record) => record.into_span_data(),
             Finished::Sdk(span) => *span,
         }
     }

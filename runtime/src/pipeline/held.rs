@@ -225,7 +225,7 @@ pub(crate) struct HeldTrace {
 
 #[derive(Debug)]
 struct State {
-    /// Boxed as they arrive: the records move to the queues as they are.
+    /// Boxed as they arrive: each moves from its box into a queue's list.
     #[allow(clippy::vec_box)]
     spans: Vec<Box<Record>>,
     failed: bool,
