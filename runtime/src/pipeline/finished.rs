@@ -7,13 +7,14 @@ use opentelemetry_sdk::trace::SpanData;
 
 /// An ended span: a record of spanwright's, or a span of the SDK's (started by
 /// hand-written code, through the global provider spanwright installs).
+// The record in place, on purpose (see `Record`'s variant).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Finished {
     /// Held in the queue's list itself: its box, freed on the thread that
     /// made it, goes back to that thread's allocator cache, and the export
     /// thread frees no block per span (glibc's slow path on both threads when
     /// a block is freed on another thread than the one that allocated it).
-    #[allow(clippy::large_enum_variant)]
     Record(Record),
     Sdk(Box<SpanData>),
 }
