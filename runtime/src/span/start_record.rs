@@ -9,7 +9,7 @@ use crate::pipeline::record::{Code, Record};
 use crate::pipeline::sink::Sink;
 use crate::pipeline::{clock, ids};
 use crate::span::attrs::{SpanAttrs, Target, run_attribute_code};
-use crate::span::recording::{Recording, end_with_panic};
+use crate::span::recording::{Recording, drop_list, end_with_panic};
 use crate::span::sampling::{RANDOM, SamplerKind};
 use crate::span::site::Site;
 use crate::span::tracer::Own;
@@ -157,7 +157,9 @@ impl Decision {
                 job_status: opening.job_status,
             },
         );
-        if !self.attributes.is_empty() {
+        if self.attributes.is_empty() {
+            drop_list(self.attributes);
+        } else {
             span.attributes
                 .extend(self.attributes.into_iter().map(Attribute::from));
         }
@@ -169,8 +171,11 @@ impl Decision {
 #[inline(always)]
 fn limit(span: &mut Record, links: Vec<Link>, limits: &SpanLimits) {
     span.limit_attributes(limits);
-    for link in links {
-        span.add_link(link, limits);
+    // Most spans have none: no iterator to make and drop.
+    if !links.is_empty() {
+        for link in links {
+            span.add_link(link, limits);
+        }
     }
 }
 
