@@ -11,10 +11,14 @@ use opentelemetry_sdk::trace::SpanData;
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Finished {
-    /// Held in the queue's list itself: its box, freed on the thread that
-    /// made it, goes back to that thread's allocator cache, and the export
-    /// thread frees no block per span (glibc's slow path on both threads when
-    /// a block is freed on another thread than the one that allocated it).
+    /// Held in the queue's list itself. Moved out of its box as it is queued,
+    /// so that the box is freed where the span ended (for most spans the
+    /// thread that allocated it: back into that thread's allocator cache),
+    /// and whoever exports the batch drops the records in place rather than
+    /// freeing a block per span that another thread allocated (glibc's slow
+    /// path on both threads). A record queued for a second exporter is a
+    /// clone, and what a record holds apart (long strings, events, links,
+    /// attributes past the first four) is still freed where it is exported.
     Record(Record),
     Sdk(Box<SpanData>),
 }

@@ -225,7 +225,8 @@ pub(crate) struct HeldTrace {
 
 #[derive(Debug)]
 struct State {
-    /// Boxed as they arrive: each moves from its box into a queue's list.
+    /// Boxed as they arrive; a kept trace's records are moved out of their
+    /// boxes into the queues' lists (a clone for every queue but the last).
     #[allow(clippy::vec_box)]
     spans: Vec<Box<Record>>,
     failed: bool,
