@@ -127,6 +127,12 @@ fn measured(case: &str, n: u64, tuned: &Tuned, sdk_metrics: &SdkMetrics) -> usiz
         "tuned" | "tuned_dropped" => {
             (0..n).for_each(|i| sum += tuned.call(black_box(i), black_box("resize")))
         }
+        "floor" => (0..n).for_each(|i| {
+            sum += spanwright_benches::floor::call(black_box(i), black_box("resize"))
+        }),
+        "floor_context_only" => (0..n).for_each(|i| {
+            sum += spanwright_benches::floor::call_context_only(black_box(i), black_box("resize"))
+        }),
         "lean" => {
             (0..n).for_each(|i| sum += lean_call(&tuned.tracer, black_box(i), black_box("resize")))
         }

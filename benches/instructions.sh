@@ -74,6 +74,13 @@ ratio() { python3 -c "print(f'{$1 / $2:.3f}')"; }
 printf '| ratio #[span] / tuned | %s | %s |\n| ratio #[span] / leanest | %s | %s |\n' \
   "$(ratio "${mine[span_sampled]}" "${mine[tuned]}")" "$(ratio "${all[span_sampled]}" "${all[tuned]}")" \
   "$(ratio "${mine[span_sampled]}" "${mine[lean]}")" "$(ratio "${all[span_sampled]}" "${all[lean]}")"
+# The floor: the least any span costs that puts a handle to itself into the
+# current OpenTelemetry context, and what keeping only its SpanContext there
+# costs (benches/floor.rs); neither does a sampler, limits, outcome or metrics.
+for c in floor floor_context_only; do mine[$c]=$(per_call $on $c $M); done
+printf '\n**The floor** (calling thread; `benches/floor.rs`: ids, two wall-clock readings, both arguments in a small record, pushed onto a locked list at the end; no sampler, limits, outcome, panic or cancellation handling, metrics switch or source location)\n\n| case | instructions | #[span] over it |\n| --- | ---: | ---: |\n| a handle to the span in the context (`with_span`; `get_active_span` writes land in the record) | %s | %s |\n| only its `SpanContext` in the context (`with_remote_span_context`; no handle) | %s | %s |\n' \
+  "${mine[floor]}" "$(over "${mine[floor]}" "${mine[span_sampled]}")" \
+  "${mine[floor_context_only]}" "$(over "${mine[floor_context_only]}" "${mine[span_sampled]}")"
 for c in span_dropped tuned_dropped span_held span_held_child span_filtered async_sampled tuned_async; do mine[$c]=$(per_call $on $c $M); done
 printf '\n**Async, sampled** (suspends once, inlined executor; calling thread)\n\n| #[span] | tuned SDK code | ratio |\n| ---: | ---: | ---: |\n| %s | %s | %s |\n' \
   "${mine[async_sampled]}" "${mine[tuned_async]}" "$(ratio "${mine[async_sampled]}" "${mine[tuned_async]}")"

@@ -68,6 +68,8 @@ pub fn provider(sampler: Sampler) -> SdkTracerProvider {
         .build()
 }
 
+pub mod floor;
+
 #[inline(never)]
 fn body(a: u64, b: &str) -> usize {
     black_box(a as usize + b.len())
