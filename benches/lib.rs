@@ -39,10 +39,10 @@ impl SpanExporter for Discard {
 /// The batch queue and batch size of every enabled case, on every side:
 /// spanwright's defaults (the SDK's own are 2,048 and 512).
 pub const QUEUE_SIZE: usize = 16_384;
-pub const BATCH_SIZE: usize = 2_048;
+pub const BATCH_SIZE: usize = 512;
 
 /// A size from the variable spanwright reads too, else spanwright's default.
-fn size_from_env(variable: &str, default: usize) -> usize {
+pub fn size_from_env(variable: &str, default: usize) -> usize {
     std::env::var(variable)
         .ok()
         .and_then(|v| v.parse().ok())

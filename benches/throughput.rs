@@ -128,7 +128,7 @@ fn main() {
             // What a user of the SDK alone writes: the OTLP exporter on a Tokio
             // runtime, the default batch processor (queue 2,048, batch 512).
             // `sdk-matched`: spanwright's queue and batch sizes (16,384 and
-            // 2,048). Both record the same attributes on every span as
+            // 512, or the variables spanwright reads). Both record the same attributes on every span as
             // spanwright (`n` and the three `code.*` attributes).
             let matched = mode == "sdk-matched";
             let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -155,16 +155,16 @@ fn main() {
             };
             let mut processor = BatchSpanProcessor::builder(exporter);
             if matched {
-                // spanwright's queue (or OTEL_BSP_MAX_QUEUE_SIZE, which
-                // spanwright reads too) and batch size.
-                let queue = std::env::var("OTEL_BSP_MAX_QUEUE_SIZE")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(16_384);
+                // spanwright's queue and batch size (or the variables, which
+                // spanwright reads too).
+                use spanwright_benches::{BATCH_SIZE, QUEUE_SIZE, size_from_env};
                 processor = processor.with_batch_config(
                     BatchConfigBuilder::default()
-                        .with_max_queue_size(queue)
-                        .with_max_export_batch_size(2_048)
+                        .with_max_queue_size(size_from_env("OTEL_BSP_MAX_QUEUE_SIZE", QUEUE_SIZE))
+                        .with_max_export_batch_size(size_from_env(
+                            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                            BATCH_SIZE,
+                        ))
                         .build(),
                 );
             }

@@ -310,3 +310,65 @@ fn a_panicking_exporter_loses_a_batch_not_the_thread() {
     assert_eq!(stats.spans_exported, 2);
     assert_eq!(exporter.0.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
+
+/// Each export's span names, in the order exported; every export slow.
+#[derive(Debug, Clone, Default)]
+struct Slow(std::sync::Arc<Mutex<Vec<Vec<String>>>>);
+
+impl spanwright::opentelemetry_sdk::trace::SpanExporter for Slow {
+    async fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> spanwright::opentelemetry_sdk::error::OTelSdkResult {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let names = batch.iter().map(|span| span.name.to_string()).collect();
+        self.0.lock().unwrap().push(names);
+        Ok(())
+    }
+}
+
+#[spanwright::span(name = "n{i}")]
+fn numbered(i: usize) {
+    let _ = i;
+}
+
+/// An export that falls behind: what waits is sent in batches of at most the
+/// batch size, in order, and nothing is lost.
+#[test]
+fn an_export_that_falls_behind_sends_whole_batches_in_order() {
+    let _serial = serial();
+    // SAFETY: set and removed under the serial lock, read once at install.
+    unsafe {
+        std::env::set_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4");
+        std::env::set_var("OTEL_BSP_MAX_QUEUE_SIZE", "1000");
+    }
+    let exporter = Slow::default();
+    let telemetry = Telemetry::builder()
+        .exporter(exporter.clone())
+        .install()
+        .unwrap();
+    unsafe {
+        std::env::remove_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
+        std::env::remove_var("OTEL_BSP_MAX_QUEUE_SIZE");
+    }
+    // Far faster than the exporter: full batches wait while it sends.
+    for i in 0..203 {
+        numbered(i);
+    }
+    let stats = telemetry.shutdown();
+    assert_eq!(stats.spans_exported, 203, "{stats:?}");
+    assert_eq!(stats.spans_dropped, 0, "{stats:?}");
+    let batches = exporter.0.lock().unwrap().clone();
+    assert!(
+        batches.iter().all(|b| !b.is_empty() && b.len() <= 4),
+        "{batches:?}"
+    );
+    let full = batches.iter().filter(|b| b.len() == 4).count();
+    assert_eq!(
+        full, 50,
+        "whole batches while the export fell behind: {batches:?}"
+    );
+    let names: Vec<String> = batches.into_iter().flatten().collect();
+    let expected: Vec<String> = (0..203).map(|i| format!("n{i}")).collect();
+    assert_eq!(names, expected);
+}

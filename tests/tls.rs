@@ -395,6 +395,7 @@ fn without_compression_nothing_is_compressed_and_values_are_case_insensitive() {
     let requests = s.nginx.requests();
     let ok = requests.iter().find(|r| r[0] == "200").expect("a 200");
     assert_eq!(ok[4], "-", "no grpc-encoding without compression");
+    assert_eq!(ok[6], "-", "no grpc-accept-encoding without compression");
 }
 
 #[test]

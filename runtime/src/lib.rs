@@ -101,7 +101,7 @@
 //! | `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS_PER_TRACE`, `SPANWRIGHT_KEEP_ERRORS_MAX_SPANS`, `SPANWRIGHT_KEEP_ERRORS_MAX_WAIT_MS` | a whole number, 1 or more | `1000`, `50000`, `30000` |
 //! | `OTEL_PROPAGATORS` | a list of `tracecontext`, `baggage`, `none` | `tracecontext,baggage` |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | a whole number, 1 or more | `16384` |
-//! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | 1 to the queue size | `2048` |
+//! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | 1 to the queue size | `512` |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds | `5000` (console: `100`) |
 //! | `OTEL_BSP_EXPORT_TIMEOUT` | milliseconds (validated; exports are bounded by `OTEL_EXPORTER_OTLP_TIMEOUT`) | `30000` |
 //! | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `OTEL_ATTRIBUTE_COUNT_LIMIT` | a whole number | `128` |
@@ -247,7 +247,7 @@
 //!   first failed export each print one line on stderr naming the cause and the
 //!   setting to change, at most once every 10 s per cause, and shutting down prints
 //!   a summary if anything was lost. The default queue holds 16,384 spans and a
-//!   batch 2,048 (the SDK's 2,048 and 512 lose spans under a steady 50,000
+//!   batch 512 (the SDK's queue of 2,048 loses spans under a steady 50,000
 //!   spans/s into a local collector); `OTEL_BSP_MAX_QUEUE_SIZE` and
 //!   `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` win. While an export is under way (a slow
 //!   collector, its retries), the queue fills again: up to twice the queue size

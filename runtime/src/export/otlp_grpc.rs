@@ -129,12 +129,16 @@ impl GrpcExporter {
 
     /// One attempt of the `Export` call.
     async fn send(&self, body: bytes::Bytes) -> Result<bytes::Bytes, tonic::Status> {
-        // A gRPC server may answer a compressed request compressed (grpc-go
-        // does): the client must accept what it sends.
-        let mut client = tonic::client::Grpc::new(self.channel.clone())
-            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        let mut client = tonic::client::Grpc::new(self.channel.clone());
         if self.gzip {
-            client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+            // A gRPC server may answer a compressed request compressed
+            // (grpc-go does): the client must accept what it sends. Not
+            // otherwise: a server that compresses whatever the client accepts
+            // (Rotel does) would make every export inflate its few-byte answer
+            // (~40,000 instructions a request, a fresh inflater each time).
+            client = client
+                .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+                .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
         }
         client
             .ready()

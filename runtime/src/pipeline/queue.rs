@@ -4,13 +4,16 @@
 //! export). The attribute value length limit is applied before a span is queued,
 //! so full-size values never wait here.
 //!
-//! The spans wait in a list under a short lock (a push, or the export thread
-//! swapping the whole list for the one it emptied last), a record in the list
-//! itself, moved out of its box as it is queued; the export thread is
-//! woken once per full batch, by a flush and by the shutdown. The two lists
-//! keep their room between batches: at most twice the batch size of ~530-byte
-//! records each (about 2 MB apiece for the default batch of 2,048); a list
-//! that held more than a batch is not kept. Measured against
+//! The spans wait in lists of at most a batch under a short lock (a push, or
+//! the export thread taking the full lists), a record in the list itself,
+//! moved out of its box as it is queued. A list that reaches the batch size
+//! waits as it is, and the callers go on in an empty one, so that an export
+//! that falls behind never copies a record again to cut a long list into
+//! batches; the export thread is woken once per full batch, by a flush and by
+//! the shutdown, and sends each list as it is. Emptied lists keep their room
+//! for the next batches: at most two are kept beside the one being filled, of
+//! a batch of ~530-byte records each (about 270 KB apiece for the default
+//! batch of 512). Measured against
 //! std's lock-free bounded channel (a receive per span) this costs about 200
 //! instructions a span less over all threads, and delivered as much under
 //! overload (BENCHMARKS.md). Dropping the queue without a shutdown (an
@@ -23,10 +26,14 @@ use crate::pipeline::finished::Finished;
 use crate::pipeline::record::Record;
 use crate::pipeline::truncate::truncate_record;
 use crate::setup::batch_settings::BatchSettings;
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// Emptied lists kept for the next batches, beside the one being filled.
+const SPARE_LISTS: usize = 2;
 
 /// One exporter's queue and its export thread.
 #[derive(Debug)]
@@ -51,10 +58,13 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct State {
+    /// The list being filled: fewer than a batch.
     spans: Vec<Finished>,
-    /// The list the export thread last emptied: swapped in for `spans`, so
-    /// that a steady load queues without growing a list each batch.
-    spare: Vec<Finished>,
+    /// Full batches, oldest first.
+    full: VecDeque<Vec<Finished>>,
+    /// Lists the export thread emptied, their room kept: a steady load
+    /// queues without growing a list each batch.
+    spare: Vec<Vec<Finished>>,
     flushes_asked: u64,
     flushes_done: u64,
     stopping: bool,
@@ -134,7 +144,14 @@ impl Queue {
         let mut state = shared.lock();
         add(&mut state.spans);
         // Woken once per batch, not per span.
-        let full = state.spans.len() == shared.batch_size;
+        let full = state.spans.len() >= shared.batch_size;
+        if full {
+            // Made at its full size: a list grown by doubling would copy its
+            // records as it grows, under the lock.
+            let next = (state.spare.pop()).unwrap_or_else(|| Vec::with_capacity(shared.batch_size));
+            let batch = std::mem::replace(&mut state.spans, next);
+            state.full.push_back(batch);
+        }
         drop(state);
         if full {
             shared.work.notify_one();
@@ -198,11 +215,9 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
     loop {
         let mut state = shared.lock();
         loop {
-            let asked = state.stopping
-                || state.flushes_asked > state.flushes_done
-                || state.spans.len() >= shared.batch_size;
+            let everything = state.stopping || state.flushes_asked > state.flushes_done;
             let now = Instant::now();
-            if asked || now >= due {
+            if everything || now >= due || !state.full.is_empty() {
                 break;
             }
             state = shared
@@ -211,13 +226,23 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        let spare = std::mem::take(&mut state.spare);
-        let mut spans = std::mem::replace(&mut state.spans, spare);
+        // The full batches; the one being filled too when its time has come
+        // (the delay, a flush, the shutdown), else it goes on filling.
+        let mut batches: Vec<Vec<Finished>> = state.full.drain(..).collect();
+        let everything = state.stopping || state.flushes_asked > state.flushes_done;
+        if (everything || Instant::now() >= due) && !state.spans.is_empty() {
+            let next = (state.spare.pop()).unwrap_or_else(|| Vec::with_capacity(shared.batch_size));
+            batches.push(std::mem::replace(&mut state.spans, next));
+        }
         let flushes = state.flushes_asked;
         let stopping = state.stopping;
         drop(state);
-        shared.counters.taken(spans.len());
-        export(shared, &mut *destination, &mut spans);
+        shared
+            .counters
+            .taken(batches.iter().map(Vec::len).sum::<usize>());
+        for batch in &mut batches {
+            export(shared, &mut *destination, batch);
+        }
         due = Instant::now() + shared.delay;
         if stopping {
             // Outside the lock: an exporter's shutdown may block (a console on
@@ -225,7 +250,11 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
             let _ = catch_unwind(AssertUnwindSafe(|| destination.shutdown()));
         }
         let mut state = shared.lock();
-        state.spare = spans;
+        for emptied in batches {
+            if state.spare.len() < SPARE_LISTS {
+                state.spare.push(emptied);
+            }
+        }
         state.flushes_done = flushes;
         state.stopped = stopping;
         drop(state);
@@ -236,37 +265,16 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
     }
 }
 
-/// Exports `spans` in batches of at most the batch size, counting each batch;
-/// leaves `spans` empty.
-fn export(shared: &Shared, destination: &mut dyn Destination, spans: &mut Vec<Finished>) {
-    let size = shared.batch_size;
-    let mut send = |batch: &mut Vec<Finished>| {
-        let count = batch.len();
-        // A panicking exporter loses its batch, not the export thread.
-        let outcome = catch_unwind(AssertUnwindSafe(|| destination.export(batch)))
-            .unwrap_or_else(|_| Err("the exporter panicked".into()));
-        batch.clear();
-        match outcome {
-            Ok(()) => shared.counters.exported(count),
-            Err(error) => shared.counters.export_failed(count, &error),
-        }
-    };
-    if spans.len() <= size {
-        if !spans.is_empty() {
-            send(spans);
-        }
-        return;
-    }
-    // More than a batch (a flush, a slow export): in order, a batch at a time.
-    // The long list is not kept (its room, records' worth, goes with it): a
-    // burst leaves no list longer than a batch behind.
-    let mut rest = std::mem::take(spans).into_iter();
-    loop {
-        let mut batch: Vec<Finished> = rest.by_ref().take(size).collect();
-        if batch.is_empty() {
-            return;
-        }
-        send(&mut batch);
+/// Exports a batch and counts it; leaves `batch` empty, its room kept.
+fn export(shared: &Shared, destination: &mut dyn Destination, batch: &mut Vec<Finished>) {
+    let count = batch.len();
+    // A panicking exporter loses its batch, not the export thread.
+    let outcome = catch_unwind(AssertUnwindSafe(|| destination.export(batch)))
+        .unwrap_or_else(|_| Err("the exporter panicked".into()));
+    batch.clear();
+    match outcome {
+        Ok(()) => shared.counters.exported(count),
+        Err(error) => shared.counters.export_failed(count, &error),
     }
 }
 
