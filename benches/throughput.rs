@@ -1,4 +1,4 @@
-//! Offers spans at a fixed rate (or as fast as two threads can) to an OTLP/gRPC
+//! Offers spans at a fixed rate (or as fast as two threads can) to an OTLP
 //! collector for a few seconds, through spanwright with its defaults or through
 //! the plain OpenTelemetry SDK with its defaults, then shuts down and prints what
 //! the process knows: spans offered, and for spanwright the exported, dropped and
