@@ -332,15 +332,14 @@ fn numbered(i: usize) {
     let _ = i;
 }
 
-/// An export that falls behind: what waits is sent in batches of at most the
-/// batch size, in order, and nothing is lost.
-#[test]
-fn an_export_that_falls_behind_sends_whole_batches_in_order() {
-    let _serial = serial();
+/// Installs telemetry exporting to a `Slow` in batches of 4 that are sent at
+/// once when full, the delay too long to matter.
+fn install_slow() -> (Telemetry, Slow) {
     // SAFETY: set and removed under the serial lock, read once at install.
     unsafe {
         std::env::set_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4");
         std::env::set_var("OTEL_BSP_MAX_QUEUE_SIZE", "1000");
+        std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "600000");
     }
     let exporter = Slow::default();
     let telemetry = Telemetry::builder()
@@ -350,25 +349,87 @@ fn an_export_that_falls_behind_sends_whole_batches_in_order() {
     unsafe {
         std::env::remove_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
         std::env::remove_var("OTEL_BSP_MAX_QUEUE_SIZE");
+        std::env::remove_var("OTEL_BSP_SCHEDULE_DELAY");
     }
-    // Far faster than the exporter: full batches wait while it sends.
-    for i in 0..203 {
-        numbered(i);
+    (telemetry, exporter)
+}
+
+/// Spans sent so far, waiting up to 10 s for at least `at_least`.
+fn sent(exporter: &Slow, at_least: usize) -> Vec<Vec<String>> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let batches = exporter.0.lock().unwrap().clone();
+        if batches.iter().map(Vec::len).sum::<usize>() >= at_least
+            || std::time::Instant::now() > deadline
+        {
+            return batches;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// An export that falls behind: while spans keep coming, only whole batches
+/// are sent, in order; at the shutdown the rest; nothing is lost.
+#[test]
+fn an_export_that_falls_behind_sends_whole_batches_in_order() {
+    let _serial = serial();
+    let (telemetry, exporter) = install_slow();
+    // Six spans at a time, each time as the export of what was full goes
+    // on: whole batches are sent as they fill, never the two left over
+    // (the list being filled waits for the delay, a flush or the shutdown).
+    let mut made = 0;
+    for _ in 0..31 {
+        for _ in 0..6 {
+            numbered(made);
+            made += 1;
+        }
+        let whole = made / 4 * 4;
+        let so_far = sent(&exporter, whole);
+        assert!(so_far.iter().all(|b| b.len() == 4), "{so_far:?}");
+        assert_eq!(so_far.iter().map(Vec::len).sum::<usize>(), whole);
     }
     let stats = telemetry.shutdown();
-    assert_eq!(stats.spans_exported, 203, "{stats:?}");
+    assert_eq!(stats.spans_exported, 186, "{stats:?}");
     assert_eq!(stats.spans_dropped, 0, "{stats:?}");
     let batches = exporter.0.lock().unwrap().clone();
-    assert!(
-        batches.iter().all(|b| !b.is_empty() && b.len() <= 4),
-        "{batches:?}"
-    );
-    let full = batches.iter().filter(|b| b.len() == 4).count();
-    assert_eq!(
-        full, 50,
-        "whole batches while the export fell behind: {batches:?}"
-    );
+    let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+    assert_eq!(sizes[..46], [4; 46], "{sizes:?}");
+    assert_eq!(sizes[46..], [2], "the rest at the shutdown: {sizes:?}");
     let names: Vec<String> = batches.into_iter().flatten().collect();
-    let expected: Vec<String> = (0..203).map(|i| format!("n{i}")).collect();
+    let expected: Vec<String> = (0..186).map(|i| format!("n{i}")).collect();
     assert_eq!(names, expected);
+}
+
+/// A flush sends the full batch and the one being filled, in order.
+#[test]
+fn a_flush_sends_the_full_batches_and_the_one_being_filled() {
+    let _serial = serial();
+    let (telemetry, exporter) = install_slow();
+    for i in 0..6 {
+        numbered(i);
+    }
+    telemetry.flush();
+    let batches = exporter.0.lock().unwrap().clone();
+    let expected = [vec!["n0", "n1", "n2", "n3"], vec!["n4", "n5"]];
+    assert_eq!(batches, expected, "after the flush");
+    let stats = telemetry.shutdown();
+    assert_eq!(stats.spans_exported, 6, "{stats:?}");
+}
+
+/// The longest delay the variable takes (`u64::MAX` ms) never comes due; a
+/// flush and the shutdown still send everything.
+#[test]
+fn a_delay_too_long_to_reach_still_exports() {
+    let _serial = serial();
+    // SAFETY: set and removed under the serial lock, read once at install.
+    unsafe { std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", u64::MAX.to_string()) };
+    let (telemetry, kept) = install_kept();
+    unsafe { std::env::remove_var("OTEL_BSP_SCHEDULE_DELAY") };
+    exported();
+    telemetry.flush();
+    assert_eq!(kept.spans().len(), 1, "flushed");
+    exported();
+    let stats = telemetry.shutdown();
+    assert_eq!(stats.spans_exported, 2, "{stats:?}");
+    assert_eq!(kept.spans().len(), 2);
 }

@@ -248,10 +248,11 @@
 //!   setting to change, at most once every 10 s per cause, and shutting down prints
 //!   a summary if anything was lost. The default queue holds 16,384 spans and a
 //!   batch 512 (the SDK's queue of 2,048 loses spans under a steady 50,000
-//!   spans/s into a local collector); `OTEL_BSP_MAX_QUEUE_SIZE` and
-//!   `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` win. While an export is under way (a slow
-//!   collector, its retries), the queue fills again: up to twice the queue size
-//!   may be in memory per exporter. An exporter that panics loses its batch
+//!   spans/s into a local collector over gRPC); `OTEL_BSP_MAX_QUEUE_SIZE` and
+//!   `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` win. A batch leaves the queue as it is sent,
+//!   so while an export is under way (a slow collector, its retries) at most
+//!   the queue and that batch are in memory per exporter (a flush or the
+//!   shutdown takes everything at once). An exporter that panics loses its batch
 //!   (counted as a failed export), not the export thread; spans that end after
 //!   their installation shut down are not queued.
 //! - **How spans are recorded.** spanwright records annotated functions, the

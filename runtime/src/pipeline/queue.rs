@@ -5,15 +5,18 @@
 //! so full-size values never wait here.
 //!
 //! The spans wait in lists of at most a batch under a short lock (a push, or
-//! the export thread taking the full lists), a record in the list itself,
-//! moved out of its box as it is queued. A list that reaches the batch size
-//! waits as it is, and the callers go on in an empty one, so that an export
-//! that falls behind never copies a record again to cut a long list into
-//! batches; the export thread is woken once per full batch, by a flush and by
-//! the shutdown, and sends each list as it is. Emptied lists keep their room
-//! for the next batches: at most two are kept beside the one being filled, of
-//! a batch of ~530-byte records each (about 270 KB apiece for the default
-//! batch of 512). Measured against
+//! the export thread taking a list), a record in the list itself, moved out of
+//! its box as it is queued. A list that reaches the batch size waits as it is,
+//! and the callers go on in an empty one, so that an export that falls behind
+//! never copies a record again to cut a long list into batches. The export
+//! thread is woken once per full batch, by a flush and by the shutdown; it
+//! takes one full list at a time (counted out of the queue as it is taken, so
+//! what is in memory is at most the queue and the batch being sent), the list
+//! being filled when the delay has passed, and everything for a flush or the
+//! shutdown, and sends each list as it is. Lists are made with room for their
+//! batch (up to 4,096 records), and two emptied ones are kept for the next
+//! batches beside the one being filled (about 270 KB apiece of ~530-byte
+//! records for the default batch of 512). Measured against
 //! std's lock-free bounded channel (a receive per span) this costs about 200
 //! instructions a span less over all threads, and delivered as much under
 //! overload (BENCHMARKS.md). Dropping the queue without a shutdown (an
@@ -34,6 +37,10 @@ use std::time::{Duration, Instant};
 
 /// Emptied lists kept for the next batches, beside the one being filled.
 const SPARE_LISTS: usize = 2;
+/// The most records a list is made with room for, and the most an emptied
+/// list may hold room for to be kept: a larger batch (~530 bytes a record)
+/// grows its lists as they fill and frees them once sent.
+const LIST_ROOM: usize = 4_096;
 
 /// One exporter's queue and its export thread.
 #[derive(Debug)]
@@ -71,6 +78,19 @@ struct State {
     stopped: bool,
 }
 
+impl State {
+    /// A list for the callers to fill: a kept one, or a new one.
+    fn next_list(&mut self, batch_size: usize) -> Vec<Finished> {
+        self.spare.pop().unwrap_or_else(|| new_list(batch_size))
+    }
+}
+
+/// Made with room for its whole batch (up to [`LIST_ROOM`]): a list grown by
+/// doubling copies its records as it grows, under the lock.
+fn new_list(batch_size: usize) -> Vec<Finished> {
+    Vec::with_capacity(batch_size.min(LIST_ROOM))
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -85,14 +105,18 @@ impl Queue {
         value_length: Option<usize>,
         counters: Arc<Counters>,
     ) -> std::io::Result<Arc<Queue>> {
+        let batch_size = settings.batch_size.max(1);
         let shared = Arc::new(Shared {
-            state: Mutex::default(),
+            state: Mutex::new(State {
+                spans: new_list(batch_size),
+                ..State::default()
+            }),
             closed: AtomicBool::new(false),
             work: Condvar::new(),
             progress: Condvar::new(),
             counters,
             value_length,
-            batch_size: settings.batch_size.max(1),
+            batch_size,
             delay: settings.delay,
         });
         let worker = Arc::clone(&shared);
@@ -146,9 +170,7 @@ impl Queue {
         // Woken once per batch, not per span.
         let full = state.spans.len() >= shared.batch_size;
         if full {
-            // Made at its full size: a list grown by doubling would copy its
-            // records as it grows, under the lock.
-            let next = (state.spare.pop()).unwrap_or_else(|| Vec::with_capacity(shared.batch_size));
+            let next = state.next_list(shared.batch_size);
             let batch = std::mem::replace(&mut state.spans, next);
             state.full.push_back(batch);
         }
@@ -211,27 +233,40 @@ fn wait_until(
 fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
     // Nothing the export does is recorded: no span, no bridged event.
     let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
-    let mut due = Instant::now() + shared.delay;
+    // `None`: past what an `Instant` holds (the variable's longest delay,
+    // `u64::MAX` ms, is not; any `Duration` is accepted, so it is checked).
+    let next_due = || Instant::now().checked_add(shared.delay);
+    let mut due = next_due();
     loop {
         let mut state = shared.lock();
-        loop {
+        let everything = loop {
             let everything = state.stopping || state.flushes_asked > state.flushes_done;
             let now = Instant::now();
-            if everything || now >= due || !state.full.is_empty() {
-                break;
+            let timed_out = due.is_some_and(|due| now >= due);
+            if everything || timed_out || !state.full.is_empty() {
+                break everything;
             }
-            state = shared
-                .work
-                .wait_timeout(state, due - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            state = match due {
+                Some(due) => {
+                    (shared.work.wait_timeout(state, due - now))
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+                None => (shared.work.wait(state)).unwrap_or_else(|p| p.into_inner()),
+            };
+        };
+        // Everything for a flush or the shutdown. Else one full batch at a
+        // time, so that a batch is counted out of the queue (and room made for
+        // new spans) only as it is sent; or, when the delay has passed, the
+        // list being filled.
+        let mut batches: Vec<Vec<Finished>> = Vec::new();
+        if everything {
+            batches.extend(state.full.drain(..));
+        } else if let Some(batch) = state.full.pop_front() {
+            batches.push(batch);
         }
-        // The full batches; the one being filled too when its time has come
-        // (the delay, a flush, the shutdown), else it goes on filling.
-        let mut batches: Vec<Vec<Finished>> = state.full.drain(..).collect();
-        let everything = state.stopping || state.flushes_asked > state.flushes_done;
-        if (everything || Instant::now() >= due) && !state.spans.is_empty() {
-            let next = (state.spare.pop()).unwrap_or_else(|| Vec::with_capacity(shared.batch_size));
+        if (batches.is_empty() || everything) && !state.spans.is_empty() {
+            let next = state.next_list(shared.batch_size);
             batches.push(std::mem::replace(&mut state.spans, next));
         }
         let flushes = state.flushes_asked;
@@ -243,7 +278,7 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
         for batch in &mut batches {
             export(shared, &mut *destination, batch);
         }
-        due = Instant::now() + shared.delay;
+        due = next_due();
         if stopping {
             // Outside the lock: an exporter's shutdown may block (a console on
             // a full stderr), and whoever waits for it gives up on time.
@@ -251,7 +286,7 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
         }
         let mut state = shared.lock();
         for emptied in batches {
-            if state.spare.len() < SPARE_LISTS {
+            if state.spare.len() < SPARE_LISTS && emptied.capacity() <= LIST_ROOM {
                 state.spare.push(emptied);
             }
         }

@@ -8,15 +8,17 @@ use crate::setup::error::InitError;
 use std::time::Duration;
 
 /// The default queue. With the SDK's defaults (2,048 spans, batches of 512) a
-/// steady 50,000 spans/s into a local collector loses spans; this queue loses
-/// none at that rate (BENCHMARKS.md). Its lists grow only as far as the load
+/// steady 50,000 spans/s into a local collector over gRPC loses spans; this
+/// queue loses none at that rate, and fewer than smaller ones at 100,000/s
+/// (BENCHMARKS.md). Its lists grow only as far as the load
 /// takes them, a batch at a time.
 pub(crate) const DEFAULT_QUEUE_SIZE: usize = 16_384;
 /// The default batch, OpenTelemetry's: measured against a live local
-/// collector under overload, batches of 384 to 768 delivered the most spans a
-/// second (512: ~1.8× the SDK's defaults), 2,048 a third fewer and far less
-/// steadily, 256 a fraction (BENCHMARKS.md); each costs the export thread
-/// ~50 to 100 instructions a span more than 2,048 would (a request's own work).
+/// collector under overload over gRPC, batches of 384 to 768 delivered the
+/// most spans a second (512: 1.7–2× the SDK's defaults), 2,048 about half as
+/// many and far less steadily, 256 a fraction (BENCHMARKS.md); a request's own
+/// work spread over fewer spans costs ~70 (HTTP) to ~140 (gRPC) instructions
+/// a span more than batches of 2,048.
 pub(crate) const DEFAULT_BATCH_SIZE: usize = 512;
 const DEFAULT_DELAY: Duration = Duration::from_millis(5_000);
 /// The console is read by a person: a batch every 100 ms, not every 5 s.
