@@ -369,7 +369,8 @@ fn sent(exporter: &Slow, at_least: usize) -> Vec<Vec<String>> {
 }
 
 /// An export that falls behind: while spans keep coming, only whole batches
-/// are sent, in order; at the shutdown the rest; nothing is lost.
+/// are sent (the list being filled waits), in order; at the shutdown the
+/// rest; nothing is lost.
 #[test]
 fn an_export_that_falls_behind_sends_whole_batches_in_order() {
     let _serial = serial();
@@ -400,23 +401,103 @@ fn an_export_that_falls_behind_sends_whole_batches_in_order() {
     assert_eq!(names, expected);
 }
 
-/// A flush sends the full batch and the one being filled, in order.
+/// A flush sends the full batches and the one being filled, in order.
 #[test]
 fn a_flush_sends_the_full_batches_and_the_one_being_filled() {
     let _serial = serial();
     let (telemetry, exporter) = install_slow();
-    for i in 0..6 {
+    for i in 0..10 {
         numbered(i);
     }
     telemetry.flush();
     let batches = exporter.0.lock().unwrap().clone();
-    let expected = [vec!["n0", "n1", "n2", "n3"], vec!["n4", "n5"]];
+    let expected = [
+        vec!["n0", "n1", "n2", "n3"],
+        vec!["n4", "n5", "n6", "n7"],
+        vec!["n8", "n9"],
+    ];
     assert_eq!(batches, expected, "after the flush");
     let stats = telemetry.shutdown();
-    assert_eq!(stats.spans_exported, 6, "{stats:?}");
+    assert_eq!(stats.spans_exported, 10, "{stats:?}");
 }
 
-/// The longest delay the variable takes (`u64::MAX` ms) never comes due; a
+/// Holds each export until released (or 10 s), saying when one has begun
+/// and with how many spans.
+#[derive(Debug, Clone)]
+struct Gated {
+    begun: std::sync::Arc<Mutex<std::sync::mpsc::Sender<usize>>>,
+    release: std::sync::Arc<Mutex<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl spanwright::opentelemetry_sdk::trace::SpanExporter for Gated {
+    async fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> spanwright::opentelemetry_sdk::error::OTelSdkResult {
+        let _ = self.begun.lock().unwrap().send(batch.len());
+        let wait = std::time::Duration::from_secs(10);
+        let _ = self.release.lock().unwrap().recv_timeout(wait);
+        Ok(())
+    }
+}
+
+/// A batch leaves the queue's count as it is sent, one at a time: while an
+/// export is held, the queue takes its size and no more, and each batch sent
+/// makes room for one batch.
+#[test]
+fn the_queue_holds_its_size_and_the_batch_being_sent() {
+    let _serial = serial();
+    let (begun, begun_rx) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let exporter = Gated {
+        begun: std::sync::Arc::new(Mutex::new(begun)),
+        release: std::sync::Arc::new(Mutex::new(release_rx)),
+    };
+    // SAFETY: set and removed under the serial lock, read once at install.
+    unsafe {
+        std::env::set_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4");
+        std::env::set_var("OTEL_BSP_MAX_QUEUE_SIZE", "8");
+        std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "600000");
+    }
+    let telemetry = Telemetry::builder()
+        .exporter(exporter)
+        .on_diagnostic(|_| {})
+        .install()
+        .unwrap();
+    unsafe {
+        std::env::remove_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
+        std::env::remove_var("OTEL_BSP_MAX_QUEUE_SIZE");
+        std::env::remove_var("OTEL_BSP_SCHEDULE_DELAY");
+    }
+    let wait = std::time::Duration::from_secs(10);
+    for i in 0..4 {
+        numbered(i);
+    }
+    assert_eq!(
+        begun_rx.recv_timeout(wait),
+        Ok(4),
+        "the first batch is sent"
+    );
+    // Held: the queue takes eight more (two full batches), not the ninth.
+    for i in 4..13 {
+        numbered(i);
+    }
+    assert_eq!(telemetry.stats().spans_dropped_queue_full, 1);
+    release.send(()).unwrap();
+    assert_eq!(begun_rx.recv_timeout(wait), Ok(4), "the second batch");
+    // Room for the one batch that left, not for both that wait.
+    for i in 13..22 {
+        numbered(i);
+    }
+    assert_eq!(telemetry.stats().spans_dropped_queue_full, 1 + 5);
+    drop(release);
+    let stats = telemetry.shutdown();
+    assert_eq!(stats.spans_exported, 16, "{stats:?}");
+    assert_eq!(stats.spans_dropped, 6, "{stats:?}");
+}
+
+/// The longest delay the variable takes (`u64::MAX` ms) never comes due (on
+/// Linux it fits in an `Instant`; where it does not, the queue checks); a
 /// flush and the shutdown still send everything.
 #[test]
 fn a_delay_too_long_to_reach_still_exports() {
@@ -432,4 +513,48 @@ fn a_delay_too_long_to_reach_still_exports() {
     let stats = telemetry.shutdown();
     assert_eq!(stats.spans_exported, 2, "{stats:?}");
     assert_eq!(kept.spans().len(), 2);
+}
+
+/// CPU time (clock ticks) of this process's export threads so far.
+fn export_thread_ticks() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| {
+            let path = task.ok()?.path();
+            let comm = std::fs::read_to_string(path.join("comm")).ok()?;
+            (comm.trim() == "spanwright-expo").then_some(())?;
+            let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+            // After the command's closing parenthesis: utime and stime are
+            // the 12th and 13th fields.
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        })
+        .sum()
+}
+
+/// With no delay a span is sent as soon as it is queued, and the export
+/// thread sleeps while nothing is (it waits for a span, not for a time).
+#[test]
+fn a_zero_delay_sends_at_once_and_idles() {
+    let _serial = serial();
+    assert_eq!(wait_for_export_threads(0), 0, "no export thread left over");
+    // SAFETY: set and removed under the serial lock, read once at install.
+    unsafe { std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "0") };
+    let (telemetry, kept) = install_kept();
+    unsafe { std::env::remove_var("OTEL_BSP_SCHEDULE_DELAY") };
+    let before = export_thread_ticks();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let idle = export_thread_ticks() - before;
+    // A thread that spins takes ~50 ticks in half a second.
+    assert!(idle <= 5, "the idle export thread took {idle} ticks");
+    exported();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while kept.spans().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert_eq!(kept.spans().len(), 1, "sent without a flush");
+    let stats = telemetry.shutdown();
+    assert_eq!(stats.spans_exported, 1, "{stats:?}");
 }

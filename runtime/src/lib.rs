@@ -251,8 +251,7 @@
 //!   spans/s into a local collector over gRPC); `OTEL_BSP_MAX_QUEUE_SIZE` and
 //!   `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` win. A batch leaves the queue as it is sent,
 //!   so while an export is under way (a slow collector, its retries) at most
-//!   the queue and that batch are in memory per exporter (a flush or the
-//!   shutdown takes everything at once). An exporter that panics loses its batch
+//!   the queue and that batch are held per exporter. An exporter that panics loses its batch
 //!   (counted as a failed export), not the export thread; spans that end after
 //!   their installation shut down are not queued.
 //! - **How spans are recorded.** spanwright records annotated functions, the

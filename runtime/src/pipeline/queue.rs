@@ -9,14 +9,16 @@
 //! its box as it is queued. A list that reaches the batch size waits as it is,
 //! and the callers go on in an empty one, so that an export that falls behind
 //! never copies a record again to cut a long list into batches. The export
-//! thread is woken once per full batch, by a flush and by the shutdown; it
-//! takes one full list at a time (counted out of the queue as it is taken, so
-//! what is in memory is at most the queue and the batch being sent), the list
-//! being filled when the delay has passed, and everything for a flush or the
-//! shutdown, and sends each list as it is. Lists are made with room for their
-//! batch (up to 4,096 records), and two emptied ones are kept for the next
-//! batches beside the one being filled (about 270 KB apiece of ~530-byte
-//! records for the default batch of 512). Measured against
+//! thread is woken once per full batch, when the delay has passed (with no
+//! delay, by the first span of a list), by a flush and by the shutdown; it
+//! takes one full list at a time, the list being filled when the delay has
+//! passed and no batch is full, and everything for a flush or the shutdown,
+//! and sends each list as it is, counting its spans out of the queue as it
+//! does: at most the queue's size and the batch being sent are held. Lists
+//! are made with room for their batch (up to 4,096 records), and two emptied
+//! ones are kept for the next batches beside the one being filled (about
+//! 270 KB apiece of ~530-byte records for the default batch of 512).
+//! Measured against
 //! std's lock-free bounded channel (a receive per span) this costs about 200
 //! instructions a span less over all threads, and delivered as much under
 //! overload (BENCHMARKS.md). Dropping the queue without a shutdown (an
@@ -167,15 +169,17 @@ impl Queue {
         let shared = &*self.shared;
         let mut state = shared.lock();
         add(&mut state.spans);
-        // Woken once per batch, not per span.
-        let full = state.spans.len() >= shared.batch_size;
+        // Woken once per batch, not per span; with no delay, by the first
+        // span of a list too (the thread waits for it, not for a time).
+        let queued = state.spans.len();
+        let full = queued >= shared.batch_size;
         if full {
             let next = state.next_list(shared.batch_size);
             let batch = std::mem::replace(&mut state.spans, next);
             state.full.push_back(batch);
         }
         drop(state);
-        if full {
+        if full || (queued == 1 && shared.delay.is_zero()) {
             shared.work.notify_one();
         }
     }
@@ -233,8 +237,9 @@ fn wait_until(
 fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
     // Nothing the export does is recorded: no span, no bridged event.
     let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
-    // `None`: past what an `Instant` holds (the variable's longest delay,
-    // `u64::MAX` ms, is not; any `Duration` is accepted, so it is checked).
+    // `None`: past what an `Instant` holds (on Linux not even the
+    // variable's longest delay, `u64::MAX` ms, is; where an `Instant` counts
+    // nanoseconds in 64 bits, it is).
     let next_due = || Instant::now().checked_add(shared.delay);
     let mut due = next_due();
     loop {
@@ -243,42 +248,54 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
             let everything = state.stopping || state.flushes_asked > state.flushes_done;
             let now = Instant::now();
             let timed_out = due.is_some_and(|due| now >= due);
-            if everything || timed_out || !state.full.is_empty() {
+            if everything || !state.full.is_empty() || (timed_out && !state.spans.is_empty()) {
                 break everything;
             }
-            state = match due {
+            if timed_out {
+                // Nothing waits: the delay counts again.
+                due = next_due();
+            }
+            state = match due.filter(|_| !shared.delay.is_zero()) {
                 Some(due) => {
-                    (shared.work.wait_timeout(state, due - now))
+                    let timeout = due.saturating_duration_since(now);
+                    (shared.work.wait_timeout(state, timeout))
                         .unwrap_or_else(|p| p.into_inner())
                         .0
                 }
+                // No delay: the thread waits for a span (`append` wakes it
+                // for the first of a list), not for a time.
                 None => (shared.work.wait(state)).unwrap_or_else(|p| p.into_inner()),
             };
         };
         // Everything for a flush or the shutdown. Else one full batch at a
-        // time, so that a batch is counted out of the queue (and room made for
-        // new spans) only as it is sent; or, when the delay has passed, the
-        // list being filled.
+        // time, or, when the delay has passed and no batch is full, the list
+        // being filled.
         let mut batches: Vec<Vec<Finished>> = Vec::new();
         if everything {
             batches.extend(state.full.drain(..));
         } else if let Some(batch) = state.full.pop_front() {
             batches.push(batch);
         }
-        if (batches.is_empty() || everything) && !state.spans.is_empty() {
+        let take_filling = batches.is_empty() || everything;
+        if take_filling && !state.spans.is_empty() {
             let next = state.next_list(shared.batch_size);
             batches.push(std::mem::replace(&mut state.spans, next));
         }
         let flushes = state.flushes_asked;
         let stopping = state.stopping;
         drop(state);
-        shared
-            .counters
-            .taken(batches.iter().map(Vec::len).sum::<usize>());
         for batch in &mut batches {
+            // Counted out of the queue as it is sent, not before: what is in
+            // memory is at most the queue and the batch being sent, a flush's
+            // batches included.
+            shared.counters.taken(batch.len());
             export(shared, &mut *destination, batch);
         }
-        due = next_due();
+        if take_filling {
+            // The delay counts from the last time the list being filled
+            // went: while full batches drain, it runs on.
+            due = next_due();
+        }
         if stopping {
             // Outside the lock: an exporter's shutdown may block (a console on
             // a full stderr), and whoever waits for it gives up on time.
