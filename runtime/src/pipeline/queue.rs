@@ -267,16 +267,11 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
                 None => (shared.work.wait(state)).unwrap_or_else(|p| p.into_inner()),
             };
         };
-        // Everything for a flush or the shutdown. Else one full batch at a
-        // time, or, when the delay has passed and no batch is full, the list
-        // being filled.
-        let mut batches: Vec<Vec<Finished>> = Vec::new();
-        if everything {
-            batches.extend(state.full.drain(..));
-        } else if let Some(batch) = state.full.pop_front() {
-            batches.push(batch);
-        }
-        let take_filling = batches.is_empty() || everything;
+        // The full batches (taken together: one lock for all, but each
+        // counted out of the queue only as it is sent), and the list being
+        // filled when the delay has passed, a flush asks or the queue stops.
+        let mut batches: Vec<Vec<Finished>> = state.full.drain(..).collect();
+        let take_filling = everything || due.is_some_and(|due| Instant::now() >= due);
         if take_filling && !state.spans.is_empty() {
             let next = state.next_list(shared.batch_size);
             batches.push(std::mem::replace(&mut state.spans, next));
@@ -284,12 +279,19 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
         let flushes = state.flushes_asked;
         let stopping = state.stopping;
         drop(state);
-        for batch in &mut batches {
+        for mut batch in batches {
             // Counted out of the queue as it is sent, not before: what is in
             // memory is at most the queue and the batch being sent, a flush's
             // batches included.
             shared.counters.taken(batch.len());
-            export(shared, &mut *destination, batch);
+            export(shared, &mut *destination, &mut batch);
+            // Back at once for the callers' next lists, rather than after the
+            // last batch: lists go round instead of being freed and made anew
+            // (which, under overload, left glibc's arenas twice the size).
+            let mut state = shared.lock();
+            if state.spare.len() < SPARE_LISTS && batch.capacity() <= LIST_ROOM {
+                state.spare.push(batch);
+            }
         }
         if take_filling {
             // The delay counts from the last time the list being filled
@@ -302,11 +304,6 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
             let _ = catch_unwind(AssertUnwindSafe(|| destination.shutdown()));
         }
         let mut state = shared.lock();
-        for emptied in batches {
-            if state.spare.len() < SPARE_LISTS && emptied.capacity() <= LIST_ROOM {
-                state.spare.push(emptied);
-            }
-        }
         state.flushes_done = flushes;
         state.stopped = stopping;
         drop(state);
