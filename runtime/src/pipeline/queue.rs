@@ -11,13 +11,14 @@
 //! never copies a record again to cut a long list into batches. The export
 //! thread is woken once per full batch, when the delay has passed (with no
 //! delay, by the first span of a list), by a flush and by the shutdown; it
-//! takes one full list at a time, the list being filled when the delay has
-//! passed and no batch is full, and everything for a flush or the shutdown,
-//! and sends each list as it is, counting its spans out of the queue as it
-//! does: at most the queue's size and the batch being sent are held. Lists
+//! takes the full lists, and the list being filled when the delay has passed,
+//! a flush asks or the queue stops, and sends each list as it is, counting its
+//! spans out of the queue and handing the emptied list back for the callers'
+//! next batch as it goes: at most the queue's size and the batch being sent
+//! are held, and lists go round rather than being freed and made anew. Lists
 //! are made with room for their batch (up to 4,096 records), and two emptied
-//! ones are kept for the next batches beside the one being filled (about
-//! 270 KB apiece of ~530-byte records for the default batch of 512).
+//! ones are kept beside the one being filled (about 270 KB apiece of
+//! ~530-byte records for the default batch of 512).
 //! Measured against
 //! std's lock-free bounded channel (a receive per span) this costs about 200
 //! instructions a span less over all threads, and delivered as much under
