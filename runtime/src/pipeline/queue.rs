@@ -56,7 +56,8 @@ struct Shared {
     state: Mutex<State>,
     /// Shut down: spans that end now are not queued.
     closed: AtomicBool,
-    /// Wakes the export thread: a full batch, a flush, the shutdown.
+    /// Wakes the export thread: a full batch (with no delay, the first span
+    /// of a list), a flush, the shutdown.
     work: Condvar,
     /// Signalled when a flush is done or the thread has stopped.
     progress: Condvar,
@@ -233,8 +234,9 @@ fn wait_until(
     wait_while_until(&shared.progress, state, deadline, |s| !done(s)).1
 }
 
-/// The export thread: a batch when one is full, when the delay has passed since
-/// the last, when a flush asks, and at shutdown.
+/// The export thread: the full batches as they fill; the list being filled
+/// when the delay has passed since it last went (the delay counts while full
+/// batches drain), when a flush asks, and at shutdown.
 fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
     // Nothing the export does is recorded: no span, no bridged event.
     let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
@@ -273,9 +275,13 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
         // filled when the delay has passed, a flush asks or the queue stops.
         let mut batches: Vec<Vec<Finished>> = state.full.drain(..).collect();
         let take_filling = everything || due.is_some_and(|due| Instant::now() >= due);
-        if take_filling && !state.spans.is_empty() {
-            let next = state.next_list(shared.batch_size);
-            batches.push(std::mem::replace(&mut state.spans, next));
+        if take_filling {
+            // The delay counts from now, when the list being filled goes.
+            due = next_due();
+            if !state.spans.is_empty() {
+                let next = state.next_list(shared.batch_size);
+                batches.push(std::mem::replace(&mut state.spans, next));
+            }
         }
         let flushes = state.flushes_asked;
         let stopping = state.stopping;
@@ -289,15 +295,13 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
             // Back at once for the callers' next lists, rather than after the
             // last batch: lists go round instead of being freed and made anew
             // (which, under overload, left glibc's arenas twice the size).
+            // Kept only with the room a new list gets (an exporter that
+            // failed may hand back a list with none).
+            let room = shared.batch_size.min(LIST_ROOM)..=LIST_ROOM;
             let mut state = shared.lock();
-            if state.spare.len() < SPARE_LISTS && batch.capacity() <= LIST_ROOM {
+            if state.spare.len() < SPARE_LISTS && room.contains(&batch.capacity()) {
                 state.spare.push(batch);
             }
-        }
-        if take_filling {
-            // The delay counts from the last time the list being filled
-            // went: while full batches drain, it runs on.
-            due = next_due();
         }
         if stopping {
             // Outside the lock: an exporter's shutdown may block (a console on
