@@ -332,25 +332,41 @@ fn numbered(i: usize) {
     let _ = i;
 }
 
-/// Installs telemetry exporting to a `Slow` in batches of 4 that are sent at
-/// once when full, the delay too long to matter.
+/// Runs `install` with the `OTEL_*` variables `settings` set, and only then
+/// (installation reads them once). Called under the serial lock.
+fn installed_with<T>(settings: &[(&str, &str)], install: impl FnOnce() -> T) -> T {
+    // SAFETY: set and removed under the serial lock; no other thread of this
+    // binary reads the environment meanwhile.
+    unsafe {
+        for (variable, value) in settings {
+            std::env::set_var(variable, value);
+        }
+    }
+    let installed = install();
+    unsafe {
+        for (variable, _) in settings {
+            std::env::remove_var(variable);
+        }
+    }
+    installed
+}
+
+/// Batches of 4, sent at once when full, the delay too long to matter.
+const BATCHES_OF_FOUR: [(&str, &str); 3] = [
+    ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4"),
+    ("OTEL_BSP_MAX_QUEUE_SIZE", "1000"),
+    ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+];
+
+/// Installs telemetry exporting to a `Slow` in batches of four.
 fn install_slow() -> (Telemetry, Slow) {
-    // SAFETY: set and removed under the serial lock, read once at install.
-    unsafe {
-        std::env::set_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4");
-        std::env::set_var("OTEL_BSP_MAX_QUEUE_SIZE", "1000");
-        std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "600000");
-    }
     let exporter = Slow::default();
-    let telemetry = Telemetry::builder()
-        .exporter(exporter.clone())
-        .install()
-        .unwrap();
-    unsafe {
-        std::env::remove_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
-        std::env::remove_var("OTEL_BSP_MAX_QUEUE_SIZE");
-        std::env::remove_var("OTEL_BSP_SCHEDULE_DELAY");
-    }
+    let telemetry = installed_with(&BATCHES_OF_FOUR, || {
+        Telemetry::builder()
+            .exporter(exporter.clone())
+            .install()
+            .unwrap()
+    });
     (telemetry, exporter)
 }
 
@@ -453,22 +469,18 @@ fn the_queue_holds_its_size_and_the_batch_being_sent() {
         begun: std::sync::Arc::new(Mutex::new(begun)),
         release: std::sync::Arc::new(Mutex::new(release_rx)),
     };
-    // SAFETY: set and removed under the serial lock, read once at install.
-    unsafe {
-        std::env::set_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4");
-        std::env::set_var("OTEL_BSP_MAX_QUEUE_SIZE", "8");
-        std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "600000");
-    }
-    let telemetry = Telemetry::builder()
-        .exporter(exporter)
-        .on_diagnostic(|_| {})
-        .install()
-        .unwrap();
-    unsafe {
-        std::env::remove_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
-        std::env::remove_var("OTEL_BSP_MAX_QUEUE_SIZE");
-        std::env::remove_var("OTEL_BSP_SCHEDULE_DELAY");
-    }
+    let queue_of_eight = [
+        BATCHES_OF_FOUR[0],
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "8"),
+        BATCHES_OF_FOUR[2],
+    ];
+    let telemetry = installed_with(&queue_of_eight, || {
+        Telemetry::builder()
+            .exporter(exporter)
+            .on_diagnostic(|_| {})
+            .install()
+            .unwrap()
+    });
     let wait = std::time::Duration::from_secs(10);
     for i in 0..4 {
         numbered(i);
@@ -502,10 +514,8 @@ fn the_queue_holds_its_size_and_the_batch_being_sent() {
 #[test]
 fn a_delay_too_long_to_reach_still_exports() {
     let _serial = serial();
-    // SAFETY: set and removed under the serial lock, read once at install.
-    unsafe { std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", u64::MAX.to_string()) };
-    let (telemetry, kept) = install_kept();
-    unsafe { std::env::remove_var("OTEL_BSP_SCHEDULE_DELAY") };
+    let longest = u64::MAX.to_string();
+    let (telemetry, kept) = installed_with(&[("OTEL_BSP_SCHEDULE_DELAY", &longest)], install_kept);
     exported();
     telemetry.flush();
     assert_eq!(kept.spans().len(), 1, "flushed");
@@ -540,10 +550,7 @@ fn export_thread_ticks() -> u64 {
 fn a_zero_delay_sends_at_once_and_idles() {
     let _serial = serial();
     assert_eq!(wait_for_export_threads(0), 0, "no export thread left over");
-    // SAFETY: set and removed under the serial lock, read once at install.
-    unsafe { std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "0") };
-    let (telemetry, kept) = install_kept();
-    unsafe { std::env::remove_var("OTEL_BSP_SCHEDULE_DELAY") };
+    let (telemetry, kept) = installed_with(&[("OTEL_BSP_SCHEDULE_DELAY", "0")], install_kept);
     let before = export_thread_ticks();
     std::thread::sleep(std::time::Duration::from_millis(500));
     let idle = export_thread_ticks() - before;
