@@ -246,46 +246,42 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
     let next_due = || Instant::now().checked_add(shared.delay);
     let mut due = next_due();
     loop {
-        let mut state = shared.lock();
-        let everything = loop {
-            let everything = state.stopping || state.flushes_asked > state.flushes_done;
-            let now = Instant::now();
-            let timed_out = due.is_some_and(|due| now >= due);
-            if everything || !state.full.is_empty() || (timed_out && !state.spans.is_empty()) {
-                break everything;
-            }
-            if timed_out {
-                // Nothing waits: the delay counts again.
-                due = next_due();
-            }
-            state = match due.filter(|_| !shared.delay.is_zero()) {
-                Some(due) => {
-                    let timeout = due.saturating_duration_since(now);
-                    (shared.work.wait_timeout(state, timeout))
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
-                }
-                // No delay: the thread waits for a span (`append` wakes it
-                // for the first of a list), not for a time.
-                None => (shared.work.wait(state)).unwrap_or_else(|p| p.into_inner()),
-            };
+        let due_now = |due: Option<Instant>| due.is_some_and(|due| Instant::now() >= due);
+        let has_work = |s: &mut State| {
+            s.stopping
+                || s.flushes_asked > s.flushes_done
+                || !s.full.is_empty()
+                || (!s.spans.is_empty() && due_now(due))
         };
+        // With no delay the thread waits for a span (`append` wakes it for the
+        // first of a list), not for a time.
+        let deadline = due.filter(|_| !shared.delay.is_zero());
+        let (mut state, _) =
+            wait_while_until(&shared.work, shared.lock(), deadline, |s| !has_work(s));
+        let everything = state.stopping || state.flushes_asked > state.flushes_done;
         // The full batches (taken together: one lock for all, but each
         // counted out of the queue only as it is sent), and the list being
         // filled when the delay has passed, a flush asks or the queue stops.
         let mut batches: Vec<Vec<Finished>> = state.full.drain(..).collect();
-        let take_filling = everything || due.is_some_and(|due| Instant::now() >= due);
-        if take_filling {
-            // The delay counts from now, when the list being filled goes.
+        if everything || due_now(due) {
+            // The delay counts from now, when the list being filled goes (or
+            // would have: nothing waits).
             due = next_due();
             if !state.spans.is_empty() {
                 let next = state.next_list(shared.batch_size);
                 batches.push(std::mem::replace(&mut state.spans, next));
             }
         }
+        if batches.is_empty() && !everything {
+            // The delay passed with nothing queued.
+            continue;
+        }
         let flushes = state.flushes_asked;
         let stopping = state.stopping;
         drop(state);
+        // A list kept for reuse has the room a new list gets (an exporter that
+        // failed may hand back a list with none).
+        let room = shared.batch_size.min(LIST_ROOM)..=LIST_ROOM;
         for mut batch in batches {
             // Counted out of the queue as it is sent, not before: what is in
             // memory is at most the queue and the batch being sent, a flush's
@@ -295,9 +291,6 @@ fn export_loop(shared: &Shared, mut destination: Box<dyn Destination>) {
             // Back at once for the callers' next lists, rather than after the
             // last batch: lists go round instead of being freed and made anew
             // (which, under overload, left glibc's arenas twice the size).
-            // Kept only with the room a new list gets (an exporter that
-            // failed may hand back a list with none).
-            let room = shared.batch_size.min(LIST_ROOM)..=LIST_ROOM;
             let mut state = shared.lock();
             if state.spare.len() < SPARE_LISTS && room.contains(&batch.capacity()) {
                 state.spare.push(batch);
